@@ -1,0 +1,77 @@
+/**
+ * The typed events a call session emits. The Ink UI and the NDJSON writer subscribe to
+ * these; neither touches a socket. Names and fields are the contract of DESIGN.md
+ * section 5: add, never rename.
+ */
+
+/** Every stats field of the contract; `null` while not known yet. */
+export interface CallStats {
+  videoFramesSent: number;
+  videoFramesReceived: number;
+  videoFramesDropped: number;
+  videoFpsIn: number;
+  videoFpsOut: number;
+  audioMsSent: number;
+  audioMsReceived: number;
+  audioBufferMs: number;
+  audioUnderruns: number;
+  bytesSent: number;
+  bytesReceived: number;
+  rttMs: number | null;
+  latencyMs: number | null;
+  encrypted: boolean;
+}
+
+export type EndReason =
+  | 'hangup'
+  | 'usage'
+  | 'relay-unreachable'
+  | 'no-peer'
+  | 'peer-lost'
+  | 'protocol'
+  | 'media'
+  | 'key-confirmation'
+  | 'reconnect-failed';
+
+/** Exit status for each `ended.reason` (DESIGN.md section 5). */
+export const EXIT_CODES: Readonly<Record<EndReason, number>> = {
+  hangup: 0,
+  usage: 2,
+  'relay-unreachable': 3,
+  'no-peer': 4,
+  'peer-lost': 5,
+  protocol: 6,
+  media: 7,
+  'key-confirmation': 8,
+  'reconnect-failed': 9,
+};
+
+/** What the peer told us about itself in its HELLO / setup messages. */
+export interface PeerInfo {
+  client?: string;
+  version?: number;
+  [key: string]: unknown;
+}
+
+/** The peer's media state as it signalled it. */
+export interface PeerState {
+  muted: boolean;
+  cameraOff: boolean;
+}
+
+export interface SessionEvents {
+  connecting: [{ host: string; videoPort: number; audioPort: number }];
+  waiting: [{ session: string }];
+  'peer-joined': [{ peer: PeerInfo }];
+  stats: [CallStats];
+  warning: [{ code: string; message: string }];
+  'peer-left': [{ reason: 'bye' | 'lost' }];
+  'peer-state': [PeerState];
+  reconnecting: [{ attempt: number }];
+  reconnected: [];
+  /** A decoded peer video frame, RGB24 at the size the renderer asked for. */
+  'video-frame': [{ width: number; height: number; data: Uint8Array }];
+  /** Our own captured frame, decoded for the self-view (only when asked for). */
+  'self-frame': [{ width: number; height: number; data: Uint8Array }];
+  ended: [{ reason: EndReason; exitCode: number; message?: string } & CallStats];
+}
