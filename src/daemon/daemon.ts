@@ -1,0 +1,410 @@
+/**
+ * The acceptor: listens on the video and audio ports, reads each client's handshake without
+ * ever blocking the accept loop, pairs clients per port through a PairingDirectory, and hands
+ * each pair (sockets + bytes already read) to the handler pool. Also serves metrics and runs
+ * the graceful shutdown.
+ */
+import net, { type Server, type Socket } from 'node:net';
+import http from 'node:http';
+import { once } from 'node:events';
+import { FatalError } from '../codec/errors.js';
+import { HandshakeError, HandshakeReader, type HandshakeResult } from '../codec/handshake.js';
+import type { Channel, PairEndReason } from './ipc.js';
+import { HandlerPool, type ActivePair } from './handler-pool.js';
+import { alwaysLogger, SessionHasher, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import type { DaemonOptions } from './options.js';
+import { MemoryPairingDirectory, type PairingDirectory } from './pairing.js';
+
+/** Bytes a waiting client may send before it has a peer; past this we stop reading it. */
+export const WAITER_BUFFER_MAX_BYTES = 64 * 1024;
+/** listen() backlog (the original used 10, far too few for bursts). */
+export const LISTEN_BACKLOG_CONNECTIONS = 511;
+/** After the drain timeout cut, how long handlers get to report their pairs' ends. */
+export const CUT_REPORT_GRACE_MS = 2000;
+/** How often shutdown checks whether the last pair has finished. */
+const DRAIN_POLL_MS = 50;
+
+/** Why a waiter never got a peer. `shutdown`: the daemon stopped while it waited. */
+export type WaiterEndReason = 'lonely' | 'impatient' | 'shutdown';
+
+/** Rejections and handshake failures, each a stable reason code in logs and metrics. */
+export type RejectReason = HandshakeError['code'] | 'E_TOO_MANY_WAITING' | 'E_TOO_MANY_PAIRS';
+
+/** The `listening` line's fields. */
+export interface ListeningInfo {
+  videoPort: number;
+  audioPort: number;
+  metricsPort: number | null;
+  pid: number;
+}
+
+/** Exit status 3: a port could not be bound. */
+export class BindError extends FatalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_BIND', message, 3, 'bind', options);
+    this.name = 'BindError';
+  }
+}
+
+interface Waiter {
+  channel: Channel;
+  socket: Socket;
+  key: string;
+  session: string;
+  rest: Buffer[];
+  restBytes: number;
+  since: number;
+  timer: NodeJS.Timeout | undefined;
+  detach: () => void;
+}
+
+const CHANNELS: readonly Channel[] = ['video', 'audio'];
+
+function remoteOf(socket: Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
+/** The relay daemon. start(), then shutdown() (or let a signal call it); `done` settles at the end. */
+export class RelayDaemon {
+  readonly metrics = new Metrics();
+  private readonly opts: DaemonOptions;
+  private readonly log: Logger;
+  private readonly hasher = new SessionHasher();
+  private readonly pool: HandlerPool;
+  private readonly servers = new Map<Channel, Server>();
+  private metricsServer: http.Server | undefined;
+  private readonly directories: Record<Channel, PairingDirectory<Waiter>>;
+  private readonly waiters = new Set<Waiter>();
+  private readonly handshaking = new Set<Socket>();
+  private nextPairId = 1;
+  private stopping: Promise<void> | undefined;
+  private resolveDone!: () => void;
+  /** Settles once the daemon has shut down. */
+  readonly done: Promise<void>;
+
+  constructor(opts: DaemonOptions, log: Logger) {
+    this.opts = opts;
+    this.log = log;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    const room = (): number => this.opts.maxWaiting - this.waiters.size;
+    this.directories = { video: new MemoryPairingDirectory(room), audio: new MemoryPairingDirectory(room) };
+    this.pool = new HandlerPool({ handlers: opts.handlers, forkPerPair: opts.forkPerPair });
+    this.defineMetrics();
+    this.wirePool();
+  }
+
+  /** Binds both ports (and metrics), forks the pool, prints the `listening` line. */
+  async start(): Promise<ListeningInfo> {
+    try {
+      for (const channel of CHANNELS) {
+        const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(channel, socket));
+        this.servers.set(channel, server);
+        await this.bind(server, channel === 'video' ? this.opts.videoPort : this.opts.audioPort, `${channel} port`);
+      }
+      if (this.opts.metricsPort !== undefined) {
+        this.metricsServer = http.createServer((req, res) => this.serveMetrics(req, res));
+        await this.bind(this.metricsServer, this.opts.metricsPort, 'metrics port');
+      }
+    } catch (err) {
+      for (const s of [...this.servers.values(), this.metricsServer]) s?.close();
+      throw err;
+    }
+    this.pool.start();
+    const info: ListeningInfo = {
+      videoPort: this.portOf(this.servers.get('video')),
+      audioPort: this.portOf(this.servers.get('audio')),
+      metricsPort: this.metricsServer ? this.portOf(this.metricsServer) : null,
+      pid: process.pid,
+    };
+    alwaysLogger(this.log).info(
+      { ...info, host: this.opts.host ?? null, handlers: this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers },
+      'listening',
+    );
+    return info;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, close waiters and half-done handshakes, let active
+   * pairs run up to the drain timeout, then cut them. Idempotent.
+   */
+  shutdown(signal?: string): Promise<void> {
+    if (this.stopping) {
+      // A second signal: stop waiting for the drain.
+      if (signal) this.pool.cut();
+      return this.stopping;
+    }
+    this.stopping = this.runShutdown(signal);
+    return this.stopping;
+  }
+
+  private async runShutdown(signal: string | undefined): Promise<void> {
+    this.log.info({ signal: signal ?? null, activePairs: this.pool.activePairs, waiting: this.waiters.size }, 'shutting down');
+    for (const s of this.servers.values()) s.close();
+    for (const socket of this.handshaking) socket.destroy();
+    this.handshaking.clear();
+    for (const w of [...this.waiters]) this.endWaiter(w, 'shutdown');
+    if (!(await this.drained(this.opts.drainTimeoutMs))) {
+      this.log.warn({ activePairs: this.pool.activePairs }, 'drain timeout reached: closing active pairs');
+      this.pool.cut();
+      await this.drained(CUT_REPORT_GRACE_MS);
+    }
+    await this.pool.close();
+    if (this.metricsServer) {
+      this.metricsServer.closeAllConnections();
+      this.metricsServer.close();
+    }
+    this.log.info('stopped');
+    this.resolveDone();
+  }
+
+  private async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pool.activePairs > 0) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
+    return true;
+  }
+
+  private async bind(server: Server | http.Server, port: number, what: string): Promise<void> {
+    const failed = once(server, 'error') as Promise<[NodeJS.ErrnoException]>;
+    const listening = once(server, 'listening');
+    // No host: Node listens on :: dual-stack when IPv6 is available, else on 0.0.0.0.
+    server.listen({ port, host: this.opts.host, backlog: LISTEN_BACKLOG_CONNECTIONS, ipv6Only: false });
+    const outcome = await Promise.race([listening.then(() => undefined), failed.then(([e]) => e)]);
+    if (outcome) {
+      const where = `${this.opts.host ?? '*'}:${port}`;
+      throw new BindError(`cannot bind ${what} ${where}: ${outcome.code ?? outcome.message}`, { cause: outcome });
+    }
+  }
+
+  private portOf(server: Server | http.Server | undefined): number {
+    const addr = server?.address();
+    return addr && typeof addr === 'object' ? addr.port : 0;
+  }
+
+  private onConnection(channel: Channel, socket: Socket): void {
+    // Errors surface as 'close'; without a listener an ECONNRESET would crash the daemon.
+    socket.on('error', () => {});
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.metrics.inc('videochatd_connections_total', { channel });
+    this.handshaking.add(socket);
+    const reader = new HandshakeReader();
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      this.handshaking.delete(socket);
+      socket.off('data', onData);
+      socket.off('end', onClosed);
+      socket.off('close', onClosed);
+    };
+    const fail = (reason: RejectReason): void => {
+      cleanup();
+      this.reject(channel, socket, reason);
+    };
+    const onData = (chunk: Buffer): void => {
+      let result: HandshakeResult | undefined;
+      try {
+        result = reader.push(chunk);
+      } catch (err) {
+        fail(err instanceof HandshakeError ? err.code : 'E_HANDSHAKE_LENGTH');
+        return;
+      }
+      if (result) {
+        cleanup();
+        void this.onHandshake(channel, socket, result);
+      }
+    };
+    const onClosed = (): void => fail(reader.truncated().code);
+    const timer = setTimeout(() => fail('E_HANDSHAKE_TIMEOUT'), this.opts.handshakeTimeoutMs);
+    socket.on('data', onData);
+    socket.once('end', onClosed);
+    socket.once('close', onClosed);
+  }
+
+  private reject(channel: Channel, socket: Socket, reason: RejectReason): void {
+    const isHandshake = reason.startsWith('E_HANDSHAKE');
+    this.metrics.inc(isHandshake ? 'videochatd_handshake_failures_total' : 'videochatd_rejected_total', { reason });
+    this.log.warn({ channel, reason, remote: remoteOf(socket) }, isHandshake ? 'handshake failed' : 'connection rejected');
+    socket.destroy();
+  }
+
+  private async onHandshake(channel: Channel, socket: Socket, hs: HandshakeResult): Promise<void> {
+    const w: Waiter = {
+      channel,
+      socket,
+      key: hs.code.toString('hex'),
+      session: this.hasher.hash(hs.code),
+      rest: hs.rest.length > 0 ? [hs.rest] : [],
+      restBytes: hs.rest.length,
+      since: Date.now(),
+      timer: undefined,
+      detach: () => {},
+    };
+    // Keep reading while waiting (bounded) so a client that leaves is noticed at once.
+    const onData = (chunk: Buffer): void => {
+      w.rest.push(chunk);
+      w.restBytes += chunk.length;
+      // Past the cap the kernel holds the bytes and TCP slows the client down.
+      if (w.restBytes >= WAITER_BUFFER_MAX_BYTES) socket.pause();
+    };
+    const onGone = (): void => this.endWaiter(w, 'impatient');
+    socket.on('data', onData);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    w.detach = () => {
+      if (w.timer) clearTimeout(w.timer);
+      socket.off('data', onData);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+    };
+    await this.findOrWait(w);
+  }
+
+  private async findOrWait(w: Waiter): Promise<void> {
+    if (this.stopping) {
+      w.detach();
+      w.socket.destroy();
+      return;
+    }
+    const dir = this.directories[w.channel];
+    const result = await dir.findOrWait(w.key, w);
+    if (result.kind === 'full') {
+      w.detach();
+      this.reject(w.channel, w.socket, 'E_TOO_MANY_WAITING');
+      return;
+    }
+    if (result.kind === 'waiting') {
+      if (w.socket.destroyed) {
+        this.endWaiter(w, 'impatient');
+        return;
+      }
+      this.waiters.add(w);
+      w.timer = setTimeout(() => this.endWaiter(w, 'lonely'), this.opts.waitTimeoutMs);
+      this.log.debug({ channel: w.channel, session: w.session }, 'waiting for a peer');
+      return;
+    }
+    const peer = result.peer;
+    this.waiters.delete(peer);
+    peer.detach();
+    if (peer.socket.destroyed) {
+      // It left between the lookup and now: it is simply gone, the newcomer waits instead.
+      this.logWaiter(peer, 'impatient');
+      await this.findOrWait(w);
+      return;
+    }
+    if (this.pool.activePairs >= this.opts.maxPairs) {
+      // Keep the peer waiting; turn the newcomer away.
+      w.detach();
+      this.reject(w.channel, w.socket, 'E_TOO_MANY_PAIRS');
+      await this.findOrWait(peer);
+      return;
+    }
+    w.detach();
+    this.pool.assign({
+      pairId: this.nextPairId++,
+      channel: w.channel,
+      session: w.session,
+      sockets: [peer.socket, w.socket],
+      rests: [Buffer.concat(peer.rest), Buffer.concat(w.rest)],
+      pairedAt: Date.now(),
+    });
+  }
+
+  private endWaiter(w: Waiter, reason: WaiterEndReason): void {
+    w.detach();
+    // leave() is false when it already paired or was already removed: nothing to report.
+    const wasWaiting = this.directories[w.channel].leave(w.key, w);
+    this.waiters.delete(w);
+    if (reason !== 'impatient') w.socket.destroy();
+    if (wasWaiting) this.logWaiter(w, reason);
+  }
+
+  private logWaiter(w: Waiter, reason: WaiterEndReason): void {
+    w.socket.destroy();
+    this.metrics.inc('videochatd_waiters_ended_total', { channel: w.channel, reason });
+    this.log.info(
+      { kind: 'waiter', channel: w.channel, session: w.session, reason, waitedMs: Date.now() - w.since, bytesHeld: w.restBytes },
+      'waiter ended',
+    );
+  }
+
+  private wirePool(): void {
+    const p = this.pool;
+    p.on('handler-started', (pid, slot) => this.log.info({ handlerPid: pid, slot }, 'handler started'));
+    p.on('handler-died', (death, slot) => {
+      const normal = slot === null && death.code === 0 && death.signal === null;
+      if (normal) return;
+      this.log.warn({ handlerPid: death.pid ?? null, slot, code: death.code, signal: death.signal, failedStart: death.failedStart, stderr: death.stderrTail }, 'handler died');
+    });
+    p.on('handler-restarting', (slot, attempt, delayMs) => {
+      this.metrics.inc('videochatd_handler_restarts_total');
+      this.log.info({ slot, attempt, delayMs }, 'restarting handler');
+    });
+    p.on('handler-gave-up', (death, slot) =>
+      this.log.error({ slot, handlerPid: death.pid ?? null }, 'handler keeps dying: slot left empty'),
+    );
+    p.on('handler-stderr', (line, pid) => this.log.warn({ handlerPid: pid ?? null, line }, 'handler stderr'));
+    p.on('bytes', (channel, n) => this.metrics.inc('videochatd_bytes_relayed_total', { channel }, n));
+    p.on('pair-started', (pair) => {
+      this.metrics.inc('videochatd_pairs_total', { channel: pair.channel });
+      this.log.info({ channel: pair.channel, session: pair.session, pairId: pair.pairId, handlerPid: pair.handlerPid ?? null }, 'pair started');
+    });
+    p.on('pair-ended', (pair: ActivePair, reason: PairEndReason, error) => {
+      this.metrics.inc('videochatd_pairs_ended_total', { channel: pair.channel, reason });
+      this.log.info(
+        {
+          kind: 'pair',
+          channel: pair.channel,
+          session: pair.session,
+          pairId: pair.pairId,
+          handlerPid: pair.handlerPid ?? null,
+          reason,
+          durationMs: Date.now() - pair.pairedAt,
+          bytesAtoB: pair.bytes01,
+          bytesBtoA: pair.bytes10,
+          ...(error ? { error } : {}),
+        },
+        'pair ended',
+      );
+    });
+  }
+
+  private defineMetrics(): void {
+    const m = this.metrics;
+    m.define('videochatd_connections_total', 'counter', 'TCP connections accepted, per channel.');
+    m.define('videochatd_handshake_failures_total', 'counter', 'Connections dropped during the handshake, by reason.');
+    m.define('videochatd_rejected_total', 'counter', 'Connections turned away by a limit, by reason.');
+    m.define('videochatd_waiting', 'gauge', 'Clients waiting for a peer, per channel.');
+    m.define('videochatd_active_pairs', 'gauge', 'Pairs being relayed, per channel.');
+    m.define('videochatd_pairs_total', 'counter', 'Pairs that started relaying, per channel.');
+    m.define('videochatd_pairs_ended_total', 'counter', 'Pairs that ended, per channel and reason.');
+    m.define('videochatd_waiters_ended_total', 'counter', 'Waiters that never got a peer, per channel and reason.');
+    m.define('videochatd_bytes_relayed_total', 'counter', 'Bytes relayed (both directions), per channel; reported by handlers every second.');
+    m.define('videochatd_handlers', 'gauge', 'Handler processes running.');
+    m.define('videochatd_handler_restarts_total', 'counter', 'Pool handlers forked again after a death.');
+    for (const channel of CHANNELS) {
+      m.inc('videochatd_connections_total', { channel }, 0);
+      m.inc('videochatd_bytes_relayed_total', { channel }, 0);
+    }
+    m.inc('videochatd_handler_restarts_total', {}, 0);
+  }
+
+  private serveMetrics(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    for (const channel of CHANNELS) {
+      let waiting = 0;
+      for (const w of this.waiters) if (w.channel === channel) waiting++;
+      this.metrics.set('videochatd_waiting', { channel }, waiting);
+      this.metrics.set('videochatd_active_pairs', { channel }, this.pool.activeByChannel(channel));
+    }
+    this.metrics.set('videochatd_handlers', {}, this.pool.handlerCount);
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.metrics.render());
+  }
+}

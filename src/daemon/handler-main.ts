@@ -1,0 +1,149 @@
+/**
+ * Entry point of a handler process, forked by the daemon. It receives the two sockets of
+ * each pair by IPC handle passing (plus the bytes the daemon read past each handshake),
+ * relays them, and reports starts, ends and bytes. It exits by itself when its IPC channel
+ * closes, so no handler relays on after its daemon is gone.
+ *
+ * argv: `--single-pair` = exit after the one pair it gets (`--fork-per-pair`).
+ */
+import type { Socket } from 'node:net';
+import { PROGRESS_INTERVAL_MS, type FromHandler, type PairEndedMessage, type PairEndReason, type ToHandler } from './ipc.js';
+import { relayPair, type Relay } from './relay.js';
+
+/** A pair whose second socket has not arrived after this long is dropped. */
+export const PAIR_ASSEMBLY_TIMEOUT_MS = 10_000;
+
+interface Assembling {
+  sockets: [Socket | undefined, Socket | undefined];
+  rests: [Buffer, Buffer];
+  timer: NodeJS.Timeout;
+}
+
+const singlePair = process.argv.includes('--single-pair');
+const assembling = new Map<number, Assembling>();
+const relays = new Map<number, Relay>();
+const reported = new Map<number, [number, number]>();
+let servedPairs = 0;
+
+function send(msg: FromHandler, then?: () => void): void {
+  if (!process.connected) {
+    then?.();
+    return;
+  }
+  try {
+    process.send?.(msg, undefined, {}, () => then?.());
+  } catch {
+    then?.();
+    // The channel closed under us: 'disconnect' will end the process.
+  }
+}
+
+function toBuffer(bytes: Uint8Array | undefined): Buffer {
+  if (!bytes) return Buffer.alloc(0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+let exiting = false;
+
+/** In single-pair mode, leave once the pair is over (after its end report is flushed). */
+function maybeExit(): void {
+  if (exiting || !singlePair || servedPairs === 0 || relays.size > 0 || assembling.size > 0) return;
+  exiting = true;
+  process.exit(0);
+}
+
+/** Reports a pair's end; in single-pair mode the process leaves once the report is flushed. */
+function reportEnd(msg: PairEndedMessage): void {
+  send(msg, maybeExit);
+}
+
+function start(pairId: number, a: Assembling): void {
+  const [s0, s1] = a.sockets;
+  if (!s0 || !s1) return;
+  assembling.delete(pairId);
+  clearTimeout(a.timer);
+  servedPairs++;
+  const relay = relayPair(s0, s1, a.rests[0], a.rests[1], (reason: PairEndReason, bytes01, bytes10, error) => {
+    relays.delete(pairId);
+    reported.delete(pairId);
+    reportEnd({ type: 'pair-ended', pairId, reason, bytes01, bytes10, ...(error ? { error: error.message } : {}) });
+  });
+  relays.set(pairId, relay);
+  send({ type: 'pair-started', pairId });
+}
+
+function onSide(pairId: number, side: 0 | 1, rest: Buffer, socket: Socket | undefined): void {
+  let a = assembling.get(pairId);
+  if (!a) {
+    const timer = setTimeout(() => {
+      const stale = assembling.get(pairId);
+      if (!stale) return;
+      assembling.delete(pairId);
+      for (const s of stale.sockets) s?.destroy();
+      servedPairs++;
+      reportEnd({ type: 'pair-ended', pairId, reason: 'errory', bytes01: 0, bytes10: 0, error: 'pair never completed' });
+    }, PAIR_ASSEMBLY_TIMEOUT_MS);
+    timer.unref();
+    a = { sockets: [undefined, undefined], rests: [Buffer.alloc(0), Buffer.alloc(0)], timer };
+    assembling.set(pairId, a);
+  }
+  if (!socket) {
+    // The handle did not survive the transfer (the client closed meanwhile).
+    onAbort(pairId);
+    return;
+  }
+  // Hold bytes in the kernel until the relay starts; the daemon already stopped reading.
+  socket.pause();
+  a.sockets[side] = socket;
+  a.rests[side] = rest;
+  start(pairId, a);
+}
+
+function onAbort(pairId: number): void {
+  const a = assembling.get(pairId);
+  if (!a) return;
+  assembling.delete(pairId);
+  clearTimeout(a.timer);
+  for (const s of a.sockets) s?.destroy();
+  servedPairs++;
+  reportEnd({ type: 'pair-ended', pairId, reason: 'errory', bytes01: 0, bytes10: 0, error: 'pair aborted by the daemon' });
+}
+
+process.on('message', (msg: ToHandler, handle?: unknown) => {
+  switch (msg.type) {
+    case 'side':
+      onSide(msg.pairId, msg.side, toBuffer(msg.rest), handle as Socket | undefined);
+      break;
+    case 'abort':
+      onAbort(msg.pairId);
+      break;
+    case 'cut':
+      for (const r of relays.values()) r.cut();
+      for (const id of [...assembling.keys()]) onAbort(id);
+      break;
+  }
+});
+
+// The daemon is gone (exited, crashed, SIGKILLed): drop every connection and leave.
+process.on('disconnect', () => {
+  for (const r of relays.values()) r.destroy('handler-died');
+  process.exit(0);
+});
+
+const progress = setInterval(() => {
+  const pairs: [number, number, number][] = [];
+  for (const [id, r] of relays) {
+    const last = reported.get(id);
+    if (last && last[0] === r.bytes01 && last[1] === r.bytes10) continue;
+    reported.set(id, [r.bytes01, r.bytes10]);
+    pairs.push([id, r.bytes01, r.bytes10]);
+  }
+  if (pairs.length > 0) send({ type: 'progress', pairs });
+}, PROGRESS_INTERVAL_MS);
+progress.unref();
+
+if (!process.send) {
+  process.stderr.write('videochatd handler: must be started by videochatd (no IPC channel)\n');
+  process.exit(2);
+}
+send({ type: 'ready' });

@@ -1,0 +1,67 @@
+/**
+ * Messages between the daemon and its handler processes (IPC with 'advanced'
+ * serialization, so Buffers travel as bytes). One socket handle per message: a pair
+ * travels as two `side` messages, the first carrying the pair's metadata.
+ */
+
+/** Which of the two listening ports a pair came from. */
+export type Channel = 'video' | 'audio';
+
+/** Why a pair ended (DESIGN.md section 5: a closed list). */
+export type PairEndReason = 'happy' | 'errory' | 'handler-died' | 'shutdown';
+
+/** Daemon -> handler: one socket of a pair, with the bytes already read past its handshake. */
+export interface SideMessage {
+  type: 'side';
+  pairId: number;
+  /** 0 = the client that waited, 1 = the client that completed the pair. */
+  side: 0 | 1;
+  rest: Uint8Array;
+}
+
+/** Daemon -> handler: a pair whose second socket could not be sent; drop what arrived. */
+export interface AbortMessage {
+  type: 'abort';
+  pairId: number;
+}
+
+/** Daemon -> handler: close every pair now (drain timeout reached). */
+export interface CutMessage {
+  type: 'cut';
+}
+
+export type ToHandler = SideMessage | AbortMessage | CutMessage;
+
+/** Handler -> daemon: ready to take pairs. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+/** Handler -> daemon: both sockets arrived and relaying began. */
+export interface PairStartedMessage {
+  type: 'pair-started';
+  pairId: number;
+}
+
+/** Handler -> daemon: a pair is over; bytes counted per direction. */
+export interface PairEndedMessage {
+  type: 'pair-ended';
+  pairId: number;
+  reason: PairEndReason;
+  /** Bytes from side 0 to side 1 (including the bytes read past the handshake). */
+  bytes01: number;
+  bytes10: number;
+  error?: string;
+}
+
+/** Handler -> daemon: cumulative bytes of pairs that moved bytes since the last report. */
+export interface ProgressMessage {
+  type: 'progress';
+  /** [pairId, bytes01, bytes10] */
+  pairs: [number, number, number][];
+}
+
+export type FromHandler = ReadyMessage | PairStartedMessage | PairEndedMessage | ProgressMessage;
+
+/** How often a handler reports bytes moved (for metrics and handler-died usage lines). */
+export const PROGRESS_INTERVAL_MS = 1000;

@@ -1,0 +1,34 @@
+/**
+ * `videochatd` entry: parse options, start the daemon, run until SIGTERM/SIGINT. Returns the
+ * exit status; throws FatalError (usage: 2, bind: 3) for the bin to map. Never calls
+ * process.exit itself.
+ */
+import { createLogger } from './logger.js';
+import { HelpShown, parseOptions } from './options.js';
+import { RelayDaemon } from './daemon.js';
+
+export { BindError, RelayDaemon, type ListeningInfo } from './daemon.js';
+export { parseOptions, buildProgram, type DaemonOptions } from './options.js';
+
+/** Runs the daemon until it has shut down; resolves with the exit status (0). */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  let opts;
+  try {
+    opts = parseOptions(argv);
+  } catch (err) {
+    if (err instanceof HelpShown) return 0;
+    throw err;
+  }
+  const logger = createLogger(opts.logLevel);
+  const daemon = new RelayDaemon(opts, logger);
+  await daemon.start();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void daemon.shutdown(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await daemon.done;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return 0;
+}

@@ -1,0 +1,164 @@
+/**
+ * `videochatd` options, exactly as DESIGN.md section 5 lists them. Parsing never exits the
+ * process: usage errors become a UsageError (exit 2), `--help`/`--version` a HelpShown.
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from '../codec/errors.js';
+
+/** Default TCP port of the video channel (the original server's). */
+export const DEFAULT_VIDEO_PORT = 12345;
+/** Default TCP port of the audio channel (the original server's). */
+export const DEFAULT_AUDIO_PORT = 12346;
+export const DEFAULT_HANDSHAKE_TIMEOUT_S = 10;
+export const DEFAULT_WAIT_TIMEOUT_S = 600;
+export const DEFAULT_MAX_WAITING = 10_000;
+export const DEFAULT_MAX_PAIRS = 10_000;
+export const DEFAULT_DRAIN_TIMEOUT_S = 30;
+/** Longest timeout an option accepts: Node timers overflow past 2^31-1 ms. */
+export const MAX_TIMEOUT_S = 2_147_483;
+/** Most handler processes in the pool; more than this on one host only costs memory. */
+export const MAX_HANDLERS = 256;
+/** Upper bound of --max-waiting / --max-pairs (each pair is two file descriptors). */
+export const MAX_CONNECTIONS_LIMIT = 1_000_000;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Everything the daemon needs, validated; times converted to milliseconds. */
+export interface DaemonOptions {
+  /** undefined = all interfaces, IPv6 dual-stack with an IPv4 fallback. */
+  host: string | undefined;
+  videoPort: number;
+  audioPort: number;
+  handlers: number;
+  forkPerPair: boolean;
+  handshakeTimeoutMs: number;
+  waitTimeoutMs: number;
+  maxWaiting: number;
+  maxPairs: number;
+  drainTimeoutMs: number;
+  logLevel: LogLevel;
+  metricsPort: number | undefined;
+}
+
+/** `--help` or `--version` was printed: exit 0. */
+export class HelpShown extends Error {
+  constructor() {
+    super('help shown');
+    this.name = 'HelpShown';
+  }
+}
+
+/** The package version, read from package.json (two levels up from src/daemon or dist/daemon). */
+export function packageVersion(): string {
+  const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(raw) as { version: string }).version;
+}
+
+function integer(min: number, max: number): (value: string) => number {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected an integer ${min}..${max}`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected an integer ${min}..${max}`);
+    return n;
+  };
+}
+
+function seconds(value: string): number {
+  const trimmed = value.trim();
+  if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new InvalidArgumentError('expected seconds (a number >= 0)');
+  const n = Number(trimmed);
+  if (n > MAX_TIMEOUT_S) throw new InvalidArgumentError(`expected at most ${MAX_TIMEOUT_S} seconds`);
+  return n;
+}
+
+function positiveSeconds(value: string): number {
+  const n = seconds(value);
+  if (n <= 0) throw new InvalidArgumentError('expected seconds > 0');
+  return n;
+}
+
+/** Builds the commander program (also used by the test that compares --help with the man page). */
+export function buildProgram(): Command {
+  const port = integer(0, 65535);
+  return new Command('videochatd')
+    .description('Relay for videochat and original VideoChat clients: pairs two clients that present the same session code on a port and relays their bytes both ways.')
+    .version(packageVersion(), '--version', 'print the version and exit')
+    .helpOption('-h, --help', 'show this help and exit')
+    .addOption(new Option('--host <addr>', 'address to listen on (default: all interfaces, IPv4 and IPv6)'))
+    .addOption(new Option('--video-port <port>', 'TCP port of the video channel (0 = ephemeral)').argParser(port).default(DEFAULT_VIDEO_PORT))
+    .addOption(new Option('--audio-port <port>', 'TCP port of the audio channel (0 = ephemeral)').argParser(port).default(DEFAULT_AUDIO_PORT))
+    .addOption(new Option('--handlers <n>', 'handler processes in the pool (default: CPU count)').argParser(integer(1, MAX_HANDLERS)))
+    .addOption(new Option('--fork-per-pair', 'fork a fresh handler per channel pair instead of a pool'))
+    .addOption(new Option('--handshake-timeout <seconds>', 'drop a client that has not sent its handshake by then').argParser(positiveSeconds).default(DEFAULT_HANDSHAKE_TIMEOUT_S))
+    .addOption(new Option('--wait-timeout <seconds>', 'close a waiting client that got no peer by then').argParser(positiveSeconds).default(DEFAULT_WAIT_TIMEOUT_S))
+    .addOption(new Option('--max-waiting <n>', 'most clients waiting for a peer at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_WAITING))
+    .addOption(new Option('--max-pairs <n>', 'most pairs relaying at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_PAIRS))
+    .addOption(new Option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, let active pairs run this long').argParser(seconds).default(DEFAULT_DRAIN_TIMEOUT_S))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (0 = ephemeral)').argParser(port))
+    .allowExcessArguments(false)
+    .showSuggestionAfterError(true);
+}
+
+/**
+ * Parses argv (without the node and script entries). Throws UsageError (one line, exit 2)
+ * or HelpShown (help/version already printed on stdout).
+ */
+export function parseOptions(argv: readonly string[], out: { write(s: string): void } = process.stdout): DaemonOptions {
+  const program = buildProgram();
+  let usageMessage = '';
+  program.exitOverride();
+  program.configureOutput({
+    writeOut: (s) => out.write(s),
+    // Commander's own text becomes our single stderr line (printed by the bin).
+    writeErr: () => {},
+    outputError: (s) => {
+      usageMessage = s.trim().replace(/^error:\s*/, '').split('\n')[0] ?? s;
+    },
+  });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        throw new HelpShown();
+      }
+      throw new UsageError(usageMessage || err.message.replace(/^error:\s*/, ''));
+    }
+    throw err;
+  }
+  const o = program.opts<{
+    host?: string;
+    videoPort: number;
+    audioPort: number;
+    handlers?: number;
+    forkPerPair?: boolean;
+    handshakeTimeout: number;
+    waitTimeout: number;
+    maxWaiting: number;
+    maxPairs: number;
+    drainTimeout: number;
+    logLevel: LogLevel;
+    metricsPort?: number;
+  }>();
+  if (o.host !== undefined && o.host.trim() === '') throw new UsageError('--host must not be empty');
+  const ports = [o.videoPort, o.audioPort, ...(o.metricsPort === undefined ? [] : [o.metricsPort])].filter((p) => p !== 0);
+  if (new Set(ports).size !== ports.length) throw new UsageError('--video-port, --audio-port and --metrics-port must differ');
+  return {
+    host: o.host,
+    videoPort: o.videoPort,
+    audioPort: o.audioPort,
+    handlers: o.handlers ?? Math.min(MAX_HANDLERS, availableParallelism()),
+    forkPerPair: o.forkPerPair === true,
+    handshakeTimeoutMs: Math.round(o.handshakeTimeout * 1000),
+    waitTimeoutMs: Math.round(o.waitTimeout * 1000),
+    maxWaiting: o.maxWaiting,
+    maxPairs: o.maxPairs,
+    drainTimeoutMs: Math.round(o.drainTimeout * 1000),
+    logLevel: o.logLevel,
+    metricsPort: o.metricsPort,
+  };
+}
