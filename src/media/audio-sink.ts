@@ -1,0 +1,142 @@
+/**
+ * Where received audio goes (`--audio-out`): `speaker` / `speaker:PCM` (a child process that
+ * owns `speaker`, see audio-sink-child.ts), `none`, or a WAV file. The sink owns the jitter
+ * buffer and the playout clock: received PCM goes in with push(), and every 20 ms one frame
+ * leaves for the output, silence included, so the output always runs in real time.
+ *
+ * The speaker child can never take the call down: its death (device missing, abort,
+ * SIGKILL) is one `warning` (W_AUDIO_OUT) and the sink goes on as `none`.
+ */
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describeDeath, Supervisor } from '../proc/supervisor.js';
+import { AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE_HZ } from './args.js';
+import type { MediaWarning } from './capture.js';
+import { JitterBuffer } from './jitter-buffer.js';
+import { WavFileWriter } from './wav.js';
+
+/** PCM allowed to wait in the speaker child's stdin before frames are dropped. */
+export const SPEAKER_MAX_QUEUED_BYTES = 96 * 500;
+/** After a stall (e.g. a busy event loop) the clock catches up at most this much at once. */
+export const PLAYOUT_MAX_CATCH_UP_MS = 100;
+
+/** `--audio-out` parsed. */
+export type AudioOutSpec = { kind: 'speaker'; device?: string } | { kind: 'none' } | { kind: 'wav'; path: string };
+
+export interface AudioSinkEvents {
+  warning: [MediaWarning];
+}
+
+export interface AudioSinkStats {
+  audioBufferMs: number;
+  audioUnderruns: number;
+}
+
+export interface AudioSinkOptions {
+  /** Environment of the speaker child (e.g. ALSA_CONFIG_PATH). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The command that runs the speaker child: the compiled .js, or the .ts through tsx in development. */
+export function speakerChildCommand(): { command: string; args: string[] } {
+  const self = import.meta.url;
+  const ts = self.endsWith('.ts');
+  const childPath = fileURLToPath(new URL(ts ? './audio-sink-child.ts' : './audio-sink-child.js', self));
+  return { command: process.execPath, args: ts ? ['--import', 'tsx', childPath] : [childPath] };
+}
+
+/** Received audio -> jitter buffer -> speaker child, WAV file or nowhere. */
+export class AudioSink extends EventEmitter<AudioSinkEvents> {
+  private readonly spec: AudioOutSpec;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly jitter = new JitterBuffer({ bytesPerMs: (AUDIO_SAMPLE_RATE_HZ * 2) / 1000 });
+  private speaker: Supervisor | undefined;
+  private wav: WavFileWriter | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private clockStartMs = 0;
+  private playedMs = 0;
+  private closed = false;
+  private warned = false;
+
+  constructor(spec: AudioOutSpec, opts: AudioSinkOptions = {}) {
+    super();
+    this.spec = spec;
+    this.env = opts.env ?? process.env;
+  }
+
+  /** Opens the output and starts the playout clock. Wire `warning` first. */
+  start(): this {
+    if (this.timer || this.closed) return this;
+    if (this.spec.kind === 'wav') this.wav = new WavFileWriter(this.spec.path, AUDIO_SAMPLE_RATE_HZ, 1, 16);
+    if (this.spec.kind === 'speaker') this.startSpeaker(this.spec.device);
+    this.clockStartMs = performance.now();
+    this.timer = setInterval(() => this.tick(), AUDIO_FRAME_MS);
+    return this;
+  }
+
+  private startSpeaker(device: string | undefined): void {
+    const { command, args } = speakerChildCommand();
+    const env = { ...this.env, VIDEOCHAT_SPEAKER_DEVICE: device ?? '' };
+    const sup = new Supervisor({
+      name: 'audio-sink',
+      spawn: () => {
+        const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'], env });
+        child.stdin?.on('error', () => undefined);
+        return child;
+      },
+      stop: (child) => child.stdin?.end(),
+      killAfterMs: 2000,
+    });
+    sup.on('died', (death) => {
+      this.speaker = undefined;
+      this.warnOnce('W_AUDIO_OUT', `audio output lost, going on without sound: ${describeDeath(death)}`);
+    });
+    this.speaker = sup;
+    sup.start();
+  }
+
+  private warnOnce(code: string, message: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.emit('warning', { code, message });
+  }
+
+  /** Received PCM (48 kHz mono s16le), any chunk size. */
+  push(pcm: Uint8Array): void {
+    if (!this.closed) this.jitter.push(pcm);
+  }
+
+  /** Jitter buffer figures for the `stats` event. */
+  stats(): AudioSinkStats {
+    return { audioBufferMs: Math.round(this.jitter.bufferMs), audioUnderruns: this.jitter.underruns };
+  }
+
+  private tick(): void {
+    const elapsed = performance.now() - this.clockStartMs;
+    if (elapsed - this.playedMs > PLAYOUT_MAX_CATCH_UP_MS) this.playedMs = elapsed - PLAYOUT_MAX_CATCH_UP_MS;
+    while (this.playedMs + AUDIO_FRAME_MS <= elapsed) {
+      this.playedMs += AUDIO_FRAME_MS;
+      this.output(this.jitter.pull(AUDIO_FRAME_MS));
+    }
+  }
+
+  private output(frame: Buffer): void {
+    if (this.wav) this.wav.write(frame);
+    const stdin = this.speaker?.child?.stdin;
+    if (stdin && stdin.writable && stdin.writableLength <= SPEAKER_MAX_QUEUED_BYTES) stdin.write(frame);
+  }
+
+  /** Stops the clock, finalizes a WAV file, ends the speaker child. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.wav?.close();
+    const sup = this.speaker;
+    if (sup) {
+      sup.removeAllListeners('died');
+      await sup.close();
+    }
+  }
+}

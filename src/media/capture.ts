@@ -1,0 +1,364 @@
+/**
+ * Camera and microphone capture: one long-lived, supervised ffmpeg per source, whose
+ * stdout is split into encoded frames (MJPEG, or H.264 access units) or Opus/PCM packets.
+ *
+ * Failure policy: a camera or mic that cannot be opened (failed start, or no device at
+ * all) is a `warning` (W_NO_CAMERA / W_NO_MIC) and the capture ends; the call goes on
+ * without it. A later crash restarts ffmpeg with backoff, each time with a warning that
+ * quotes ffmpeg's last stderr line; when the restart budget is spent, or a `test`/FILE
+ * source fails, `error` carries a FatalError (E_CAPTURE_FAILED, exit 7).
+ *
+ * Capture timestamps are the wall clock when the frame's last byte left ffmpeg, in
+ * microseconds: later than the true sensor time by the encoder's delay (a few ms at our
+ * sizes), which is the same on every frame and so cancels out of jitter figures.
+ */
+import { EventEmitter } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { FatalError } from '../codec/errors.js';
+import { MjpegSplitter } from '../codec/mjpeg.js';
+import { FlvH264Demuxer } from '../codec/h264.js';
+import { OggReader, isOpusHeader, opusPacketDurationMs } from '../codec/ogg.js';
+import { describeDeath, type ProcessDeath, type Supervisor } from '../proc/supervisor.js';
+import {
+  AUDIO_FRAME_BYTES, AUDIO_FRAME_MS, DEFAULT_KEYFRAME_INTERVAL_MS, audioCaptureArgs, videoCaptureArgs,
+  type AudioCodecName, type AudioSource, type PlatformOptions, type VideoCaptureParams, type VideoSource,
+} from './args.js';
+import { EXIT_MEDIA } from './ffmpeg-path.js';
+import { MEDIA_MAX_RESTARTS, ffmpegSupervisor, nowUs } from './ffmpeg-process.js';
+
+/** A source that has produced nothing for this long after spawning is a failed start. */
+export const FIRST_OUTPUT_TIMEOUT_MS = 10_000;
+
+/** A warning for the session's `warning` event. */
+export interface MediaWarning {
+  code: string;
+  message: string;
+}
+
+/** One encoded video frame. H.264 keyframes carry SPS/PPS in front. */
+export interface VideoFrame {
+  data: Buffer;
+  keyframe: boolean;
+  /** Wall clock (µs since the epoch) when the frame left ffmpeg. */
+  captureTimeUs: number;
+}
+
+/** One encoded audio packet: Opus (one 20 ms packet) or s16le PCM (exactly 20 ms). */
+export interface AudioPacket {
+  data: Buffer;
+  durationMs: number;
+  captureTimeUs: number;
+}
+
+/** A media process failed beyond recovery: exit 7, reason `media`. */
+export class MediaError extends FatalError {
+  constructor(code: string, message: string) {
+    super(code, message, EXIT_MEDIA, 'media');
+    this.name = 'MediaError';
+  }
+}
+
+interface CaptureEvents {
+  /** ffmpeg produced its first output. */
+  started: [];
+  warning: [MediaWarning];
+  error: [MediaError];
+  /** The capture stopped for good (closed, missing device, or error). */
+  ended: [];
+}
+
+export interface VideoCaptureEvents extends CaptureEvents {
+  frame: [VideoFrame];
+}
+export interface AudioCaptureEvents extends CaptureEvents {
+  packet: [AudioPacket];
+}
+
+/** True when this Linux machine has a video device node (no node: no camera, don't try). */
+export function hasVideoDevice(platform: NodeJS.Platform = process.platform): boolean {
+  if (platform !== 'linux') return true;
+  try {
+    return readdirSync('/dev').some((n) => n.startsWith('video'));
+  } catch {
+    return false;
+  }
+}
+
+/** True when a PulseAudio server looks reachable (then the mic uses pulse, else ALSA). */
+export function hasPulse(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.PULSE_SERVER) return true;
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (!runtime) return false;
+  try {
+    return readdirSync(`${runtime}/pulse`).includes('native');
+  } catch {
+    return false;
+  }
+}
+
+type Kind = 'video' | 'audio';
+
+/** What the two captures share: supervision, warnings, the missing-device rule. */
+abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEmitter<E> {
+  protected sup: Supervisor | undefined;
+  private ended = false;
+  private firstOutputTimer: NodeJS.Timeout | undefined;
+
+  protected constructor(
+    private readonly kind: Kind,
+    protected readonly ffmpeg: string,
+    private readonly isDevice: boolean,
+  ) {
+    super();
+  }
+
+  protected abstract args(): string[];
+  protected abstract resetParser(): void;
+  protected abstract onData(chunk: Buffer): void;
+
+  private get label(): string {
+    return this.kind === 'video' ? 'camera' : 'mic';
+  }
+
+  /** Spawns ffmpeg. Wire listeners first: a missing device is reported from here. */
+  start(): this {
+    if (this.sup || this.ended) return this;
+    this.launch();
+    return this;
+  }
+
+  protected launch(): void {
+    const sup = ffmpegSupervisor({
+      name: `ffmpeg-${this.kind}-capture`,
+      ffmpeg: this.ffmpeg,
+      args: () => this.args(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      startupGraceMs: Infinity,
+      restart: { maxRestarts: MEDIA_MAX_RESTARTS },
+      // ffmpeg finishes cleanly on SIGINT (q on stdin is not available: stdin is ignored).
+      stop: (child) => child.kill('SIGINT'),
+      killAfterMs: 2000,
+    });
+    this.sup = sup;
+    sup.on('spawn', (child) => {
+      this.resetParser();
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (!sup.started) {
+          sup.markStarted();
+          if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+          this.emitCommon('started');
+        }
+        this.onData(chunk);
+      });
+      this.firstOutputTimer = setTimeout(() => child.kill('SIGKILL'), FIRST_OUTPUT_TIMEOUT_MS);
+      this.firstOutputTimer.unref();
+    });
+    sup.on('died', (death) => {
+      if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+      if (!death.failedStart) this.warn('W_CAPTURE_RESTART', `${describeDeath(death)}; restarting`);
+    });
+    sup.on('gave-up', (death) => this.onGaveUp(death));
+    sup.start();
+  }
+
+  private onGaveUp(death: ProcessDeath): void {
+    if (death.failedStart && this.isDevice) {
+      this.warn(this.kind === 'video' ? 'W_NO_CAMERA' : 'W_NO_MIC', `no ${this.label}, going on without it: ${describeDeath(death)}`);
+    } else {
+      const err = new MediaError('E_CAPTURE_FAILED', `${this.kind} capture failed: ${describeDeath(death)}`);
+      this.emitCommon('error', err);
+    }
+    this.end();
+  }
+
+  /** Reports a missing device without spawning anything. */
+  protected missingDevice(why: string): void {
+    this.ended = true;
+    setImmediate(() => {
+      this.warn(this.kind === 'video' ? 'W_NO_CAMERA' : 'W_NO_MIC', `no ${this.label}, going on without it: ${why}`);
+      this.emitCommon('ended');
+    });
+  }
+
+  /** Emits an event every capture has; the generic map cannot prove those keys exist. */
+  private emitCommon(event: 'started' | 'ended'): void;
+  private emitCommon(event: 'warning', w: MediaWarning): void;
+  private emitCommon(event: 'error', err: MediaError): void;
+  private emitCommon(event: string, arg?: unknown): void {
+    EventEmitter.prototype.emit.call(this, event, ...(arg === undefined ? [] : [arg]));
+  }
+
+  protected warn(code: string, message: string): void {
+    this.emitCommon('warning', { code, message });
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emitCommon('ended');
+  }
+
+  /** Restarts ffmpeg with new parameters (what setFps/setQuality use). */
+  protected async relaunch(): Promise<void> {
+    const old = this.sup;
+    if (!old || this.ended) return;
+    this.sup = undefined;
+    old.removeAllListeners('gave-up');
+    old.removeAllListeners('died');
+    await old.close();
+    if (!this.ended) this.launch();
+  }
+
+  /** The last stderr lines of ffmpeg (for reports). */
+  lastStderr(): string[] {
+    return this.sup?.lastStderr() ?? [];
+  }
+
+  /** Stops ffmpeg. Idempotent; resolves when it has exited. */
+  async close(): Promise<void> {
+    if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+    const sup = this.sup;
+    if (sup) {
+      sup.removeAllListeners('gave-up');
+      sup.removeAllListeners('died');
+      await sup.close();
+    }
+    this.end();
+  }
+}
+
+export interface VideoCaptureOptions extends VideoCaptureParams, PlatformOptions {
+  ffmpeg: string;
+  source: VideoSource;
+}
+
+/**
+ * Encoded video from a camera, the test pattern or a looping file.
+ *
+ * Keyframes (H.264): the GOP is one second of frames, so a keyframe is never more than a
+ * second away. ffmpeg cannot be told "keyframe now" while it runs (and a restart takes
+ * ~0.5 s), so `requestKeyframe()` only tells when the next one is due.
+ */
+export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
+  private params: VideoCaptureParams;
+  private readonly source: VideoSource;
+  private readonly platformOpts: PlatformOptions;
+  private mjpeg = new MjpegSplitter();
+  private flv = new FlvH264Demuxer();
+  private lastKeyframeAtMs = 0;
+
+  constructor(opts: VideoCaptureOptions) {
+    super('video', opts.ffmpeg, opts.source.kind === 'camera');
+    this.source = opts.source;
+    this.params = { width: opts.width, height: opts.height, fps: opts.fps, codec: opts.codec, quality: opts.quality, gopFrames: opts.gopFrames };
+    this.platformOpts = { platform: opts.platform, pulse: opts.pulse };
+  }
+
+  override start(): this {
+    if (this.source.kind === 'camera' && !this.source.device && !hasVideoDevice(this.platformOpts.platform)) {
+      this.missingDevice('no /dev/video* device');
+      return this;
+    }
+    return super.start();
+  }
+
+  /** Current capture parameters. */
+  get settings(): Readonly<VideoCaptureParams> {
+    return this.params;
+  }
+
+  protected args(): string[] {
+    return videoCaptureArgs(this.source, this.params, this.platformOpts);
+  }
+
+  protected resetParser(): void {
+    this.mjpeg = new MjpegSplitter();
+    this.flv = new FlvH264Demuxer();
+  }
+
+  protected onData(chunk: Buffer): void {
+    const at = nowUs();
+    if (this.params.codec === 'mjpeg') {
+      for (const data of this.mjpeg.push(chunk)) this.emit('frame', { data, keyframe: true, captureTimeUs: at });
+      return;
+    }
+    for (const au of this.flv.push(chunk)) {
+      if (au.keyframe) this.lastKeyframeAtMs = at / 1000;
+      this.emit('frame', { data: au.data, keyframe: au.keyframe, captureTimeUs: at });
+    }
+  }
+
+  /**
+   * Asks for a keyframe. MJPEG: every frame is one (returns 0). H.264: returns the ms until
+   * the next periodic keyframe (see the class comment: no on-demand IDR in a running ffmpeg).
+   */
+  requestKeyframe(): number {
+    if (this.params.codec === 'mjpeg') return 0;
+    const gopMs = this.params.gopFrames ? (this.params.gopFrames * 1000) / this.params.fps : DEFAULT_KEYFRAME_INTERVAL_MS;
+    const since = Date.now() - this.lastKeyframeAtMs;
+    return Math.max(0, Math.round(gopMs - (since % gopMs)));
+  }
+
+  /** Changes the frame rate. Restart-based: frames pause for ~0.5 s. */
+  setFps(fps: number): Promise<void> {
+    if (fps === this.params.fps) return Promise.resolve();
+    this.params = { ...this.params, fps };
+    return this.relaunch();
+  }
+
+  /** Changes picture quality (1..100). Restart-based: frames pause for ~0.5 s. */
+  setQuality(quality: number): Promise<void> {
+    if (quality === this.params.quality) return Promise.resolve();
+    this.params = { ...this.params, quality };
+    return this.relaunch();
+  }
+}
+
+export interface AudioCaptureOptions extends PlatformOptions {
+  ffmpeg: string;
+  source: AudioSource;
+  codec: AudioCodecName;
+}
+
+/** Encoded audio from a mic, the 1 kHz test tone or a looping file: one `packet` per 20 ms. */
+export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
+  private readonly source: AudioSource;
+  private readonly codec: AudioCodecName;
+  private readonly platformOpts: PlatformOptions;
+  private ogg = new OggReader();
+  private pcmRest: Buffer = Buffer.alloc(0);
+
+  constructor(opts: AudioCaptureOptions) {
+    super('audio', opts.ffmpeg, opts.source.kind === 'mic');
+    this.source = opts.source;
+    this.codec = opts.codec;
+    // Decide pulse vs ALSA once, so that restarts keep the same backend.
+    this.platformOpts = { platform: opts.platform, pulse: opts.pulse ?? hasPulse() };
+  }
+
+  protected args(): string[] {
+    return audioCaptureArgs(this.source, this.codec, this.platformOpts);
+  }
+
+  protected resetParser(): void {
+    this.ogg = new OggReader();
+    this.pcmRest = Buffer.alloc(0);
+  }
+
+  protected onData(chunk: Buffer): void {
+    const at = nowUs();
+    if (this.codec === 'opus') {
+      for (const p of this.ogg.push(chunk)) {
+        if (isOpusHeader(p.data)) continue;
+        this.emit('packet', { data: p.data, durationMs: opusPacketDurationMs(p.data), captureTimeUs: at });
+      }
+      return;
+    }
+    let buf = this.pcmRest.length ? Buffer.concat([this.pcmRest, chunk]) : chunk;
+    while (buf.length >= AUDIO_FRAME_BYTES) {
+      this.emit('packet', { data: Buffer.from(buf.subarray(0, AUDIO_FRAME_BYTES)), durationMs: AUDIO_FRAME_MS, captureTimeUs: at });
+      buf = buf.subarray(AUDIO_FRAME_BYTES);
+    }
+    this.pcmRest = Buffer.from(buf);
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * Decoders: encoded frames/packets in on stdin of one long-lived, supervised ffmpeg, raw
+ * RGB24 frames / s16le PCM out on stdout.
+ *
+ * Latency: a raw H.264 stream gives ffmpeg's parser no frame end until the next frame
+ * starts, so every frame is followed by an access unit delimiter (AUD_NAL): the parser
+ * sees the end at once. MJPEG frames end at their EOI. A decoder that cannot keep up has
+ * frames dropped at its stdin (never queued); for H.264 it then waits for the next
+ * keyframe and emits `need-keyframe` so the session can ask the peer for one.
+ */
+import { EventEmitter } from 'node:events';
+import { AUD_NAL } from '../codec/h264.js';
+import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
+import { describeDeath, type Supervisor } from '../proc/supervisor.js';
+import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, videoDecoderArgs, type AudioCodecName, type VideoCodecName } from './args.js';
+import { MediaError, type MediaWarning } from './capture.js';
+import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
+
+/** Encoded bytes allowed to wait in a decoder's stdin before frames are dropped. */
+export const DECODER_MAX_QUEUED_BYTES = 512 * 1024;
+/** Largest decoded frame we accept to produce (guards a bad setSize). */
+export const MAX_DECODED_PIXELS = 3840 * 2160;
+
+/** A decoded RGB24 frame, `data.length === width * height * 3`. */
+export interface DecodedFrame {
+  width: number;
+  height: number;
+  data: Buffer;
+}
+
+export interface VideoDecoderEvents {
+  frame: [DecodedFrame];
+  /** H.264: frames are being ignored until a keyframe arrives; ask the peer for one. */
+  'need-keyframe': [];
+  warning: [MediaWarning];
+  error: [MediaError];
+}
+
+export interface VideoDecoderOptions {
+  ffmpeg: string;
+  codec: VideoCodecName;
+  width: number;
+  height: number;
+}
+
+/** Encoded video frames -> RGB24 frames at a size that can change (restart-based). */
+export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
+  private readonly ffmpeg: string;
+  private readonly codec: VideoCodecName;
+  private width: number;
+  private height: number;
+  private sup: Supervisor | undefined;
+  private waitingForKeyframe: boolean;
+  private closed = false;
+  /** Frames dropped because the decoder was backed up or waiting for a keyframe. */
+  droppedFrames = 0;
+
+  constructor(opts: VideoDecoderOptions) {
+    super();
+    this.ffmpeg = opts.ffmpeg;
+    this.codec = opts.codec;
+    this.width = opts.width;
+    this.height = opts.height;
+    this.waitingForKeyframe = opts.codec === 'h264';
+    checkSize(opts.width, opts.height);
+  }
+
+  /** Current output size. */
+  get size(): { width: number; height: number } {
+    return { width: this.width, height: this.height };
+  }
+
+  /** Spawns the decoder (also done by the first push). */
+  start(): this {
+    if (!this.sup && !this.closed) this.launch();
+    return this;
+  }
+
+  private launch(): void {
+    const width = this.width;
+    const height = this.height;
+    const frameBytes = width * height * 3;
+    const sup = ffmpegSupervisor({
+      name: `ffmpeg-${this.codec}-decoder`,
+      ffmpeg: this.ffmpeg,
+      args: () => videoDecoderArgs(this.codec, width, height),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      restart: { maxRestarts: MEDIA_MAX_RESTARTS, afterFailedStart: true },
+      stop: (child) => child.stdin?.end(),
+      killAfterMs: 1000,
+    });
+    this.sup = sup;
+    sup.on('spawn', (child) => {
+      // A new process knows no reference frames.
+      if (this.codec === 'h264') this.waitingForKeyframe = true;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      child.stdout?.on('data', (chunk: Buffer) => {
+        sup.markStarted();
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes < frameBytes) return;
+        let all = Buffer.concat(pending);
+        while (all.length >= frameBytes) {
+          // Frames of an old size (before setSize) are still correct: they carry their own size.
+          this.emit('frame', { width, height, data: Buffer.from(all.subarray(0, frameBytes)) });
+          all = all.subarray(frameBytes);
+        }
+        pending = all.length ? [all] : [];
+        pendingBytes = all.length;
+      });
+    });
+    sup.on('died', (death) => this.emit('warning', { code: 'W_DECODER_RESTART', message: `${describeDeath(death)}; restarting` }));
+    sup.on('gave-up', (death) => {
+      this.emit('error', new MediaError('E_DECODE_FAILED', `video decoding failed: ${describeDeath(death)}`));
+    });
+    sup.start();
+  }
+
+  /**
+   * Feeds one encoded frame (a whole JPEG or H.264 access unit). Returns false when it was
+   * dropped (decoder backed up, or H.264 waiting for a keyframe).
+   */
+  push(frame: { data: Uint8Array; keyframe: boolean }): boolean {
+    if (this.closed) return false;
+    if (!this.sup) this.launch();
+    const stdin = this.sup?.child?.stdin;
+    if (!stdin || !stdin.writable || stdin.writableLength > DECODER_MAX_QUEUED_BYTES) {
+      this.drop();
+      return false;
+    }
+    if (this.waitingForKeyframe) {
+      if (!frame.keyframe) {
+        this.droppedFrames++;
+        return false;
+      }
+      this.waitingForKeyframe = false;
+    }
+    stdin.write(frame.data);
+    if (this.codec === 'h264') stdin.write(AUD_NAL);
+    return true;
+  }
+
+  private drop(): void {
+    this.droppedFrames++;
+    if (this.codec === 'h264' && !this.waitingForKeyframe) {
+      this.waitingForKeyframe = true;
+      this.emit('need-keyframe');
+    }
+  }
+
+  /** Changes the output size: restarts ffmpeg with the new scale (H.264 then waits for a keyframe). */
+  async setSize(width: number, height: number): Promise<void> {
+    checkSize(width, height);
+    if (width === this.width && height === this.height) return;
+    this.width = width;
+    this.height = height;
+    const old = this.sup;
+    this.sup = undefined;
+    if (old) {
+      old.removeAllListeners('died');
+      old.removeAllListeners('gave-up');
+      await old.close();
+    }
+    if (this.closed) return;
+    this.launch();
+    if (this.codec === 'h264') this.emit('need-keyframe');
+  }
+
+  /** Stops the decoder. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const sup = this.sup;
+    if (!sup) return;
+    sup.removeAllListeners('died');
+    sup.removeAllListeners('gave-up');
+    await sup.close();
+  }
+}
+
+function checkSize(width: number, height: number): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2 || width * height > MAX_DECODED_PIXELS) {
+    throw new RangeError(`bad decode size ${width}x${height}`);
+  }
+}
+
+export interface AudioDecoderEvents {
+  /** s16le mono 48 kHz PCM, in whatever chunk sizes ffmpeg writes. */
+  pcm: [Buffer];
+  warning: [MediaWarning];
+  error: [MediaError];
+}
+
+export interface AudioDecoderOptions {
+  ffmpeg: string;
+  codec: AudioCodecName;
+}
+
+/** Audio packets -> PCM. `pcm` packets pass straight through; Opus goes through ffmpeg in Ogg pages. */
+export class AudioDecoder extends EventEmitter<AudioDecoderEvents> {
+  private readonly ffmpeg: string;
+  private readonly codec: AudioCodecName;
+  private sup: Supervisor | undefined;
+  private ogg = new OggWriter();
+  private closed = false;
+  droppedPackets = 0;
+
+  constructor(opts: AudioDecoderOptions) {
+    super();
+    this.ffmpeg = opts.ffmpeg;
+    this.codec = opts.codec;
+  }
+
+  start(): this {
+    if (this.codec === 'opus' && !this.sup && !this.closed) this.launch();
+    return this;
+  }
+
+  private launch(): void {
+    const sup = ffmpegSupervisor({
+      name: 'ffmpeg-opus-decoder',
+      ffmpeg: this.ffmpeg,
+      args: () => audioDecoderArgs(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+      restart: { maxRestarts: MEDIA_MAX_RESTARTS, afterFailedStart: true },
+      stop: (child) => child.stdin?.end(),
+      killAfterMs: 1000,
+    });
+    this.sup = sup;
+    sup.on('spawn', (child) => {
+      // Every process needs its own Ogg stream, headers first.
+      this.ogg = new OggWriter();
+      child.stdin?.write(this.ogg.page(opusHead(1, 0, AUDIO_SAMPLE_RATE_HZ), 0, { bos: true }));
+      child.stdin?.write(this.ogg.page(opusTags()));
+      child.stdout?.on('data', (chunk: Buffer) => {
+        sup.markStarted();
+        this.emit('pcm', chunk);
+      });
+    });
+    sup.on('died', (death) => this.emit('warning', { code: 'W_DECODER_RESTART', message: `${describeDeath(death)}; restarting` }));
+    sup.on('gave-up', (death) => this.emit('error', new MediaError('E_DECODE_FAILED', `audio decoding failed: ${describeDeath(death)}`)));
+    sup.start();
+  }
+
+  /** Feeds one packet with its duration. Returns false when dropped (decoder backed up). */
+  push(packet: Uint8Array, durationMs: number): boolean {
+    if (this.closed) return false;
+    if (this.codec === 'pcm') {
+      this.emit('pcm', Buffer.from(packet));
+      return true;
+    }
+    if (!this.sup) this.launch();
+    const stdin = this.sup?.child?.stdin;
+    if (!stdin || !stdin.writable || stdin.writableLength > DECODER_MAX_QUEUED_BYTES) {
+      this.droppedPackets++;
+      return false;
+    }
+    stdin.write(this.ogg.page(packet, Math.round((durationMs * AUDIO_SAMPLE_RATE_HZ) / 1000)));
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const sup = this.sup;
+    if (!sup) return;
+    sup.removeAllListeners('died');
+    sup.removeAllListeners('gave-up');
+    await sup.close();
+  }
+}

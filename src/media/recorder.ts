@@ -1,0 +1,116 @@
+/**
+ * `--record FILE.mkv`: the received video and audio, copied (not re-encoded) into Matroska by
+ * one supervised ffmpeg that reads video on fd 3 and audio on fd 4. Both inputs are stamped
+ * with the wall clock as they arrive, which is the only common timeline a live call has.
+ *
+ * Finalizing: close() ends both pipes, ffmpeg writes the Matroska index and exits; only then
+ * does close() resolve. The session calls it on hang-up, Ctrl-C and when the peer leaves.
+ * ffmpeg opens its inputs one after the other, so nothing is written to the file before a
+ * first video frame arrives (when there is a video stream).
+ */
+import { EventEmitter } from 'node:events';
+import type { Writable } from 'node:stream';
+import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
+import { AUD_NAL } from '../codec/h264.js';
+import { describeDeath, type Supervisor } from '../proc/supervisor.js';
+import { AUDIO_SAMPLE_RATE_HZ, recorderArgs, type RecorderParams } from './args.js';
+import type { MediaWarning } from './capture.js';
+import { ffmpegSupervisor } from './ffmpeg-process.js';
+
+/** Bytes allowed to wait in one recorder pipe before data is dropped. */
+export const RECORDER_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** Time ffmpeg gets to finalize the file after its inputs end. */
+export const RECORDER_FINALIZE_TIMEOUT_MS = 5000;
+
+export interface RecorderEvents {
+  /** The recorder died: the recording stops, the call goes on. */
+  warning: [MediaWarning];
+}
+
+export interface RecorderOptions extends RecorderParams {
+  ffmpeg: string;
+}
+
+/** Writes received media to a Matroska file. */
+export class Recorder extends EventEmitter<RecorderEvents> {
+  private readonly opts: RecorderOptions;
+  private sup: Supervisor | undefined;
+  private ogg = new OggWriter();
+  private waitingForKeyframe: boolean;
+  private closed = false;
+
+  constructor(opts: RecorderOptions) {
+    super();
+    this.opts = opts;
+    this.waitingForKeyframe = opts.video === 'h264';
+  }
+
+  /** Spawns ffmpeg. */
+  start(): this {
+    if (this.sup || this.closed) return this;
+    const sup = ffmpegSupervisor({
+      name: 'ffmpeg-recorder',
+      ffmpeg: this.opts.ffmpeg,
+      args: () => recorderArgs(this.opts),
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+      // ffmpeg opens its inputs only when data arrives: don't judge startup by time.
+      startupGraceMs: Infinity,
+      stop: (child) => {
+        (child.stdio[3] as Writable | null)?.end();
+        (child.stdio[4] as Writable | null)?.end();
+      },
+      killAfterMs: RECORDER_FINALIZE_TIMEOUT_MS,
+    });
+    sup.on('spawn', (child) => {
+      if (this.opts.audio === 'opus') {
+        const audio = child.stdio[4] as Writable | null;
+        audio?.write(this.ogg.page(opusHead(1, 0, AUDIO_SAMPLE_RATE_HZ), 0, { bos: true }));
+        audio?.write(this.ogg.page(opusTags()));
+      }
+    });
+    sup.on('died', (death) => this.emit('warning', { code: 'W_RECORD_FAILED', message: `recording stopped: ${describeDeath(death)}` }));
+    this.sup = sup;
+    sup.start();
+    return this;
+  }
+
+  private pipe(fd: 3 | 4): Writable | undefined {
+    const w = this.sup?.child?.stdio[fd] as Writable | null | undefined;
+    if (!w || !w.writable || w.writableLength > RECORDER_MAX_QUEUED_BYTES) return undefined;
+    return w;
+  }
+
+  /** Adds one received video frame (whole JPEG or H.264 access unit). */
+  writeVideo(frame: { data: Uint8Array; keyframe: boolean }): void {
+    if (this.closed || !this.opts.video) return;
+    const w = this.pipe(3);
+    if (!w) {
+      if (this.opts.video === 'h264') this.waitingForKeyframe = true;
+      return;
+    }
+    if (this.waitingForKeyframe && !frame.keyframe) return;
+    this.waitingForKeyframe = false;
+    this.sup?.markStarted();
+    w.write(frame.data);
+    if (this.opts.video === 'h264') w.write(AUD_NAL);
+  }
+
+  /** Adds one received audio packet (Opus packet, or s16le PCM) with its duration. */
+  writeAudio(packet: Uint8Array, durationMs: number): void {
+    if (this.closed || !this.opts.audio) return;
+    const w = this.pipe(4);
+    if (!w) return;
+    this.sup?.markStarted();
+    if (this.opts.audio === 'opus') w.write(this.ogg.page(packet, Math.round((durationMs * AUDIO_SAMPLE_RATE_HZ) / 1000)));
+    else w.write(packet);
+  }
+
+  /** Ends the inputs and waits until ffmpeg has finalized the file. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const sup = this.sup;
+    if (!sup) return;
+    sup.removeAllListeners('died');
+    await sup.close();
+  }
+}
