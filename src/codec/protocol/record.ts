@@ -43,8 +43,8 @@ export interface RecordParserOptions {
  * (no copy; `push` takes the chunk over, so do not modify it afterwards). A record split
  * across chunks is assembled in one buffer allocated at its exact size, and only after its
  * length has been checked against the maximum: the parser never holds more than
- * RECORD_HEADER_BYTES + maxRecordBytes. After an error the stream has lost its framing:
- * every later push throws the same error.
+ * RECORD_HEADER_BYTES + maxRecordBytes. After an error (including one thrown by the
+ * `parse` callback) the stream has lost its framing: every later push throws it again.
  */
 export class RecordParser {
   private readonly maxRecordBytes: number;
@@ -53,7 +53,8 @@ export class RecordParser {
   /** The record being assembled, allocated once its length is known. */
   private body: Buffer | null = null;
   private bodyFilled = 0;
-  private failure: ProtocolError | null = null;
+  /** Set once the stream lost its framing (or a callback threw mid-chunk): rethrown on every push. */
+  private failure: unknown = null;
 
   constructor(options: RecordParserOptions = {}) {
     this.maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
@@ -81,7 +82,7 @@ export class RecordParser {
    * error, the records before it have already been delivered when it throws.
    */
   parse(chunk: Uint8Array, onRecord: (body: Buffer) => void): void {
-    if (this.failure) throw this.failure;
+    if (this.failure !== null) throw this.failure;
     const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let pos = 0;
     try {
@@ -125,11 +126,10 @@ export class RecordParser {
         }
       }
     } catch (err) {
-      if (err instanceof ProtocolError) {
-        this.failure = err;
-        this.body = null;
-        this.headerFilled = 0;
-      }
+      // The rest of the chunk is lost, so the stream cannot be resynchronised.
+      this.failure = err;
+      this.body = null;
+      this.headerFilled = 0;
       throw err;
     }
   }

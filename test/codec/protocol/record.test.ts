@@ -91,3 +91,12 @@ test('a record whole inside one chunk is a view of it, a split one is its own co
   assert.equal(copy.toString(), 'hello');
   assert.equal(view.toString(), '!!!!!');
 });
+
+test('a callback that throws mid-chunk leaves the parser failed rather than out of sync', () => {
+  const parser = new RecordParser();
+  const stream = Buffer.concat([encodeRecord(Buffer.from('a')), encodeRecord(Buffer.from('b'))]);
+  assert.throws(() => parser.parse(stream, () => {
+    throw new Error('handler bug');
+  }), /handler bug/);
+  assert.throws(() => parser.push(encodeRecord(Buffer.from('c'))), /handler bug/);
+});
