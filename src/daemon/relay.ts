@@ -95,7 +95,8 @@ export function relayPair(
     });
     if (first.length > 0) push(first);
     src.on('data', push);
-    if (paused) src.pause();
+    // The handler paused the socket on arrival; start reading unless `first` filled dst.
+    if (!paused) src.resume();
     src.on('end', () => {
       reason ??= 'happy';
       if (!dst.destroyed) dst.end();

@@ -1,0 +1,81 @@
+/** Shared by the daemon tests: move random bytes both ways at once and compare digests. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { withTimeout } from '../helpers/relay-client.js';
+
+export function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Reads until `n` bytes arrived; returns their digest and count (streaming, no big buffer). */
+export function digestOf(socket: Socket, n: number, timeoutMs = 60_000): Promise<{ digest: string; bytes: number }> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const h = createHash('sha256');
+      let got = 0;
+      const onData = (c: Buffer): void => {
+        const take = Math.min(c.length, n - got);
+        h.update(take === c.length ? c : c.subarray(0, take));
+        got += take;
+        if (got >= n) {
+          socket.off('data', onData);
+          socket.off('close', onClose);
+          resolve({ digest: h.digest('hex'), bytes: got });
+        }
+      };
+      const onClose = (): void => reject(new Error(`closed after ${got} of ${n} bytes`));
+      socket.on('data', onData);
+      socket.once('close', onClose);
+      socket.resume();
+    }),
+    timeoutMs,
+    `receiving ${n} bytes`,
+  );
+}
+
+/** Writes `payload` in chunks of at most `chunkBytes`, honouring backpressure. */
+export async function writeAll(socket: Socket, payload: Buffer, chunkBytes = 256 * 1024): Promise<void> {
+  for (let off = 0; off < payload.length; off += chunkBytes) {
+    if (!socket.write(payload.subarray(off, off + chunkBytes))) {
+      await new Promise<void>((resolve, reject) => {
+        const onDrain = (): void => {
+          socket.off('close', onClose);
+          resolve();
+        };
+        const onClose = (): void => {
+          socket.off('drain', onDrain);
+          reject(new Error('closed while writing'));
+        };
+        socket.once('drain', onDrain);
+        socket.once('close', onClose);
+      });
+    }
+  }
+}
+
+/**
+ * Sends `bytesAB` random bytes a->b and `bytesBA` b->a at the same time; asserts nothing
+ * itself, returns sent and received digests. `preA`/`preB`: bytes already sent by each side
+ * (e.g. glued to the handshake), expected first at the other end.
+ */
+export async function exchange(
+  a: Socket,
+  b: Socket,
+  bytesAB: number,
+  bytesBA: number,
+  preA: Buffer = Buffer.alloc(0),
+  preB: Buffer = Buffer.alloc(0),
+): Promise<{ sentAB: string; gotAB: string; sentBA: string; gotBA: string }> {
+  const ab = randomBytes(bytesAB);
+  const ba = randomBytes(bytesBA);
+  const recvB = digestOf(b, preA.length + bytesAB);
+  const recvA = digestOf(a, preB.length + bytesBA);
+  await Promise.all([writeAll(a, ab), writeAll(b, ba)]);
+  const [gotAB, gotBA] = await Promise.all([recvB, recvA]);
+  return {
+    sentAB: sha256(Buffer.concat([preA, ab])),
+    gotAB: gotAB.digest,
+    sentBA: sha256(Buffer.concat([preB, ba])),
+    gotBA: gotBA.digest,
+  };
+}

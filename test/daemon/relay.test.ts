@@ -1,0 +1,161 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import {
+  connectClient,
+  readExactly,
+  startDaemon,
+  waitClosed,
+  withTimeout,
+  type StartedDaemon,
+} from '../helpers/relay-client.js';
+import { exchange } from './exchange.js';
+
+let d: StartedDaemon;
+
+before(async () => {
+  d = await startDaemon(['--handlers', '2', '--metrics-port', '0', '--handshake-timeout', '2', '--log-level', 'debug']);
+});
+
+after(async () => {
+  const res = await d.stop();
+  assert.equal(res.code, 0, `daemon exit; stderr: ${d.stderr()}`);
+});
+
+function rawConnect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1' }, () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+test('original-format handshakes pair on both ports and relay large payloads byte-exact both ways at once', async () => {
+  const code = 'ABC123';
+  const va = await connectClient(d.videoPort, code);
+  const aa = await connectClient(d.audioPort, code);
+  await d.waitForLine((l) => l.msg === 'waiting for a peer' && l.channel === 'audio');
+  const vb = await connectClient(d.videoPort, code);
+  const ab = await connectClient(d.audioPort, code);
+  const [video, audio] = await Promise.all([
+    exchange(va, vb, 24 * 1024 * 1024, 16 * 1024 * 1024),
+    exchange(aa, ab, 4 * 1024 * 1024, 4 * 1024 * 1024),
+  ]);
+  assert.equal(video.gotAB, video.sentAB);
+  assert.equal(video.gotBA, video.sentBA);
+  assert.equal(audio.gotAB, audio.sentAB);
+  assert.equal(audio.gotBA, audio.sentBA);
+  const started = await d.waitForLines((l) => l.msg === 'pair started', 2);
+  const v = started.find((l) => l.channel === 'video')!;
+  const a = started.find((l) => l.channel === 'audio')!;
+  assert.equal(v.session, a.session, 'both channels of a session carry the same hash');
+  assert.equal(v.handlerPid, a.handlerPid, 'video and audio pairs of one session share a handler');
+  assert.notEqual(v.session, code);
+  for (const s of [va, vb, aa, ab]) s.end();
+  const ended = await d.waitForLines((l) => l.msg === 'pair ended' && l.session === v.session, 2);
+  const vEnd = ended.find((l) => l.channel === 'video')!;
+  assert.equal(vEnd.reason, 'happy');
+  assert.equal(vEnd.bytesAtoB, 24 * 1024 * 1024);
+  assert.equal(vEnd.bytesBtoA, 16 * 1024 * 1024);
+  assert.equal(typeof vEnd.durationMs, 'number');
+  assert.ok(!JSON.stringify(d.lines).includes(code), 'the raw session code never appears in the log');
+});
+
+test('handshake and data in one write, and a handshake dribbled one byte at a time, lose nothing', async () => {
+  const preA = randomBytes(200_000);
+  const preB = randomBytes(777);
+  const a = await connectClient(d.videoPort, 'glued', { firstData: preA });
+  const b = await connectClient(d.videoPort, 'glued', { dribble: true, firstData: preB });
+  const r = await exchange(a, b, 1_000_000, 3_000_000, preA, preB);
+  assert.equal(r.gotAB, r.sentAB);
+  assert.equal(r.gotBA, r.sentBA);
+  a.destroy();
+  b.destroy();
+});
+
+test('bad handshakes are dropped with stable reasons while a good pair runs unharmed', async () => {
+  const a = await connectClient(d.videoPort, 'good-pair');
+  const b = await connectClient(d.videoPort, 'good-pair');
+  const running = exchange(a, b, 8 * 1024 * 1024, 8 * 1024 * 1024);
+
+  const header = (n: number): Buffer => {
+    const h = Buffer.alloc(4);
+    h.writeInt32LE(n);
+    return h;
+  };
+  const bad: { name: string; bytes: Buffer; end?: boolean; reason: string }[] = [
+    { name: 'length 0', bytes: header(0), reason: 'E_HANDSHAKE_LENGTH' },
+    { name: 'length -1', bytes: header(-1), reason: 'E_HANDSHAKE_LENGTH' },
+    { name: 'length 1025', bytes: header(1025), reason: 'E_HANDSHAKE_LENGTH' },
+    { name: 'length 2^31-1', bytes: header(2 ** 31 - 1), reason: 'E_HANDSHAKE_LENGTH' },
+    { name: 'truncated', bytes: Buffer.concat([header(10), Buffer.from('abc')]), end: true, reason: 'E_HANDSHAKE_TRUNCATED' },
+    { name: 'truncated prefix', bytes: Buffer.from([5, 0]), end: true, reason: 'E_HANDSHAKE_TRUNCATED' },
+    { name: 'silent', bytes: Buffer.alloc(0), reason: 'E_HANDSHAKE_TIMEOUT' },
+    // 0xff.. as little-endian int32 is negative: garbage with a known verdict.
+    { name: 'garbage', bytes: Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0xff]), randomBytes(5000)]), reason: 'E_HANDSHAKE_LENGTH' },
+  ];
+  const before = d.lines.filter((l) => l.msg === 'handshake failed').length;
+  await Promise.all(
+    bad.map(async (c) => {
+      const s = await rawConnect(c.name.startsWith('length 1025') ? d.audioPort : d.videoPort);
+      if (c.bytes.length > 0) s.write(c.bytes);
+      if (c.end) s.end();
+      await waitClosed(s, 15_000);
+    }),
+  );
+  const failures = (await d.waitForLines((l) => l.msg === 'handshake failed', before + bad.length)).slice(before);
+  const reasons = failures.map((l) => l.reason as string).sort();
+  assert.deepEqual(reasons, bad.map((c) => c.reason).sort());
+  assert.ok(failures.every((l) => l.level === 40), 'handshake failures are warnings');
+
+  const r = await running;
+  assert.equal(r.gotAB, r.sentAB);
+  assert.equal(r.gotBA, r.sentBA);
+  a.destroy();
+  b.destroy();
+
+  const res = await withTimeout(fetch(`http://127.0.0.1:${d.metricsPort}/metrics`), 10_000, 'metrics');
+  const text = await res.text();
+  assert.match(text, /videochatd_handshake_failures_total\{reason="E_HANDSHAKE_TIMEOUT"\} 1/);
+  assert.match(text, /videochatd_handshake_failures_total\{reason="E_HANDSHAKE_LENGTH"\} 5/);
+  assert.match(text, /videochatd_connections_total\{channel="video"\} \d+/);
+  assert.match(text, /videochatd_handlers 2/);
+});
+
+test('a waiter that leaves is removed at once; two new clients with that code pair with each other', async () => {
+  const waitingBefore = d.lines.filter((l) => l.msg === 'waiting for a peer').length;
+  const gone = await connectClient(d.videoPort, 'left-early');
+  await d.waitForLines((l) => l.msg === 'waiting for a peer', waitingBefore + 1);
+  gone.destroy();
+  const impatient = await d.waitForLine((l) => l.msg === 'waiter ended' && l.reason === 'impatient');
+  assert.equal(impatient.channel, 'video');
+  assert.equal(impatient.kind, 'waiter');
+  const a = await connectClient(d.videoPort, 'left-early');
+  const b = await connectClient(d.videoPort, 'left-early');
+  a.write('hello from a');
+  assert.equal((await readExactly(b, 12)).toString(), 'hello from a');
+  b.write('hi a');
+  assert.equal((await readExactly(a, 4)).toString(), 'hi a');
+  // After a pair forms, a third client with the code waits anew (and pairs with a fourth).
+  const c = await connectClient(d.videoPort, 'left-early');
+  const e = await connectClient(d.videoPort, 'left-early');
+  c.write('third');
+  assert.equal((await readExactly(e, 5)).toString(), 'third');
+  for (const s of [a, b, c, e]) s.destroy();
+});
+
+test('metrics count bytes relayed and active pairs', async () => {
+  const a = await connectClient(d.audioPort, 'metrics');
+  const b = await connectClient(d.audioPort, 'metrics');
+  const r = await exchange(a, b, 100_000, 50_000);
+  assert.equal(r.gotAB, r.sentAB);
+  const text = await (await fetch(`http://127.0.0.1:${d.metricsPort}/metrics`)).text();
+  assert.match(text, /videochatd_active_pairs\{channel="audio"\} 1/);
+  a.destroy();
+  b.destroy();
+  await d.waitForLine((l) => l.msg === 'pair ended' && l.channel === 'audio' && (l.bytesAtoB as number) === 100_000);
+  // Bytes are reported by handlers; the final report comes with the pair's end.
+  const after = await (await fetch(`http://127.0.0.1:${d.metricsPort}/metrics`)).text();
+  const m = /videochatd_bytes_relayed_total\{channel="audio"\} (\d+)/.exec(after);
+  assert.ok(m && Number(m[1]) >= 150_000, `audio bytes relayed: ${m?.[1]}`);
+});
