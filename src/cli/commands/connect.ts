@@ -1,6 +1,175 @@
-import { FatalError } from '../../codec/errors.js';
+/**
+ * `videochat connect`: validates options, finds ffmpeg, runs a CallSession and presents it
+ * as the TUI (stdout a TTY, no --headless/--json), NDJSON (--json) or plain progress lines
+ * on stderr (--headless). Resolves to the exit status of DESIGN.md section 5.
+ */
+import { spawn } from 'node:child_process';
+import { FatalError, UsageError } from '../../codec/errors.js';
+import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import type { CommandContext, RawOptions } from '../program.js';
+import {
+  AUDIO_CODECS, COLORS_CHOICES, DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_GRACE_SEC, DEFAULT_HOST, DEFAULT_SIZE,
+  DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
+  parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePort, parsePositiveInt, parseSeconds, parseSession,
+  parseSize, parseVideoIn, type ColorsChoice, type RenderChoice,
+} from '../options.js';
+import { CallSession, type CallOptions } from '../session/call.js';
+import { EXIT_CODES, type CallStats, type EndReason } from '../session/events.js';
+import { attachNdjson, ndjsonLine } from '../session/ndjson.js';
+import { attachHumanLog } from '../session/human-log.js';
+import { sessionCodeFor } from '../session/code.js';
 
-export async function run(_args: string[], _options: RawOptions, _ctx: CommandContext): Promise<number> {
-  throw new FatalError('E_NOT_BUILT', 'connect: not available in this build yet', 1, 'internal');
+/** Everything `connect` needs, validated. */
+export interface ConnectSettings {
+  call: Omit<CallOptions, 'ffmpeg' | 'rendezvous'>;
+  render: RenderChoice;
+  colors: ColorsChoice;
+  cells?: { cols: number; rows: number };
+  snapshot?: string;
+  json: boolean;
+  headless: boolean;
+  ffmpegFlag?: string;
+  reconnect: boolean;
+  /** The code was generated here (show it to the user). */
+  generatedCode: boolean;
+  /** One line when a typed code is weak. */
+  codeWarning?: string;
+}
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Turns raw option values into settings, or throws a UsageError naming the bad option. */
+export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, stdoutIsTTY: boolean): ConnectSettings {
+  const size = parseSize(str(raw.size) ?? DEFAULT_SIZE);
+  const json = raw.json === true;
+  const headless = json || raw.headless === true || !stdoutIsTTY;
+  const snapshot = str(raw.snapshot);
+  if (snapshot !== undefined && !/\.png$/i.test(snapshot)) throw new UsageError(`--snapshot must name a .png file, got '${snapshot}'`);
+  const record = str(raw.record);
+  if (record !== undefined && !/\.mkv$/i.test(record)) throw new UsageError(`--record must name a .mkv file, got '${record}'`);
+  const clockOffset = env.VIDEOCHAT_TEST_CLOCK_OFFSET_MS;
+  const code = sessionCodeFor(str(raw.session) !== undefined ? parseSession(str(raw.session)!) : undefined);
+  return {
+    call: {
+      host: str(raw.host) ?? DEFAULT_HOST,
+      videoPort: parsePort(str(raw.videoPort) ?? String(DEFAULT_VIDEO_PORT), '--video-port'),
+      audioPort: parsePort(str(raw.audioPort) ?? String(DEFAULT_AUDIO_PORT), '--audio-port'),
+      session: code.code,
+      videoIn: parseVideoIn(str(raw.videoIn) ?? 'camera'),
+      audioIn: parseAudioIn(str(raw.audioIn) ?? 'mic'),
+      width: size.width,
+      height: size.height,
+      fps: parsePositiveInt(str(raw.fps) ?? String(DEFAULT_FPS), '--fps', MAX_FPS),
+      videoCodec: parseChoice(str(raw.videoCodec) ?? 'mjpeg', VIDEO_CODECS, '--video-codec'),
+      audioCodec: parseChoice(str(raw.audioCodec) ?? 'opus', AUDIO_CODECS, '--audio-codec'),
+      audioOut: parseAudioOut(str(raw.audioOut) ?? 'speaker'),
+      ...(record ? { record } : {}),
+      ...(raw.duration !== undefined ? { durationSec: parseSeconds(str(raw.duration) ?? '', '--duration') } : {}),
+      waitSec: parseSeconds(str(raw.wait) ?? String(DEFAULT_WAIT_SEC), '--wait'),
+      graceSec: parseSeconds(str(raw.grace) ?? String(DEFAULT_GRACE_SEC), '--grace'),
+      insecure: raw.insecure === true,
+      decodeSize: null,
+      stopAfterFirstFrame: snapshot !== undefined,
+      ...(clockOffset && /^-?\d+(\.\d+)?$/.test(clockOffset) ? { clockOffsetMs: Number(clockOffset) } : {}),
+      env,
+    },
+    render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
+    colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
+    ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
+    ...(snapshot ? { snapshot } : {}),
+    json,
+    headless,
+    ...(str(raw.ffmpeg) ? { ffmpegFlag: str(raw.ffmpeg) } : {}),
+    reconnect: raw.reconnect !== false,
+    generatedCode: code.generated,
+    ...(code.warning ? { codeWarning: code.warning } : {}),
+  };
+}
+
+const ZERO_STATS: CallStats = {
+  videoFramesSent: 0, videoFramesReceived: 0, videoFramesDropped: 0, videoFpsIn: 0, videoFpsOut: 0,
+  audioMsSent: 0, audioMsReceived: 0, audioBufferMs: 0, audioUnderruns: 0, bytesSent: 0, bytesReceived: 0,
+  rttMs: null, latencyMs: null, encrypted: false,
+};
+
+/** Writes one RGB24 frame as PNG with a one-shot ffmpeg (once per call, never per frame). */
+function writePng(ffmpeg: string, frame: { width: number; height: number; data: Uint8Array }, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
+      '-s', `${frame.width}x${frame.height}`, '-i', 'pipe:0', '-frames:v', '1', path], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not write ${path}: ${err.trim().split('\n').pop() ?? code}`))));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
+  });
+}
+
+export async function run(_args: string[], raw: RawOptions, ctx: CommandContext): Promise<number> {
+  const json = raw.json === true;
+  const fatal = (reason: EndReason, message: string): number => {
+    const exitCode = EXIT_CODES[reason];
+    if (json) ctx.stdout.write(ndjsonLine('ended', { reason, exitCode, message, ...ZERO_STATS }));
+    ctx.stderr.write(`videochat: ${message}\n`);
+    return exitCode;
+  };
+
+  let settings: ConnectSettings;
+  let ffmpeg: string;
+  try {
+    settings = resolveConnectSettings(raw, ctx.env, ctx.stdout.isTTY === true);
+    ffmpeg = (await resolveFfmpeg({ flag: settings.ffmpegFlag, env: ctx.env })).path;
+  } catch (err) {
+    if (err instanceof FatalError) return fatal(err.reason as EndReason, err.message);
+    throw err;
+  }
+
+  const session = new CallSession({ ...settings.call, ffmpeg, rendezvous: settings.call.session });
+
+  if (settings.json) attachNdjson(session, ctx.stdout);
+  if (settings.headless) attachHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });
+  if (settings.codeWarning) {
+    const message = settings.codeWarning;
+    session.once('connecting', () => session.emit('warning', { code: 'W_WEAK_CODE', message }));
+  }
+
+  let snapshotDone: Promise<void> | undefined;
+  let snapshotError: Error | undefined;
+  if (settings.snapshot) {
+    const path = settings.snapshot;
+    session.once('video-frame', (frame) => {
+      snapshotDone = writePng(ffmpeg, { ...frame, data: Buffer.from(frame.data) }, path).catch((e: Error) => { snapshotError = e; });
+    });
+  }
+
+  // Listeners first: run() emits `connecting` at once.
+  const ended = session.run();
+  const onSignal = (): void => session.hangup();
+  if (settings.headless) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  try {
+    if (!settings.headless) {
+      const { runInteractive } = await import('./connect-tui.js');
+      await runInteractive(session, settings, ctx);
+    }
+    const result = await ended;
+    if (snapshotDone) await snapshotDone;
+    if (settings.snapshot) {
+      if (snapshotError) {
+        ctx.stderr.write(`videochat: ${snapshotError.message}\n`);
+        return EXIT_CODES.media;
+      }
+      if (!snapshotDone && result.exitCode === 0) {
+        ctx.stderr.write('videochat: the call ended before a peer frame was decoded; no snapshot written\n');
+        return EXIT_CODES.media;
+      }
+    }
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }

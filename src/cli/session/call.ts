@@ -1,0 +1,536 @@
+/**
+ * A call: two channels to the relay (video, audio), our protocol on each, the media
+ * processes (capture, decode, audio sink, recorder) and the session state. It emits the
+ * typed events of events.ts; the TUI and the NDJSON writer subscribe, neither touches a
+ * socket. run() resolves with the `ended` event once everything is closed and finalized.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  ClockEstimator, MessageType, PROTOCOL_VERSION, isProtocolError, wallClockUs,
+  type Hello, type Message, type Setup,
+} from '../../codec/protocol/index.js';
+import { FatalError } from '../../codec/errors.js';
+import { opusPacketDurationMs } from '../../codec/ogg.js';
+import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type AudioPacket } from '../../media/capture.js';
+import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
+import { AudioSink } from '../../media/audio-sink.js';
+import { Recorder } from '../../media/recorder.js';
+import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
+import type { AudioIn, AudioOut, VideoIn, VideoCodec, AudioCodec } from '../options.js';
+import { Channel } from './channel.js';
+import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
+import { openRelayChannel } from './relay-link.js';
+import { StatsCounter } from './stats.js';
+import { VERSION } from '../version.js';
+
+/** How often we PING the peer (RTT, clock offset). */
+export const PING_INTERVAL_MS = 1000;
+/** How often `stats` is emitted. */
+export const STATS_INTERVAL_MS = 1000;
+/** Time BYE gets to leave before the sockets are torn down. */
+export const BYE_FLUSH_MS = 300;
+/** Sender adaptation: drop ratio in one second above which the frame rate steps down. */
+export const ADAPT_DROP_RATIO = 0.2;
+/** Sender adaptation: seconds without drops before the frame rate steps back up. */
+export const ADAPT_RECOVER_SEC = 3;
+/** The lowest frame rate adaptation goes to. */
+export const ADAPT_MIN_FPS = 3;
+
+export interface CallOptions {
+  host: string;
+  videoPort: number;
+  audioPort: number;
+  /** The session code as the user sees it. */
+  session: string;
+  /** What is presented to the relay (the code itself, or a rendezvous id derived from it). */
+  rendezvous: string;
+  videoIn: VideoIn;
+  audioIn: AudioIn;
+  width: number;
+  height: number;
+  fps: number;
+  videoCodec: VideoCodec;
+  audioCodec: AudioCodec;
+  audioOut: AudioOut;
+  record?: string;
+  /** Hang up this many seconds after the peer joined. */
+  durationSec?: number;
+  waitSec: number;
+  graceSec: number;
+  ffmpeg: string;
+  insecure: boolean;
+  /** Pixel size decoded peer frames are scaled to; null = the peer's capture size. */
+  decodeSize: { width: number; height: number } | null;
+  /** End the call once the first peer frame is decoded (for --snapshot). */
+  stopAfterFirstFrame?: boolean;
+  /** Test only: our clock runs this many ms ahead of the wall clock. */
+  clockOffsetMs?: number;
+  /** Environment for children (the speaker child reads ALSA settings from it). */
+  env?: NodeJS.ProcessEnv;
+}
+
+type EndedEvent = SessionEvents['ended'][0];
+
+/** A failure that ends the call with a given reason. */
+class CallEnd extends Error {
+  constructor(readonly reason: EndReason, message: string) {
+    super(message);
+  }
+}
+
+export class CallSession extends EventEmitter<SessionEvents> {
+  readonly session: string;
+  muted = false;
+  cameraOff = false;
+  readonly encrypted = false;
+  private readonly opts: CallOptions;
+  private readonly offsetUs: number;
+  private video: Channel | undefined;
+  private audio: Channel | undefined;
+  private readonly clock = new ClockEstimator();
+  private readonly stats = new StatsCounter();
+  private videoCapture: VideoCapture | undefined;
+  private audioCapture: AudioCapture | undefined;
+  private videoDecoder: VideoDecoder | undefined;
+  private audioDecoder: AudioDecoder | undefined;
+  private sink: AudioSink | undefined;
+  private recorder: Recorder | undefined;
+  private peerSetup: Setup | null = null;
+  private peerJoined = false;
+  private peerGone = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private intervals: NodeJS.Timeout[] = [];
+  private readonly pendingCaptureUs: number[] = [];
+  private latencyMs: number | null = null;
+  private ending: Promise<EndedEvent> | undefined;
+  private resolveRun: ((e: EndedEvent) => void) | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  /** Frames pass when at least this much time passed since the last one sent (adaptation). */
+  private sendFps: number;
+  private lastVideoSentMs = 0;
+  private cleanSeconds = 0;
+  /** H.264: send nothing until a keyframe (at the start, after a drop, or when asked). */
+  private needKeyframe: boolean;
+
+  constructor(opts: CallOptions) {
+    super();
+    this.opts = opts;
+    this.session = opts.session;
+    this.offsetUs = Math.round((opts.clockOffsetMs ?? 0) * 1000);
+    this.sendFps = opts.fps;
+    this.needKeyframe = opts.videoCodec === 'h264';
+  }
+
+  /** Our clock in µs since the epoch (with the test-only offset). */
+  private nowUs(): number {
+    return wallClockUs() + this.offsetUs;
+  }
+
+  /** Runs the call to its end; never rejects. */
+  run(): Promise<EndedEvent> {
+    const done = new Promise<EndedEvent>((resolve) => { this.resolveRun = resolve; });
+    this.start().catch((err: unknown) => this.fail(err));
+    return done;
+  }
+
+  // ---- controls (CallControls for the UI) ----
+
+  hangup(): void {
+    if (this.ending) return;
+    for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason: 'hangup' });
+    void this.end('hangup');
+  }
+
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+    this.sendState();
+  }
+
+  setCameraOff(off: boolean): void {
+    this.cameraOff = off;
+    this.sendState();
+  }
+
+  requestKeyframe(): void {
+    this.video?.send({ type: MessageType.KEYFRAME_REQUEST, timestampUs: this.nowUs() });
+  }
+
+  setVideoSize(width: number, height: number): void {
+    const w = Math.max(2, Math.round(width / 2) * 2);
+    const h = Math.max(2, Math.round(height / 2) * 2);
+    this.opts.decodeSize = { width: w, height: h };
+    if (this.videoDecoder) {
+      this.pendingCaptureUs.length = 0;
+      void this.videoDecoder.setSize(w, h).catch(() => undefined);
+    }
+  }
+
+  /** The stats snapshot (also the fields of `ended`). */
+  currentStats(): CallStats {
+    const sinkStats = this.sink?.stats() ?? { audioBufferMs: 0, audioUnderruns: 0 };
+    return {
+      ...this.stats.snapshot(),
+      audioBufferMs: sinkStats.audioBufferMs,
+      audioUnderruns: sinkStats.audioUnderruns,
+      bytesSent: (this.video?.bytesSent ?? 0) + (this.audio?.bytesSent ?? 0),
+      bytesReceived: (this.video?.bytesReceived ?? 0) + (this.audio?.bytesReceived ?? 0),
+      rttMs: this.clock.rttMs === null ? null : round1(this.clock.rttMs),
+      latencyMs: this.latencyMs === null ? null : round1(this.latencyMs),
+      encrypted: this.encrypted,
+    };
+  }
+
+  // ---- lifecycle ----
+
+  private async start(): Promise<void> {
+    const { host, videoPort, audioPort, rendezvous } = this.opts;
+    this.emit('connecting', { host, videoPort, audioPort });
+    const [videoSocket, audioSocket] = await Promise.all([
+      openRelayChannel(host, videoPort, rendezvous),
+      openRelayChannel(host, audioPort, rendezvous),
+    ]).catch(async (err: unknown) => {
+      throw err;
+    });
+    if (this.ending) {
+      videoSocket.destroy();
+      audioSocket.destroy();
+      return;
+    }
+    this.video = this.wireChannel(new Channel('video', videoSocket));
+    this.audio = this.wireChannel(new Channel('audio', audioSocket));
+    // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
+    this.video.sendHello({ channel: 'video', insecure: true });
+    this.audio.sendHello({ channel: 'audio', insecure: true });
+    this.emit('waiting', { session: this.session });
+    // Capture starts while we wait, so the first frames flow the moment the peer joins
+    // (ffmpeg and a camera take a second or two to start); nothing is sent before that.
+    this.startCapture();
+    this.after(this.opts.waitSec * 1000, () => {
+      if (!this.peerJoined) void this.end('no-peer', `no peer joined within ${this.opts.waitSec} s`);
+    });
+  }
+
+  private wireChannel(ch: Channel): Channel {
+    ch.on('hello', (hello) => this.onHello(ch, hello));
+    ch.on('message', (msg) => {
+      try {
+        this.onMessage(ch, msg);
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    ch.on('error', (err) => this.fail(err));
+    ch.on('close', () => this.onChannelClosed(ch));
+    return ch;
+  }
+
+  private onHello(ch: Channel, hello: Hello): void {
+    if (hello.version !== PROTOCOL_VERSION) {
+      void this.end('protocol', `peer speaks protocol version ${hello.version}, we speak ${PROTOCOL_VERSION}`);
+      return;
+    }
+    if (hello.channel !== ch.name) {
+      void this.end('protocol', `peer sent its ${hello.channel} HELLO on our ${ch.name} channel`);
+      return;
+    }
+    if (ch === this.video) ch.send({ type: MessageType.SETUP, timestampUs: this.nowUs(), setup: this.ourSetup() });
+  }
+
+  private ourSetup(): Setup {
+    const { videoIn, audioIn, width, height, fps, videoCodec, audioCodec } = this.opts;
+    return {
+      client: 'videochat',
+      clientVersion: VERSION,
+      video: videoIn.kind === 'none' ? null : { codec: videoCodec, width, height, fps },
+      audio: audioIn.kind === 'none' ? null : { codec: audioCodec, sampleRate: 48_000, channels: 1, frameMs: AUDIO_FRAME_MS },
+    };
+  }
+
+  private onMessage(ch: Channel, msg: Message): void {
+    switch (msg.type) {
+      case MessageType.SETUP:
+        this.onPeerSetup(msg.setup);
+        return;
+      case MessageType.VIDEO:
+        this.onPeerVideo(msg.data, msg.keyframe, msg.timestampUs);
+        return;
+      case MessageType.AUDIO:
+        this.onPeerAudio(msg.data);
+        return;
+      case MessageType.PING:
+        ch.send({ type: MessageType.PONG, timestampUs: this.nowUs(), t0Us: msg.t0Us, t1Us: this.nowUs(), t2Us: this.nowUs() });
+        return;
+      case MessageType.PONG:
+        this.clock.add({ t0Us: msg.t0Us, t1Us: msg.t1Us, t2Us: msg.t2Us, t3Us: this.nowUs() });
+        return;
+      case MessageType.STATE:
+        this.emit('peer-state', { muted: msg.muted, cameraOff: msg.cameraOff });
+        return;
+      case MessageType.KEYFRAME_REQUEST:
+        this.needKeyframe = true;
+        this.videoCapture?.requestKeyframe();
+        return;
+      case MessageType.BYE:
+        this.onPeerBye();
+        return;
+      default:
+        // REPORT, KEY_CONFIRM and unknown types: nothing to do in a plaintext call.
+        return;
+    }
+  }
+
+  private onPeerSetup(setup: Setup): void {
+    if (this.peerJoined) return;
+    this.peerSetup = setup;
+    this.peerJoined = true;
+    const peer: PeerInfo = { ...setup };
+    this.emit('peer-joined', { peer });
+    this.startMedia(setup);
+    this.intervals.push(setInterval(() => this.ping(), PING_INTERVAL_MS));
+    this.intervals.push(setInterval(() => this.tickStats(), STATS_INTERVAL_MS));
+    this.ping();
+    if (this.opts.durationSec !== undefined) this.after(this.opts.durationSec * 1000, () => this.hangup());
+    this.sendState();
+  }
+
+  private onPeerBye(): void {
+    if (this.peerGone || this.ending) return;
+    this.peerGone = true;
+    this.emit('peer-left', { reason: 'bye' });
+    void this.end('hangup');
+  }
+
+  private onChannelClosed(ch: Channel): void {
+    if (this.ending) return;
+    if (!this.peerJoined) {
+      void this.end('relay-unreachable', `the relay closed the ${ch.name} connection while we were waiting for a peer`);
+      return;
+    }
+    if (this.peerGone) return;
+    this.peerGone = true;
+    this.emit('peer-left', { reason: 'lost' });
+    this.graceTimer = this.after(this.opts.graceSec * 1000, () => {
+      void this.end('peer-lost', 'the peer vanished without saying goodbye');
+    });
+  }
+
+  // ---- media ----
+
+  private startCapture(): void {
+    const { ffmpeg } = this.opts;
+    if (this.opts.videoIn.kind !== 'none') {
+      const vc = new VideoCapture({
+        ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
+        width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
+      });
+      vc.on('frame', (f) => this.sendVideo(f));
+      vc.on('warning', (w) => this.warn(w));
+      vc.on('error', (e) => this.fail(e));
+      this.videoCapture = vc;
+      vc.start();
+    }
+    if (this.opts.audioIn.kind !== 'none') {
+      const ac = new AudioCapture({ ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: this.opts.audioCodec });
+      ac.on('packet', (p) => this.sendAudio(p));
+      ac.on('warning', (w) => this.warn(w));
+      ac.on('error', (e) => this.fail(e));
+      this.audioCapture = ac;
+      ac.start();
+    }
+  }
+
+  private startMedia(peer: Setup): void {
+    const { ffmpeg } = this.opts;
+    if (peer.video) {
+      const size = this.opts.decodeSize ?? { width: peer.video.width, height: peer.video.height };
+      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height });
+      vd.on('frame', (f) => this.onDecodedFrame(f));
+      vd.on('need-keyframe', () => this.requestKeyframe());
+      vd.on('warning', (w) => this.warn(w));
+      vd.on('error', (e) => this.fail(e));
+      this.videoDecoder = vd;
+      vd.start();
+    }
+    if (peer.audio) {
+      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec });
+      ad.on('pcm', (pcm) => this.sink?.push(pcm));
+      ad.on('warning', (w) => this.warn(w));
+      ad.on('error', (e) => this.fail(e));
+      this.audioDecoder = ad;
+      ad.start();
+    }
+    if (this.opts.audioOut.kind !== 'none') {
+      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env });
+      sink.on('warning', (w) => this.warn(w));
+      this.sink = sink;
+      sink.start();
+    }
+    if (this.opts.record) {
+      const rec = new Recorder({ ffmpeg, path: this.opts.record, video: peer.video?.codec ?? null, audio: peer.audio?.codec ?? null });
+      rec.on('warning', (w) => this.warn(w));
+      this.recorder = rec;
+      rec.start();
+    }
+  }
+
+  private sendVideo(frame: VideoFrame): void {
+    const ch = this.video;
+    if (!ch || !this.peerJoined || this.ending || this.peerGone || this.cameraOff) return;
+    const nowMs = frame.captureTimeUs / 1000;
+    // Adaptation for MJPEG: thin the frame rate in JS (every frame stands alone).
+    if (this.opts.videoCodec === 'mjpeg' && this.sendFps < this.opts.fps) {
+      if (nowMs - this.lastVideoSentMs < (1000 / this.sendFps) * 0.9) return;
+    }
+    if (ch.backedUp) {
+      // Never queue stale video: drop the whole frame; H.264 then waits for a keyframe.
+      this.stats.videoDropped(true);
+      if (this.opts.videoCodec === 'h264') this.needKeyframe = true;
+      return;
+    }
+    if (this.needKeyframe && this.opts.videoCodec === 'h264' && !frame.keyframe) {
+      // Useless to the peer without the keyframe it depends on; not a congestion drop.
+      this.stats.videoDropped(false);
+      return;
+    }
+    if (frame.keyframe) this.needKeyframe = false;
+    this.lastVideoSentMs = nowMs;
+    ch.send({ type: MessageType.VIDEO, timestampUs: frame.captureTimeUs + this.offsetUs, keyframe: frame.keyframe, data: frame.data });
+    this.stats.videoSent();
+  }
+
+  private sendAudio(packet: AudioPacket): void {
+    const ch = this.audio;
+    if (!ch || !this.peerJoined || this.ending || this.peerGone || this.muted) return;
+    // Audio is small; a backed-up audio socket means the path is gone: drop, never queue.
+    if (ch.backedUp) return;
+    ch.send({ type: MessageType.AUDIO, timestampUs: packet.captureTimeUs + this.offsetUs, data: packet.data });
+    this.stats.audioSent(packet.durationMs);
+  }
+
+  private onPeerVideo(data: Uint8Array, keyframe: boolean, captureUs: number): void {
+    this.stats.videoReceived();
+    this.recorder?.writeVideo({ data, keyframe });
+    if (this.videoDecoder?.push({ data, keyframe })) this.pendingCaptureUs.push(captureUs);
+  }
+
+  private onPeerAudio(data: Uint8Array): void {
+    const codec = this.peerSetup?.audio?.codec ?? 'opus';
+    const durationMs = codec === 'pcm' ? (data.length / AUDIO_FRAME_BYTES) * AUDIO_FRAME_MS : opusPacketDurationMs(data);
+    this.stats.audioReceived(durationMs);
+    this.recorder?.writeAudio(data, durationMs);
+    this.audioDecoder?.push(data, durationMs);
+  }
+
+  private onDecodedFrame(frame: DecodedFrame): void {
+    const captureUs = this.pendingCaptureUs.shift();
+    if (captureUs !== undefined) {
+      const latency = this.clock.latencyMs(captureUs, this.nowUs());
+      if (latency !== null) this.latencyMs = this.latencyMs === null ? latency : this.latencyMs * 0.8 + latency * 0.2;
+    }
+    this.stats.videoDecoded();
+    this.emit('video-frame', { width: frame.width, height: frame.height, data: frame.data });
+    if (this.opts.stopAfterFirstFrame) this.hangup();
+  }
+
+  // ---- periodic ----
+
+  private ping(): void {
+    this.video?.send({ type: MessageType.PING, timestampUs: this.nowUs(), t0Us: this.nowUs() });
+  }
+
+  private tickStats(): void {
+    this.stats.tick();
+    this.adapt();
+    this.emit('stats', this.currentStats());
+  }
+
+  /** Steps the send frame rate down when frames are being dropped, and back up when clean. */
+  private adapt(): void {
+    const { sent, dropped } = this.stats.lastSecond();
+    const total = sent + dropped;
+    if (total > 0 && dropped / total > ADAPT_DROP_RATIO) {
+      this.cleanSeconds = 0;
+      const next = Math.max(ADAPT_MIN_FPS, Math.floor(this.sendFps * 0.7));
+      if (next < this.sendFps) this.setSendFps(next);
+    } else if (this.sendFps < this.opts.fps && ++this.cleanSeconds >= ADAPT_RECOVER_SEC) {
+      this.cleanSeconds = 0;
+      this.setSendFps(Math.min(this.opts.fps, Math.ceil(this.sendFps * 1.3)));
+    }
+  }
+
+  private setSendFps(fps: number): void {
+    this.sendFps = fps;
+    this.stats.setTargetFps(fps);
+    // H.264 frames depend on each other: the encoder itself must change rate (a short restart).
+    if (this.opts.videoCodec === 'h264') void this.videoCapture?.setFps(fps).catch(() => undefined);
+  }
+
+  private sendState(): void {
+    this.video?.send({ type: MessageType.STATE, timestampUs: this.nowUs(), muted: this.muted, cameraOff: this.cameraOff });
+  }
+
+  private warn(w: MediaWarning): void {
+    if (w.code === 'W_NO_CAMERA' && !this.cameraOff) {
+      this.cameraOff = true;
+      this.sendState();
+    }
+    this.emit('warning', { code: w.code, message: w.message });
+  }
+
+  private after(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof CallEnd) {
+      void this.end(err.reason, err.message);
+    } else if (isProtocolError(err)) {
+      void this.end('protocol', (err as Error).message);
+    } else if (err instanceof FatalError && (Object.keys(EXIT_CODES) as string[]).includes(err.reason)) {
+      void this.end(err.reason as EndReason, err.message);
+    } else {
+      void this.end('media', `internal error: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+
+  /** Ends the call once: stops media, finalizes the recording, closes sockets, emits `ended`. */
+  end(reason: EndReason, message?: string): Promise<EndedEvent> {
+    if (this.ending) return this.ending;
+    this.ending = (async () => {
+      for (const t of this.timers) clearTimeout(t);
+      this.timers.clear();
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+      for (const i of this.intervals) clearInterval(i);
+      const stats = this.currentStats();
+      await Promise.allSettled([
+        this.videoCapture?.close(),
+        this.audioCapture?.close(),
+        this.videoDecoder?.close(),
+        this.audioDecoder?.close(),
+        this.sink?.close(),
+        this.recorder?.close(),
+      ]);
+      for (const ch of [this.video, this.audio]) ch?.end();
+      await delay(this.video || this.audio ? BYE_FLUSH_MS : 0);
+      for (const ch of [this.video, this.audio]) ch?.destroy();
+      const ended: EndedEvent = { reason, exitCode: EXIT_CODES[reason], ...stats, ...(message ? { message } : {}) };
+      this.emit('ended', ended);
+      this.resolveRun?.(ended);
+      return ended;
+    })();
+    return this.ending;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
