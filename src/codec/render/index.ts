@@ -3,27 +3,80 @@
  * out) and keeps its last frame to redraw only what changed.
  */
 import { VideochatError } from '../errors.js';
+import { createAsciiRenderer } from './ascii.js';
 import { createBlocksRenderer } from './blocks.js';
-import type { Renderer, RenderMode } from './types.js';
+import { createKittyRenderer } from './kitty.js';
+import { createSixelRenderer } from './sixel.js';
+import { createSymbolsRenderer } from './symbols.js';
+import { wrapTmuxPassthrough } from './tmux.js';
+import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 
 export type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export { SYNC_BEGIN, SYNC_END, wrapSynchronized } from './sync.js';
+export { wrapTmuxPassthrough } from './tmux.js';
+export { kittyDeleteImage } from './kitty.js';
+export { psnr } from './quality.js';
+export { reconstructPixels } from './reconstruct.js';
 
 /** Every render mode, best picture first (the order `--render auto` prefers and `r` cycles). */
 export const RENDER_MODES: readonly RenderMode[] = ['kitty', 'sixel', 'symbols', 'blocks', 'ascii'];
 
-/** Options of `createRenderer` (none yet for most modes; kept for compatible growth). */
+/** Modes that draw with characters (and can be reconstructed with `reconstructPixels`). */
+export const TEXT_RENDER_MODES: readonly RenderMode[] = ['symbols', 'blocks', 'ascii'];
+
+/** Options of `createRenderer`. */
 export interface RendererOptions {
-  /** Wrap graphics escapes for tmux passthrough (sixel, kitty). */
+  /** Wrap graphics escapes (sixel, kitty) for tmux passthrough; text modes ignore it. */
   tmuxPassthrough?: boolean;
+  /** Largest sixel image the terminal takes, when it told us (default xterm's 1000x1000). */
+  sixelMaxWidthPx?: number;
+  sixelMaxHeightPx?: number;
+  /** Kitty image id (default KITTY_IMAGE_ID). */
+  kittyImageId?: number;
+}
+
+/** True when `s` names a render mode. */
+export function isRenderMode(s: string): s is RenderMode {
+  return (RENDER_MODES as readonly string[]).includes(s);
+}
+
+/**
+ * The graphics escapes of a renderer wrapped for tmux passthrough. The cursor move before
+ * them stays outside, so tmux itself places the cursor in the pane.
+ */
+function withPassthrough(inner: Renderer): Renderer {
+  return {
+    mode: inner.mode,
+    pixelSize: (target: RenderTarget) => inner.pixelSize(target),
+    render: (frame: RgbFrame, target: RenderTarget) => {
+      const bytes = inner.render(frame, target);
+      let i = 0;
+      while (i < bytes.length - 1 && !(bytes[i] === 0x1b && (bytes[i + 1] === 0x50 || bytes[i + 1] === 0x5f))) i++;
+      if (i >= bytes.length - 1) return bytes;
+      return Buffer.concat([bytes.subarray(0, i), wrapTmuxPassthrough(bytes.subarray(i))]);
+    },
+    reset: () => inner.reset(),
+  };
 }
 
 /** A new renderer for `mode`. Throws E_RENDER_MODE for a mode that does not exist. */
-export function createRenderer(mode: RenderMode, _opts: RendererOptions = {}): Renderer {
+export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Renderer {
   switch (mode) {
     case 'blocks':
       return createBlocksRenderer();
+    case 'symbols':
+      return createSymbolsRenderer();
+    case 'ascii':
+      return createAsciiRenderer();
+    case 'sixel': {
+      const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx });
+      return opts.tmuxPassthrough ? withPassthrough(r) : r;
+    }
+    case 'kitty': {
+      const r = createKittyRenderer({ imageId: opts.kittyImageId });
+      return opts.tmuxPassthrough ? withPassthrough(r) : r;
+    }
     default:
-      throw new VideochatError('E_RENDER_MODE', `render mode not available yet: ${String(mode)}`);
+      throw new VideochatError('E_RENDER_MODE', `unknown render mode: ${String(mode)}`);
   }
 }

@@ -1,0 +1,361 @@
+/**
+ * Sixel renderer: an adaptive 256-colour palette per frame (median cut over a 6-bit-per-channel
+ * histogram, partitioned by counting, never by sorting), every pixel mapped through a
+ * bin -> palette table, then encoded band by band (6 pixel rows) with run-length compression.
+ * An identical frame costs nothing; any change redraws the picture (sixel has no partial update
+ * short of cutting the image, which is not worth it at video rates).
+ */
+import { ByteWriter } from './writer.js';
+import type { Renderer, RenderTarget, RgbFrame } from './types.js';
+
+/** xterm's default maximum sixel image size (its `maxGraphicSize` resource). */
+export const SIXEL_MAX_WIDTH_PX = 1000;
+export const SIXEL_MAX_HEIGHT_PX = 1000;
+/** Colour registers used; 256 is what xterm and most terminals offer. */
+export const SIXEL_PALETTE_COLORS = 256;
+/** Cell size assumed when the terminal did not report one (xterm's default font is about this). */
+export const DEFAULT_CELL_WIDTH_PX = 10;
+export const DEFAULT_CELL_HEIGHT_PX = 20;
+/** Pixel rows per sixel band. */
+const BAND_ROWS = 6;
+/** Runs at least this long are written as `!<count><char>`. */
+const RLE_MIN_RUN = 4;
+
+const HIST_BITS = 6;
+const HIST_SHIFT = 8 - HIST_BITS;
+const HIST_LEVELS = 1 << HIST_BITS;
+const HIST_SIZE = 1 << (3 * HIST_BITS);
+
+/** Sixel renderer options. */
+export interface SixelOptions {
+  /** Largest image the terminal accepts (from XTSMGRAPHICS when known). */
+  maxWidthPx?: number;
+  maxHeightPx?: number;
+}
+
+/** Histogram sampling step in pixels, across and down: the palette is built from 1 pixel in 4. */
+const SAMPLE_STEP = 2;
+/** `binToPalette` value of a bin the palette was not built from: resolved on first use. */
+const UNRESOLVED = -1;
+
+/**
+ * Reusable working memory of the quantizer. The palette comes from a variance-driven median
+ * cut over a sampled histogram; every pixel is then mapped through `binToPalette` (a bin the
+ * sample missed gets its nearest palette entry once, then is cached).
+ */
+class Quantizer {
+  readonly counts = new Uint32Array(HIST_SIZE);
+  readonly binToPalette = new Int16Array(HIST_SIZE).fill(UNRESOLVED);
+  occupied = new Uint32Array(1 << 16);
+  /** Bins whose `binToPalette` entry is set, to clear them after the frame. */
+  private resolved: number[] = [];
+  readonly palette = new Uint8Array(SIXEL_PALETTE_COLORS * 3);
+  paletteSize = 0;
+  private readonly axisCounts = new Float64Array(HIST_LEVELS);
+
+  /** Build the palette of `frame`. */
+  build(frame: RgbFrame): void {
+    for (const k of this.resolved) this.binToPalette[k] = UNRESOLVED;
+    this.resolved.length = 0;
+    const { counts } = this;
+    const data = frame.data;
+    let occ = this.occupied;
+    let nOcc = 0;
+    for (let y = 0; y < frame.height; y += SAMPLE_STEP) {
+      let o = y * frame.width * 3;
+      for (let x = 0; x < frame.width; x += SAMPLE_STEP, o += 3 * SAMPLE_STEP) {
+        const key = ((data[o] >> HIST_SHIFT) << (2 * HIST_BITS)) | ((data[o + 1] >> HIST_SHIFT) << HIST_BITS) | (data[o + 2] >> HIST_SHIFT);
+        if (counts[key]++ === 0) {
+          if (nOcc === occ.length) {
+            const bigger = new Uint32Array(occ.length * 2);
+            bigger.set(occ);
+            occ = bigger;
+          }
+          occ[nOcc++] = key;
+        }
+      }
+    }
+    this.occupied = occ;
+    this.medianCut(nOcc);
+    for (let i = 0; i < nOcc; i++) {
+      counts[occ[i]] = 0;
+      this.resolved.push(occ[i]);
+    }
+  }
+
+  /** Palette index of a bin the sample did not contain: the nearest entry, cached. */
+  resolve(key: number): number {
+    // A bin next to a sampled one almost always belongs with it: one step is 4 levels.
+    const b2p = this.binToPalette;
+    const lo = HIST_LEVELS - 1;
+    const c2 = key & lo, c1 = (key >> HIST_BITS) & lo, c0 = key >> (2 * HIST_BITS);
+    let near = -1;
+    if (c2 > 0 && b2p[key - 1] >= 0) near = b2p[key - 1];
+    else if (c2 < lo && b2p[key + 1] >= 0) near = b2p[key + 1];
+    else if (c1 > 0 && b2p[key - HIST_LEVELS] >= 0) near = b2p[key - HIST_LEVELS];
+    else if (c1 < lo && b2p[key + HIST_LEVELS] >= 0) near = b2p[key + HIST_LEVELS];
+    else if (c0 > 0 && b2p[key - HIST_LEVELS * HIST_LEVELS] >= 0) near = b2p[key - HIST_LEVELS * HIST_LEVELS];
+    else if (c0 < lo && b2p[key + HIST_LEVELS * HIST_LEVELS] >= 0) near = b2p[key + HIST_LEVELS * HIST_LEVELS];
+    if (near >= 0) {
+      b2p[key] = near;
+      this.resolved.push(key);
+      return near;
+    }
+    const half = 1 << (HIST_SHIFT - 1);
+    const r = ((key >> (2 * HIST_BITS)) << HIST_SHIFT) + half;
+    const g = (((key >> HIST_BITS) & (HIST_LEVELS - 1)) << HIST_SHIFT) + half;
+    const b = ((key & (HIST_LEVELS - 1)) << HIST_SHIFT) + half;
+    const pal = this.palette;
+    let best = 0;
+    let bestD = Infinity;
+    for (let i = 0; i < this.paletteSize; i++) {
+      const dr = pal[i * 3] - r, dg = pal[i * 3 + 1] - g, db = pal[i * 3 + 2] - b;
+      const d = dr * dr + dg * dg + db * db;
+      if (d < bestD) {
+        bestD = d;
+        best = i;
+      }
+    }
+    this.binToPalette[key] = best;
+    this.resolved.push(key);
+    return best;
+  }
+
+  private component(key: number, axis: number): number {
+    return (key >> ((2 - axis) * HIST_BITS)) & (HIST_LEVELS - 1);
+  }
+
+  /**
+   * Split the occupied bins into at most 256 boxes, always the box with the largest squared
+   * error, along its axis of largest variance, at the cut that minimises the error of the two
+   * halves (computed from a 64-entry axis histogram: no sorting). Each box's weighted mean is a
+   * palette entry.
+   */
+  private medianCut(nOcc: number): void {
+    const occ = this.occupied;
+    const counts = this.counts;
+    const start: number[] = [0];
+    const end: number[] = [nOcc];
+    const score: number[] = [];
+    const axisOf: number[] = [];
+    const measure = (b: number) => {
+      let n = 0, s0 = 0, s1 = 0, s2 = 0, q0 = 0, q1 = 0, q2 = 0;
+      for (let i = start[b]; i < end[b]; i++) {
+        const k = occ[i];
+        const c = counts[k];
+        const c0 = k >> (2 * HIST_BITS), c1 = (k >> HIST_BITS) & (HIST_LEVELS - 1), c2 = k & (HIST_LEVELS - 1);
+        n += c;
+        s0 += c * c0;
+        s1 += c * c1;
+        s2 += c * c2;
+        q0 += c * c0 * c0;
+        q1 += c * c1 * c1;
+        q2 += c * c2 * c2;
+      }
+      // Squared error per axis; green is weighted up a little as the eye does.
+      const e0 = q0 - (s0 * s0) / n, e1 = (q1 - (s1 * s1) / n) * 1.2, e2 = q2 - (s2 * s2) / n;
+      axisOf[b] = e1 >= e0 && e1 >= e2 ? 1 : e0 >= e2 ? 0 : 2;
+      score[b] = end[b] - start[b] > 1 ? e0 + e1 + e2 : 0;
+    };
+    measure(0);
+    const ac = this.axisCounts;
+    while (start.length < SIXEL_PALETTE_COLORS) {
+      let best = -1;
+      let bestScore = 0;
+      for (let b = 0; b < start.length; b++) {
+        if (score[b] > bestScore) {
+          bestScore = score[b];
+          best = b;
+        }
+      }
+      if (best < 0) break;
+      const axis = axisOf[best];
+      const s = start[best], e = end[best];
+      ac.fill(0);
+      let total = 0, sum = 0;
+      for (let i = s; i < e; i++) {
+        const c = counts[occ[i]];
+        const v = this.component(occ[i], axis);
+        ac[v] += c;
+        total += c;
+        sum += c * v;
+      }
+      // Best cut: maximise between-part variance n1*n2*(m1-m2)^2 (Otsu), same as least error.
+      let n1 = 0, s1 = 0, cut = -1, bestGain = -1;
+      for (let v = 0; v < HIST_LEVELS - 1; v++) {
+        n1 += ac[v];
+        s1 += ac[v] * v;
+        const n2 = total - n1;
+        if (n1 === 0 || n2 === 0) continue;
+        const d = s1 / n1 - (sum - s1) / n2;
+        const gain = n1 * n2 * d * d;
+        if (gain > bestGain) {
+          bestGain = gain;
+          cut = v;
+        }
+      }
+      let m = s;
+      for (let i = s; i < e; i++) {
+        if (this.component(occ[i], axis) <= cut) {
+          const t = occ[i];
+          occ[i] = occ[m];
+          occ[m] = t;
+          m++;
+        }
+      }
+      if (m === s || m === e) {
+        score[best] = 0;
+        continue;
+      }
+      end[best] = m;
+      start.push(m);
+      end.push(e);
+      measure(best);
+      measure(start.length - 1);
+    }
+    const pal = this.palette;
+    const half = 1 << (HIST_SHIFT - 1);
+    for (let b = 0; b < start.length; b++) {
+      let r = 0, g = 0, bl = 0, total = 0;
+      for (let i = start[b]; i < end[b]; i++) {
+        const k = occ[i];
+        const c = counts[k];
+        r += ((k >> (2 * HIST_BITS)) << HIST_SHIFT) * c;
+        g += (((k >> HIST_BITS) & (HIST_LEVELS - 1)) << HIST_SHIFT) * c;
+        bl += ((k & (HIST_LEVELS - 1)) << HIST_SHIFT) * c;
+        total += c;
+        this.binToPalette[k] = b;
+      }
+      pal[b * 3] = Math.min(255, Math.round(r / total) + half);
+      pal[b * 3 + 1] = Math.min(255, Math.round(g / total) + half);
+      pal[b * 3 + 2] = Math.min(255, Math.round(bl / total) + half);
+    }
+    this.paletteSize = start.length;
+  }
+}
+
+/** Scratch memory of the encoder: per colour, the band's sixel bits and its span. */
+interface EncodeScratch {
+  bits: Uint8Array;
+  minX: Int32Array;
+  maxX: Int32Array;
+}
+
+/** Map `frame` through the quantizer and encode it as one sixel image (DCS ... ST). */
+function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: EncodeScratch): void {
+  const { width, height, data } = frame;
+  const palette = q.palette;
+  w.ascii(`\x1bP0;1;0q"1;1;${width};${height}`);
+  for (let c = 0; c < q.paletteSize; c++) {
+    w.ascii(`#${c};2;${Math.round((palette[c * 3] * 100) / 255)};${Math.round((palette[c * 3 + 1] * 100) / 255)};${Math.round((palette[c * 3 + 2] * 100) / 255)}`);
+  }
+  const { bits, minX, maxX } = scratch;
+  const binToPalette = q.binToPalette;
+  const used: number[] = [];
+  for (let y0 = 0; y0 < height; y0 += BAND_ROWS) {
+    used.length = 0;
+    const bandRows = Math.min(BAND_ROWS, height - y0);
+    for (let r = 0; r < bandRows; r++) {
+      const bit = 1 << r;
+      let o = (y0 + r) * width * 3;
+      for (let x = 0; x < width; x++, o += 3) {
+        const key = ((data[o] >> HIST_SHIFT) << (2 * HIST_BITS)) | ((data[o + 1] >> HIST_SHIFT) << HIST_BITS) | (data[o + 2] >> HIST_SHIFT);
+        let c = binToPalette[key];
+        if (c < 0) c = q.resolve(key);
+        if (maxX[c] < 0) {
+          used.push(c);
+          minX[c] = x;
+          maxX[c] = x;
+        } else {
+          if (x < minX[c]) minX[c] = x;
+          if (x > maxX[c]) maxX[c] = x;
+        }
+        bits[c * width + x] |= bit;
+      }
+    }
+    for (let u = 0; u < used.length; u++) {
+      const c = used[u];
+      const x0 = minX[c], x1 = maxX[c];
+      w.reserve(x1 - x0 + 24);
+      if (u > 0) w.byte(0x24); // '$': back to the band's start for the next colour
+      w.byte(0x23); // '#'
+      w.uint(c);
+      if (x0 > 0) emitRun(w, 0x3f, x0);
+      const row = c * width;
+      let run = 0;
+      let prev = -1;
+      for (let x = x0; x <= x1; x++) {
+        const v = bits[row + x] + 0x3f;
+        bits[row + x] = 0;
+        if (v === prev) {
+          run++;
+        } else {
+          if (run > 0) emitRun(w, prev, run);
+          prev = v;
+          run = 1;
+        }
+      }
+      emitRun(w, prev, run);
+      maxX[c] = -1;
+    }
+    if (y0 + BAND_ROWS < height) w.ascii('-');
+  }
+  w.ascii('\x1b\\');
+}
+
+function emitRun(w: ByteWriter, ch: number, run: number): void {
+  if (run >= RLE_MIN_RUN) {
+    w.reserve(12);
+    w.byte(0x21); // '!'
+    w.uint(run);
+    w.byte(ch);
+  } else {
+    w.reserve(run);
+    for (let i = 0; i < run; i++) w.byte(ch);
+  }
+}
+
+/** Sixel image size for a target: the cells' pixel area, scaled down to fit the sixel limit, whole bands. */
+export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): { width: number; height: number } {
+  const maxW = opts.maxWidthPx ?? SIXEL_MAX_WIDTH_PX;
+  const maxH = opts.maxHeightPx ?? SIXEL_MAX_HEIGHT_PX;
+  const w = target.cols * (target.cellWidthPx ?? DEFAULT_CELL_WIDTH_PX);
+  const h = target.rows * (target.cellHeightPx ?? DEFAULT_CELL_HEIGHT_PX);
+  const scale = Math.min(1, maxW / w, maxH / h);
+  const width = Math.max(1, Math.floor(w * scale));
+  // Whole bands only, so the image never spills into the row below the target.
+  const height = Math.max(BAND_ROWS, Math.floor((h * scale) / BAND_ROWS) * BAND_ROWS);
+  return { width, height };
+}
+
+/** Create a sixel renderer. */
+export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
+  const quantizer = new Quantizer();
+  const writer = new ByteWriter();
+  let scratch: EncodeScratch = { bits: new Uint8Array(0), minX: new Int32Array(SIXEL_PALETTE_COLORS), maxX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1) };
+  let last: { frame: Uint8Array; width: number; height: number; col: number; row: number } | null = null;
+  return {
+    mode: 'sixel',
+    pixelSize(target: RenderTarget) {
+      return sixelPixelSize(target, opts);
+    },
+    render(frame: RgbFrame, target: RenderTarget): Buffer {
+      const { width, height } = frame;
+      if (last && last.width === width && last.height === height && last.col === target.col && last.row === target.row && Buffer.compare(last.frame, frame.data) === 0) {
+        return Buffer.alloc(0);
+      }
+      if (scratch.bits.length < SIXEL_PALETTE_COLORS * width) {
+        scratch = { bits: new Uint8Array(SIXEL_PALETTE_COLORS * width), minX: scratch.minX, maxX: scratch.maxX };
+      }
+      quantizer.build(frame);
+      writer.clear();
+      writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
+      encodeSixel(writer, frame, quantizer, scratch);
+      last = { frame: Uint8Array.from(frame.data), width, height, col: target.col, row: target.row };
+      return writer.take();
+    },
+    reset() {
+      last = null;
+    },
+  };
+}
