@@ -186,7 +186,7 @@ export function codeStrength(code: string): CodeStrength {
     return describe(0, 'empty or too long');
   }
   const chars = Array.from(normalized);
-  if (COMMON_CODES.has(normalized.toLowerCase())) return describe(Math.min(COMMON_CODE_BITS, estimateTyped(normalized).bits), 'a common password');
+  if (COMMON_CODES.has(normalized.toLowerCase())) return describe(Math.min(COMMON_CODE_BITS, estimateTyped(normalized).bits), 'a commonly used code');
   if (hasGeneratedShape(normalized)) {
     const [number, ...words] = normalized.split('-');
     if (words.every((w) => WORD_SET.has(w)) && Number(number) < SESSION_CODE_NUMBER_LIMIT) {
