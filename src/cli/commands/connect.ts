@@ -143,7 +143,12 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     });
   }
 
-  // Listeners first: run() emits `connecting` at once.
+  // Every subscriber (TUI included) is attached before run(): it emits `connecting` at once.
+  let uiDone: Promise<void> | undefined;
+  if (!settings.headless) {
+    const { runInteractive } = await import('./connect-tui.js');
+    uiDone = runInteractive(session, settings, ctx);
+  }
   const ended = session.run();
   const onSignal = (): void => session.hangup();
   if (settings.headless) {
@@ -151,10 +156,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     process.on('SIGTERM', onSignal);
   }
   try {
-    if (!settings.headless) {
-      const { runInteractive } = await import('./connect-tui.js');
-      await runInteractive(session, settings, ctx);
-    }
+    if (uiDone) await uiDone;
     const result = await ended;
     if (snapshotDone) await snapshotDone;
     if (settings.snapshot) {
