@@ -11,3 +11,4 @@ export * from './key-exchange.js';
 export * from './confirm.js';
 export * from './aead.js';
 export * from './session-code.js';
+export * from './connection.js';
