@@ -102,6 +102,11 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
     this.emit('warning', { code, message });
   }
 
+  /** Pid of the speaker child while it runs (diagnostics, tests). */
+  get speakerPid(): number | undefined {
+    return this.speaker?.child?.pid;
+  }
+
   /** Received PCM (48 kHz mono s16le), any chunk size. */
   push(pcm: Uint8Array): void {
     if (!this.closed) this.jitter.push(pcm);

@@ -1,0 +1,190 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { AudioCapture, VideoCapture, type AudioPacket, type MediaWarning, type VideoFrame } from '../../src/media/capture.js';
+import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../src/media/decode.js';
+import { assertJpeg } from '../../src/codec/mjpeg.js';
+import { isKeyframeAnnexB } from '../../src/codec/h264.js';
+import { FFMPEG, dominantIs1kHz, sleep, tempDir, withTimeout } from './helpers.js';
+
+const SIZE = { width: 320, height: 240 };
+const FPS = 15;
+
+async function captureFor(codec: 'mjpeg' | 'h264', ms: number): Promise<VideoFrame[]> {
+  const cap = new VideoCapture({ ffmpeg: FFMPEG, source: { kind: 'test' }, codec, fps: FPS, ...SIZE });
+  const frames: VideoFrame[] = [];
+  cap.on('frame', (f) => frames.push(f));
+  cap.on('error', (e) => assert.fail(e.message));
+  const started = once(cap, 'started');
+  cap.start();
+  await withTimeout(started, 15_000, 'first frame');
+  await sleep(ms);
+  await withTimeout(cap.close(), 10_000, 'close');
+  return frames;
+}
+
+async function decodeAll(codec: 'mjpeg' | 'h264', frames: VideoFrame[], width: number, height: number): Promise<DecodedFrame[]> {
+  const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec, width, height });
+  const out: DecodedFrame[] = [];
+  dec.on('frame', (f) => out.push(f));
+  dec.on('error', (e) => assert.fail(e.message));
+  dec.start();
+  for (const f of frames) {
+    dec.push(f);
+    await sleep(5);
+  }
+  const deadline = Date.now() + 4000;
+  while (out.length < frames.length - 1 && Date.now() < deadline) await sleep(50);
+  await withTimeout(dec.close(), 10_000, 'decoder close');
+  return out;
+}
+
+for (const codec of ['mjpeg', 'h264'] as const) {
+  test(`${codec}: test source gives ~15 fps of whole frames that decode back to RGB of the asked size`, async () => {
+    const t0 = Date.now();
+    const frames = await captureFor(codec, 1500);
+    const spanMs = (frames[frames.length - 1].captureTimeUs - frames[0].captureTimeUs) / 1000;
+    const fps = ((frames.length - 1) * 1000) / spanMs;
+    assert.ok(frames.length >= 15, `only ${frames.length} frames`);
+    // Paced in real time: neither a burst nor a crawl (generous: 2 busy cores).
+    assert.ok(fps > 9 && fps < 22, `rate ${fps.toFixed(1)} fps`);
+    assert.ok(Date.now() - t0 < 20_000);
+    if (codec === 'mjpeg') {
+      for (const f of frames) assertJpeg(f.data);
+      assert.ok(frames.every((f) => f.keyframe));
+    } else {
+      assert.equal(frames[0].keyframe, true, 'first H.264 frame must be a keyframe');
+      assert.ok(frames.every((f) => f.keyframe === isKeyframeAnnexB(f.data)));
+      const keys = frames.filter((f) => f.keyframe).length;
+      assert.ok(keys >= 1 && keys <= 4, `${keys} keyframes in ~1.5 s with a 1 s GOP`);
+    }
+    const decoded = await decodeAll(codec, frames, 160, 120);
+    assert.ok(decoded.length >= frames.length - 1, `decoded ${decoded.length} of ${frames.length}`);
+    for (const d of decoded) {
+      assert.equal(d.width, 160);
+      assert.equal(d.data.length, 160 * 120 * 3);
+    }
+    // testsrc2 is colourful: a decoded frame is not a flat colour.
+    const px = decoded[0].data;
+    const distinct = new Set<number>();
+    for (let i = 0; i < px.length; i += 3 * 97) distinct.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+    assert.ok(distinct.size > 20, `only ${distinct.size} colours`);
+  });
+}
+
+for (const codec of ['mjpeg', 'h264'] as const) {
+  test(`${codec}: the decoder lags at most one frame behind its input`, async () => {
+    const frames = await captureFor(codec, 700);
+    const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec, width: 80, height: 60 });
+    let decoded = 0;
+    dec.on('frame', () => decoded++);
+    dec.on('error', (e) => assert.fail(e.message));
+    dec.start();
+    const pushes = 5;
+    for (const f of frames.slice(0, pushes)) {
+      assert.equal(dec.push(f), true);
+      await sleep(400);
+    }
+    await dec.close();
+    // ffmpeg 5.1 releases a frame when the next packet arrives (docs/media.md): lag 1.
+    assert.ok(decoded >= pushes - 1, `decoded ${decoded} of ${pushes} pushed`);
+  });
+}
+
+test('h264: a decoder resized mid-stream waits for a keyframe and then gives frames of the new size', async () => {
+  const frames = await captureFor('h264', 2300);
+  const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec: 'h264', width: 64, height: 48 });
+  const out: DecodedFrame[] = [];
+  let needKey = 0;
+  dec.on('frame', (f) => out.push(f));
+  dec.on('need-keyframe', () => needKey++);
+  dec.on('error', (e) => assert.fail(e.message));
+  dec.start();
+  const half = Math.floor(frames.length / 2);
+  for (const f of frames.slice(0, half)) { dec.push(f); await sleep(5); }
+  await sleep(500);
+  await dec.setSize(96, 64);
+  for (const f of frames.slice(half)) { dec.push(f); await sleep(5); }
+  await sleep(1000);
+  await dec.close();
+  assert.ok(needKey >= 1, 'asked for a keyframe after the restart');
+  assert.ok(out.some((f) => f.width === 64) && out.some((f) => f.width === 96 && f.data.length === 96 * 64 * 3));
+});
+
+test('opus: 20 ms packets of the 1 kHz test tone decode back to PCM whose dominant frequency is 1 kHz', async () => {
+  const cap = new AudioCapture({ ffmpeg: FFMPEG, source: { kind: 'test' }, codec: 'opus' });
+  const packets: AudioPacket[] = [];
+  cap.on('packet', (p) => packets.push(p));
+  cap.on('error', (e) => assert.fail(e.message));
+  const started = once(cap, 'started');
+  cap.start();
+  await withTimeout(started, 15_000, 'first packet');
+  await sleep(1200);
+  await cap.close();
+  assert.ok(packets.length >= 30, `${packets.length} packets`);
+  assert.ok(packets.every((p) => p.durationMs === 20), 'every packet is 20 ms');
+  const dec = new AudioDecoder({ ffmpeg: FFMPEG, codec: 'opus' });
+  const pcm: Buffer[] = [];
+  dec.on('pcm', (b) => pcm.push(b));
+  dec.on('error', (e) => assert.fail(e.message));
+  dec.start();
+  for (const p of packets) dec.push(p.data, p.durationMs);
+  const want = (packets.length - 5) * 1920;
+  const deadline = Date.now() + 10_000;
+  while (Buffer.concat(pcm).length < want && Date.now() < deadline) await sleep(50);
+  await dec.close();
+  const all = Buffer.concat(pcm);
+  assert.ok(all.length >= want, `decoded ${all.length} bytes, wanted ${want}`);
+  assert.ok(dominantIs1kHz(all.subarray(9600)), 'dominant frequency is 1 kHz');
+});
+
+test('pcm: the test tone comes as exact 20 ms frames (1920 bytes) of a 1 kHz tone', async () => {
+  const cap = new AudioCapture({ ffmpeg: FFMPEG, source: { kind: 'test' }, codec: 'pcm' });
+  const packets: AudioPacket[] = [];
+  cap.on('packet', (p) => packets.push(p));
+  const started = once(cap, 'started');
+  cap.start();
+  await withTimeout(started, 15_000, 'first packet');
+  await sleep(600);
+  await cap.close();
+  assert.ok(packets.length >= 15);
+  assert.ok(packets.every((p) => p.data.length === 1920 && p.durationMs === 20));
+  assert.ok(dominantIs1kHz(Buffer.concat(packets.map((p) => p.data))));
+});
+
+test('a FILE source is paced in real time and loops', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'short.mkv');
+  // 0.5 s of video: looping must keep frames coming for 2 s.
+  execFileSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '0.5', '-c:v', 'mjpeg', file]);
+  const cap = new VideoCapture({ ffmpeg: FFMPEG, source: { kind: 'file', path: file }, codec: 'mjpeg', fps: 10, width: 160, height: 120 });
+  const frames: VideoFrame[] = [];
+  cap.on('frame', (f) => frames.push(f));
+  const started = once(cap, 'started');
+  cap.start();
+  await withTimeout(started, 15_000, 'first frame');
+  await sleep(2000);
+  await cap.close();
+  // 2 s at 10 fps = ~20 frames: many more than the 5 in the file, yet not a burst.
+  assert.ok(frames.length >= 12 && frames.length <= 30, `${frames.length} frames`);
+});
+
+test('a missing camera or mic is a warning with a code, not an error', async () => {
+  const cam = new VideoCapture({ ffmpeg: FFMPEG, source: { kind: 'camera', device: '/dev/video-none' }, codec: 'mjpeg', fps: 15, ...SIZE });
+  const mic = new AudioCapture({ ffmpeg: FFMPEG, source: { kind: 'mic', device: 'no-such-pcm' }, codec: 'opus', pulse: false });
+  const warnings: MediaWarning[] = [];
+  for (const c of [cam, mic]) {
+    c.on('warning', (w) => warnings.push(w));
+    c.on('error', (e) => assert.fail(`unexpected error ${e.message}`));
+  }
+  const ended = Promise.all([once(cam, 'ended'), once(mic, 'ended')]);
+  cam.start();
+  mic.start();
+  await withTimeout(ended, 20_000, 'both captures end');
+  assert.deepEqual(warnings.map((w) => w.code).sort(), ['W_NO_CAMERA', 'W_NO_MIC']);
+  assert.match(warnings.find((w) => w.code === 'W_NO_CAMERA')?.message ?? '', /video-none/);
+  await cam.close();
+  await mic.close();
+});
