@@ -30,10 +30,47 @@ const FG16 = paletteSgr(30, 90, '38', 16);
 const BG16 = paletteSgr(40, 100, '48', 16);
 const FG256 = paletteSgr(0, 0, '38', 256);
 const BG256 = paletteSgr(0, 0, '48', 256);
-const FG_DEFAULT = Buffer.from('39', 'latin1');
-const BG_DEFAULT = Buffer.from('49', 'latin1');
-const TRUE_FG = Buffer.from('38;2;', 'latin1');
-const TRUE_BG = Buffer.from('48;2;', 'latin1');
+
+/** Write a non-negative integer in decimal at `pos`; returns the new position. */
+function putDecimal(buf: Uint8Array, pos: number, n: number): number {
+  if (n >= 1000) {
+    const s = String(n);
+    for (let k = 0; k < s.length; k++) buf[pos++] = s.charCodeAt(k);
+    return pos;
+  }
+  if (n >= 100) {
+    buf[pos++] = 0x30 + ((n / 100) | 0);
+    buf[pos++] = 0x30 + (((n / 10) | 0) % 10);
+  } else if (n >= 10) {
+    buf[pos++] = 0x30 + ((n / 10) | 0);
+  }
+  buf[pos++] = 0x30 + (n % 10);
+  return pos;
+}
+
+/** Write the SGR parameters of one colour (no CSI, no 'm'); returns the new position. */
+function putColor(buf: Uint8Array, pos: number, depth: ColorDepth, value: number, isFg: boolean): number {
+  if (value === COLOR_DEFAULT) {
+    buf[pos++] = isFg ? 0x33 : 0x34; // '3' / '4'
+    buf[pos++] = 0x39; // '9': 39 / 49
+    return pos;
+  }
+  if (depth === 'truecolor') {
+    buf[pos++] = isFg ? 0x33 : 0x34;
+    buf[pos++] = 0x38; // '8': 38 / 48
+    buf[pos++] = 0x3b;
+    buf[pos++] = 0x32; // '2'
+    buf[pos++] = 0x3b;
+    pos = putDecimal(buf, pos, (value >> 16) & 255);
+    buf[pos++] = 0x3b;
+    pos = putDecimal(buf, pos, (value >> 8) & 255);
+    buf[pos++] = 0x3b;
+    return putDecimal(buf, pos, value & 255);
+  }
+  const seq = depth === 256 ? (isFg ? FG256[value] : BG256[value]) : isFg ? FG16[value & 15] : BG16[value & 15];
+  for (let k = 0; k < seq.length; k++) buf[pos++] = seq[k];
+  return pos;
+}
 
 /**
  * Cells of one picture area. Renderers fill `glyph`, `fg` and `bg` (colour values are
@@ -79,23 +116,6 @@ export class CellGrid {
     this.valid = false;
   }
 
-  private writeColor(w: ByteWriter, value: number, fg: boolean): void {
-    if (value === COLOR_DEFAULT) {
-      w.bytes(fg ? FG_DEFAULT : BG_DEFAULT);
-    } else if (this.depth === 'truecolor') {
-      w.bytes(fg ? TRUE_FG : TRUE_BG);
-      w.uint((value >> 16) & 255);
-      w.byte(0x3b);
-      w.uint((value >> 8) & 255);
-      w.byte(0x3b);
-      w.uint(value & 255);
-    } else if (this.depth === 256) {
-      w.bytes(fg ? FG256[value] : BG256[value]);
-    } else {
-      w.bytes(fg ? FG16[value & 15] : BG16[value & 15]);
-    }
-  }
-
   /**
    * Terminal bytes that turn what was drawn last into the current cells, with the grid's
    * top-left at (`originCol`, `originRow`). Ends with SGR 0 when it changed a colour, so the
@@ -104,7 +124,7 @@ export class CellGrid {
   emit(originCol: number, originRow: number): Buffer {
     const w = this.writer;
     w.clear();
-    const { cols, rows, glyph, fg, bg, prevGlyph, prevFg, prevBg } = this;
+    const { cols, rows, glyph, fg, bg, prevGlyph, prevFg, prevBg, depth } = this;
     const all = !this.valid;
     let curFg = COLOR_DEFAULT;
     let curBg = COLOR_DEFAULT;
@@ -112,6 +132,9 @@ export class CellGrid {
     let curRow = -1;
     let curCol = -1;
     w.reserve(cols * rows * CELL_MAX_BYTES + 16);
+    // Local buffer and position: this loop is the hot path of every text renderer.
+    const buf = w.buf;
+    let pos = 0;
     for (let row = 0; row < rows; row++) {
       const base = row * cols;
       for (let col = 0; col < cols; col++) {
@@ -121,56 +144,57 @@ export class CellGrid {
         const b = bg[i];
         if (!all && g === prevGlyph[i] && f === prevFg[i] && b === prevBg[i]) continue;
         if (curRow !== row || curCol !== col) {
-          w.byte(ESC);
-          w.byte(CSI_OPEN);
+          buf[pos++] = ESC;
+          buf[pos++] = CSI_OPEN;
           if (curRow === row && col > curCol) {
             // Forward on the same row is shorter than an absolute move.
-            w.uint(col - curCol);
-            w.byte(0x43); // 'C'
+            pos = putDecimal(buf, pos, col - curCol);
+            buf[pos++] = 0x43; // 'C'
           } else {
-            w.uint(originRow + row + 1);
-            w.byte(0x3b);
-            w.uint(originCol + col + 1);
-            w.byte(0x48); // 'H'
+            pos = putDecimal(buf, pos, originRow + row + 1);
+            buf[pos++] = 0x3b;
+            pos = putDecimal(buf, pos, originCol + col + 1);
+            buf[pos++] = 0x48; // 'H'
           }
           curRow = row;
         }
         const needFg = f !== COLOR_ANY && f !== curFg;
         const needBg = b !== curBg;
         if (needFg || needBg) {
-          w.byte(ESC);
-          w.byte(CSI_OPEN);
+          buf[pos++] = ESC;
+          buf[pos++] = CSI_OPEN;
           if (needFg) {
-            this.writeColor(w, f, true);
+            pos = putColor(buf, pos, depth, f, true);
             curFg = f;
-            if (needBg) w.byte(0x3b);
+            if (needBg) buf[pos++] = 0x3b;
           }
           if (needBg) {
-            this.writeColor(w, b, false);
+            pos = putColor(buf, pos, depth, b, false);
             curBg = b;
           }
-          w.byte(0x6d); // 'm'
+          buf[pos++] = 0x6d; // 'm'
           sgrUsed = true;
         }
         // UTF-8 of the glyph, inline: this loop runs once per changed cell.
         if (g < 0x80) {
-          w.byte(g);
+          buf[pos++] = g;
         } else if (g < 0x800) {
-          w.byte(0xc0 | (g >> 6));
-          w.byte(0x80 | (g & 63));
+          buf[pos++] = 0xc0 | (g >> 6);
+          buf[pos++] = 0x80 | (g & 63);
         } else if (g < 0x10000) {
-          w.byte(0xe0 | (g >> 12));
-          w.byte(0x80 | ((g >> 6) & 63));
-          w.byte(0x80 | (g & 63));
+          buf[pos++] = 0xe0 | (g >> 12);
+          buf[pos++] = 0x80 | ((g >> 6) & 63);
+          buf[pos++] = 0x80 | (g & 63);
         } else {
-          w.byte(0xf0 | (g >> 18));
-          w.byte(0x80 | ((g >> 12) & 63));
-          w.byte(0x80 | ((g >> 6) & 63));
-          w.byte(0x80 | (g & 63));
+          buf[pos++] = 0xf0 | (g >> 18);
+          buf[pos++] = 0x80 | ((g >> 12) & 63);
+          buf[pos++] = 0x80 | ((g >> 6) & 63);
+          buf[pos++] = 0x80 | (g & 63);
         }
         curCol = col + 1;
       }
     }
+    w.pos = pos;
     if (sgrUsed) w.bytes(SGR_RESET);
     this.prevGlyph.set(glyph);
     this.prevFg.set(fg);

@@ -13,6 +13,8 @@ import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 
 const SPACE = 0x20;
 const CELL_PIXELS = MASK_COLS * MASK_ROWS;
+/** k-means refinements of a cell's split after the threshold guess (each costs about 20%). */
+const REFINE_PASSES = 1;
 
 /** Pixels per cell across and down that the symbols renderer wants. */
 export const SYMBOLS_PX_PER_CELL = { x: MASK_COLS, y: MASK_ROWS } as const;
@@ -98,11 +100,11 @@ export function createSymbolsRenderer(): Renderer {
           }
           let bits = 0;
           for (let k = 0; k < CELL_PIXELS; k++) if (px[k * 3 + ch] > thr) bits |= 1 << k;
-          const sel = bits === 0 || bits === MASK_FULL ? 0 : NEAREST_GLYPH[bits];
-          const chosen = BLOCK_GLYPHS[sel];
-          const mask = chosen.mask;
+          let sel = bits === 0 || bits === MASK_FULL ? 0 : NEAREST_GLYPH[bits];
           let fR = 0, fG = 0, fB = 0, n = 0;
-          if (sel !== 0) {
+          for (let pass = 0; pass < REFINE_PASSES + 1 && sel !== 0; pass++) {
+            const mask = BLOCK_GLYPHS[sel].mask;
+            fR = 0; fG = 0; fB = 0; n = 0;
             for (let k = 0; k < CELL_PIXELS; k++) {
               if (mask & (1 << k)) {
                 fR += px[k * 3];
@@ -111,7 +113,25 @@ export function createSymbolsRenderer(): Renderer {
                 n++;
               }
             }
+            if (pass === REFINE_PASSES || n === 0 || n === CELL_PIXELS) break;
+            // One k-means step: give each pixel to the nearer of the two mean colours, then
+            // take the glyph nearest to that split (the threshold split ignores two channels).
+            const m0 = CELL_PIXELS - n;
+            const aR = fR / n, aG = fG / n, aB = fB / n;
+            const bR = (sumR - fR) / m0, bG = (sumG - fG) / m0, bB = (sumB - fB) / m0;
+            let refined = 0;
+            for (let k = 0; k < CELL_PIXELS; k++) {
+              const r = px[k * 3], g = px[k * 3 + 1], b = px[k * 3 + 2];
+              const da = (r - aR) * (r - aR) + (g - aG) * (g - aG) + (b - aB) * (b - aB);
+              const db = (r - bR) * (r - bR) + (g - bG) * (g - bG) + (b - bB) * (b - bB);
+              if (da < db) refined |= 1 << k;
+            }
+            const next = refined === 0 || refined === MASK_FULL ? 0 : NEAREST_GLYPH[refined];
+            if (next === sel) break;
+            sel = next;
+            if (sel === 0) n = 0;
           }
+          const chosen = BLOCK_GLYPHS[sel];
           const m = CELL_PIXELS - n;
           if (n === 0 || m === 0) {
             glyph[cell] = SPACE;

@@ -1,0 +1,176 @@
+/**
+ * Render benchmark (`npm run bench:render`; not a test): per-frame time, bytes and PSNR of
+ * every mode on ffmpeg `testsrc2` and `mandelbrot` frames, beside chafa on the same frames in
+ * the same run. Text modes at 160x48 cells are measured against a 2x6-pixels-per-cell
+ * reference via cell-to-pixel reconstruction; sixel at 640x480 is decoded back with
+ * ImageMagick. `--write` replaces the figures section of docs/rendering.md.
+ *
+ * Times are the median and the minimum of many runs of full frames (the renderer is reset
+ * before each, so no delta shortcut); the machine is shared, so the minimum is the steadier.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRenderer } from '../src/codec/render/index.js';
+import { psnr } from '../src/codec/render/quality.js';
+import { reconstructPixels } from '../src/codec/render/reconstruct.js';
+import type { ColorDepth, RenderMode, RenderTarget, RgbFrame } from '../src/codec/render/types.js';
+
+const SOURCES = ['testsrc2', 'mandelbrot'] as const;
+const SRC_W = 640;
+const SRC_H = 480;
+const TEXT_COLS = 160;
+const TEXT_ROWS = 48;
+/** Cell size that makes 64x24 cells exactly 640x480 pixels for the graphics modes. */
+const CELL_W_PX = 10;
+const CELL_H_PX = 20;
+const WARMUP_RUNS = 20;
+const TIMED_RUNS = 60;
+const CHAFA_RUNS = 20;
+const FFMPEG_TIMEOUT_MS = 30_000;
+const MAX_BUFFER_BYTES = 256 * 1024 * 1024;
+
+const tmp = mkdtempSync(join(tmpdir(), 'bench-render-'));
+
+function ffmpegFrame(source: string, width: number, height: number): RgbFrame {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `${source}=size=${SRC_W}x${SRC_H}`, '-frames:v', '1',
+    '-vf', `scale=${width}:${height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+  return { width, height, data: new Uint8Array(raw) };
+}
+
+function sourcePng(source: string): string {
+  const path = join(tmp, `${source}.png`);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `${source}=size=${SRC_W}x${SRC_H}`, '-frames:v', '1', path], { timeout: FFMPEG_TIMEOUT_MS });
+  return path;
+}
+
+/** Decode sixel bytes with ImageMagick (via PNG: its direct raw output of sixel is wrong). */
+function decodeSixel(bytes: Uint8Array, width: number, height: number): RgbFrame {
+  const six = join(tmp, 'x.six');
+  const png = join(tmp, 'x.png');
+  const start = Buffer.from(bytes).indexOf('\x1bP');
+  writeFileSync(six, bytes.subarray(start));
+  execFileSync('/usr/bin/convert', [`sixel:${six}`, png], { timeout: FFMPEG_TIMEOUT_MS });
+  const raw = execFileSync('/usr/bin/convert', [png, '-background', 'black', '-flatten', '-extent', `${width}x${height}`, '-depth', '8', 'rgb:-'], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+  return { width, height, data: new Uint8Array(raw) };
+}
+
+function stats(times: number[]): { median: number; min: number } {
+  const s = [...times].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], min: s[0] };
+}
+
+interface Row {
+  source: string;
+  what: string;
+  medianMs: number;
+  minMs: number;
+  bytes: number;
+  secondBytes: number | null;
+  psnrDb: number;
+}
+
+const rows: Row[] = [];
+/** `--only SUBSTRING` measures only the rows whose label contains it (for quick iterations). */
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? process.argv[onlyArg + 1] : undefined;
+const want = (label: string) => only === undefined || label.includes(only);
+
+function timeRenderer(mode: RenderMode, colors: ColorDepth, frame: RgbFrame, target: RenderTarget): { times: number[]; bytes: Uint8Array; second: number } {
+  const r = createRenderer(mode);
+  for (let i = 0; i < WARMUP_RUNS; i++) {
+    r.reset();
+    r.render(frame, target);
+  }
+  const times: number[] = [];
+  let bytes: Uint8Array = Buffer.alloc(0);
+  for (let i = 0; i < TIMED_RUNS; i++) {
+    r.reset();
+    const t0 = performance.now();
+    bytes = r.render(frame, target);
+    times.push(performance.now() - t0);
+  }
+  const second = r.render(frame, target).length;
+  return { times, bytes, second };
+}
+
+function chafaTime(args: string[], png: string): { perFrameMs: number; out: Buffer } {
+  const out = execFileSync('chafa', [...args, png], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+  const t0 = performance.now();
+  execFileSync('chafa', [...args, ...Array.from({ length: CHAFA_RUNS }, () => png)], { timeout: FFMPEG_TIMEOUT_MS * 4, maxBuffer: MAX_BUFFER_BYTES });
+  return { perFrameMs: (performance.now() - t0) / CHAFA_RUNS, out };
+}
+
+for (const source of SOURCES) {
+  const png = sourcePng(source);
+  const area = { col: 0, row: 0, cols: TEXT_COLS, rows: TEXT_ROWS };
+  const reference = ffmpegFrame(source, TEXT_COLS * 2, TEXT_ROWS * 6);
+  const textRuns: [RenderMode, ColorDepth][] = [
+    ['blocks', 'truecolor'], ['blocks', 256], ['blocks', 16],
+    ['symbols', 'truecolor'], ['symbols', 256],
+    ['ascii', 16], ['ascii', 'mono'],
+  ];
+  for (const [mode, colors] of textRuns) {
+    if (!want(`${mode} ${colors}`)) continue;
+    const target: RenderTarget = { ...area, colors };
+    const size = createRenderer(mode).pixelSize(target);
+    const frame = ffmpegFrame(source, size.width, size.height);
+    const { times, bytes, second } = timeRenderer(mode, colors, frame, target);
+    const t = stats(times);
+    const q = psnr(reconstructPixels([bytes], area), reference);
+    rows.push({ source, what: `${mode} ${colors} ${TEXT_COLS}x${TEXT_ROWS}`, medianMs: t.median, minMs: t.min, bytes: bytes.length, secondBytes: second, psnrDb: q });
+  }
+  for (const [name, colorArg] of [['truecolor', 'full'], ['256', '256']] as const) {
+    if (!want(`chafa symbols ${name}`)) continue;
+    const chafa = chafaTime(['-f', 'symbols', '--symbols', 'sextant,quad,half,space', '-c', colorArg, '--size', `${TEXT_COLS}x${TEXT_ROWS}`, '--stretch', '--animate', 'off', '--polite', 'on'], png);
+    const q = psnr(reconstructPixels([chafa.out], area), reference);
+    rows.push({ source, what: `chafa symbols ${name} ${TEXT_COLS}x${TEXT_ROWS}`, medianMs: chafa.perFrameMs, minMs: NaN, bytes: chafa.out.length, secondBytes: null, psnrDb: q });
+  }
+  if (want('chafa half')) {
+    const chafa = chafaTime(['-f', 'symbols', '--symbols', 'vhalf,space', '-c', 'full', '--size', `${TEXT_COLS}x${TEXT_ROWS}`, '--stretch', '--animate', 'off', '--polite', 'on'], png);
+    const q = psnr(reconstructPixels([chafa.out], area), reference);
+    rows.push({ source, what: `chafa half-blocks truecolor ${TEXT_COLS}x${TEXT_ROWS}`, medianMs: chafa.perFrameMs, minMs: NaN, bytes: chafa.out.length, secondBytes: null, psnrDb: q });
+  }
+
+  const gTarget: RenderTarget = { col: 0, row: 0, cols: SRC_W / CELL_W_PX, rows: SRC_H / CELL_H_PX, colors: 'truecolor', cellWidthPx: CELL_W_PX, cellHeightPx: CELL_H_PX };
+  const full = ffmpegFrame(source, SRC_W, SRC_H);
+  if (want('sixel')) {
+    const { times, bytes, second } = timeRenderer('sixel', 'truecolor', full, gTarget);
+    const t = stats(times);
+    const q = psnr(decodeSixel(bytes, SRC_W, SRC_H), full);
+    rows.push({ source, what: `sixel ${SRC_W}x${SRC_H}`, medianMs: t.median, minMs: t.min, bytes: bytes.length, secondBytes: second, psnrDb: q });
+  }
+  if (want('chafa sixel')) {
+    // chafa sizes sixels in cells and assumes 8x8-pixel cells off a terminal: 80x60 = 640x480.
+    const chafa = chafaTime(['-f', 'sixels', '--size', `${SRC_W / 8}x${SRC_H / 8}`, '--stretch', '--animate', 'off', '--polite', 'on'], png);
+    const q = psnr(decodeSixel(chafa.out, SRC_W, SRC_H), full);
+    rows.push({ source, what: `chafa sixel ${SRC_W}x${SRC_H}`, medianMs: chafa.perFrameMs, minMs: NaN, bytes: chafa.out.length, secondBytes: null, psnrDb: q });
+  }
+  if (want('kitty')) {
+    const { times, bytes, second } = timeRenderer('kitty', 'truecolor', full, gTarget);
+    const t = stats(times);
+    rows.push({ source, what: `kitty ${SRC_W}x${SRC_H}`, medianMs: t.median, minMs: t.min, bytes: bytes.length, secondBytes: second, psnrDb: Infinity });
+  }
+}
+rmSync(tmp, { recursive: true, force: true });
+
+const fmt = (n: number, d: number) => (Number.isNaN(n) ? '-' : Number.isFinite(n) ? n.toFixed(d) : 'lossless');
+const table = [
+  '| source | renderer | ms/frame median | ms min | bytes/frame | identical 2nd frame bytes | PSNR dB |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${r.source} | ${r.what} | ${fmt(r.medianMs, 2)} | ${fmt(r.minMs, 2)} | ${r.bytes} | ${r.secondBytes ?? '-'} | ${fmt(r.psnrDb, 1)} |`),
+].join('\n');
+console.log(table);
+
+if (process.argv.includes('--write')) {
+  const docPath = new URL('../docs/rendering.md', import.meta.url);
+  const doc = readFileSync(docPath, 'utf8');
+  const begin = '<!-- bench:render begin -->';
+  const end = '<!-- bench:render end -->';
+  const i = doc.indexOf(begin);
+  const j = doc.indexOf(end);
+  if (i < 0 || j < 0) throw new Error('docs/rendering.md has no bench:render markers');
+  const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on the 2-core dev machine (Node ${process.version}, ${execFileSync('chafa', ['--version']).toString().split('\n')[0]}).`;
+  writeFileSync(docPath, `${doc.slice(0, i + begin.length)}\n${stamp}\n\n${table}\n${doc.slice(j)}`);
+}
