@@ -34,8 +34,9 @@ export function digestOf(socket: Socket, n: number, timeoutMs = 60_000): Promise
 }
 
 /** Writes `payload` in chunks of at most `chunkBytes`, honouring backpressure. */
-export async function writeAll(socket: Socket, payload: Buffer, chunkBytes = 256 * 1024): Promise<void> {
+export async function writeAll(socket: Socket, payload: Buffer, chunkBytes = 256 * 1024, paceMs = 0): Promise<void> {
   for (let off = 0; off < payload.length; off += chunkBytes) {
+    if (paceMs > 0 && off > 0) await new Promise((r) => setTimeout(r, paceMs));
     if (!socket.write(payload.subarray(off, off + chunkBytes))) {
       await new Promise<void>((resolve, reject) => {
         const onDrain = (): void => {
@@ -65,12 +66,16 @@ export async function exchange(
   bytesBA: number,
   preA: Buffer = Buffer.alloc(0),
   preB: Buffer = Buffer.alloc(0),
+  paceMs = 0,
 ): Promise<{ sentAB: string; gotAB: string; sentBA: string; gotBA: string }> {
   const ab = randomBytes(bytesAB);
   const ba = randomBytes(bytesBA);
   const recvB = digestOf(b, preA.length + bytesAB);
   const recvA = digestOf(a, preB.length + bytesBA);
-  await Promise.all([writeAll(a, ab), writeAll(b, ba)]);
+  // If a write fails first, the receives still reject later: that is not an unhandled error.
+  recvB.catch(() => {});
+  recvA.catch(() => {});
+  await Promise.all([writeAll(a, ab, 64 * 1024, paceMs), writeAll(b, ba, 64 * 1024, paceMs)]);
   const [gotAB, gotBA] = await Promise.all([recvB, recvA]);
   return {
     sentAB: sha256(Buffer.concat([preA, ab])),
