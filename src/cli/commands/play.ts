@@ -1,6 +1,380 @@
-import { FatalError } from '../../codec/errors.js';
+/**
+ * `videochat play FILE`: a video file in the terminal with the call's renderers, and its
+ * sound through the same audio sink as a call.
+ *
+ * One long-lived ffmpeg decodes the picture (paced with `-re` unless `--speed max`), scaled
+ * to exactly the pixel size the renderer wants for the picture's place in the cell area, as
+ * raw rgb24 on stdout; each frame is rendered and written once, wrapped in synchronized
+ * output. A second ffmpeg decodes the sound to 48 kHz mono s16le into AudioSink (the
+ * speaker child). Frames go to stdout even when it is not a terminal.
+ *
+ * Exit status: 0 at the end of the file (and on q / Ctrl-C), 2 when FILE is missing or
+ * unreadable (a usage error: the argument is wrong), 7 when ffmpeg is missing, cannot read
+ * FILE as media, or the file turns out corrupt part-way (playback stopped early with errors).
+ */
+import { statSync, accessSync, constants as fsConstants } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { UsageError } from '../../codec/errors.js';
+import { createRenderer } from '../../codec/render/index.js';
+import { wrapSynchronized } from '../../codec/render/sync.js';
+import type { Renderer, RenderTarget, RgbFrame } from '../../codec/render/types.js';
+import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
+import { AudioSink } from '../../media/audio-sink.js';
+import { MediaError } from '../../media/capture.js';
+import { ffmpegSupervisor } from '../../media/ffmpeg-process.js';
+import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
+import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';
+import { COLORS_CHOICES, RENDER_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
+import { scaleNearest } from '../ui/scale-frame.js';
+import { probeMedia, type MediaProbe } from './media-probe.js';
+import { decodeSize, fitPicture } from './picture-fit.js';
+import { chooseRendering } from './terminal-env.js';
 
-export async function run(_args: string[], _options: RawOptions, _ctx: CommandContext): Promise<number> {
-  throw new FatalError('E_NOT_BUILT', 'play: not available in this build yet', 1, 'internal');
+/** The cell area off a terminal when `--cells` is not given. */
+export const DEFAULT_PIPE_CELLS = { cols: 80, rows: 24 } as const;
+/** Paced playback: rendered bytes allowed to wait in stdout before frames are skipped (never queued). */
+export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
+/**
+ * A decode that ended with errors on stderr and fewer than this share of the frames the
+ * container announced is a corrupt file (exit 7), not a normal end.
+ */
+export const MIN_PLAYED_RATIO = 0.9;
+/** After the sound track ends, time allowed for the buffered audio to reach the speaker. */
+export const AUDIO_TAIL_MS = 150;
+/** Time ffmpeg gets to stop before SIGKILL. */
+export const STOP_KILL_AFTER_MS = 1000;
+
+const HIDE_CURSOR = '\x1b[?25l';
+const SHOW_CURSOR = '\x1b[?25h';
+const CLEAR_SCREEN = '\x1b[2J';
+const RESET_SGR = '\x1b[0m';
+const FFMPEG_COMMON = ['-hide_banner', '-loglevel', 'error', '-nostats', '-nostdin'];
+
+/** Everything `play` needs, validated. */
+export interface PlaySettings {
+  file: string;
+  render: (typeof RENDER_CHOICES)[number];
+  colors: (typeof COLORS_CHOICES)[number];
+  cells?: { cols: number; rows: number };
+  paced: boolean;
+  audioOut: AudioOut;
+  ffmpegFlag?: string;
+}
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** True for inputs ffmpeg opens itself (http://, rtsp://, ...): no file-system check for those. */
+function isUrl(file: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(file);
+}
+
+/** Throws a UsageError (exit 2) with one line when FILE cannot be opened for reading. */
+export function checkReadable(file: string): void {
+  if (isUrl(file)) return;
+  try {
+    if (statSync(file).isDirectory()) throw new UsageError(`${file}: is a directory, not a video file`);
+    accessSync(file, fsConstants.R_OK);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`${file}: no such file`);
+    if (code === 'EACCES' || code === 'EPERM') throw new UsageError(`${file}: permission denied`);
+    throw new UsageError(`${file}: cannot be read (${code ?? (err as Error).message})`);
+  }
+}
+
+/** Turns raw option values into settings, or throws a UsageError naming the bad option. */
+export function resolvePlaySettings(args: string[], raw: RawOptions): PlaySettings {
+  const file = args[0];
+  if (!file) throw new UsageError('play needs a FILE');
+  const speed = str(raw.speed) ?? '1';
+  if (speed !== '1' && speed !== 'max') throw new UsageError(`--speed must be 1 or max, got '${speed}'`);
+  const paced = speed === '1';
+  // --speed max implies --no-audio: sound cannot follow an unpaced picture.
+  const requested = parseAudioOut(str(raw.audioOut) ?? 'speaker');
+  const audioOut: AudioOut = !paced || raw.audio === false ? { kind: 'none' } : requested;
+  return {
+    file,
+    render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
+    colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
+    ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
+    paced,
+    audioOut,
+    ...(str(raw.ffmpeg) ? { ffmpegFlag: str(raw.ffmpeg) } : {}),
+  };
+}
+
+/** The video decoder's command line: rgb24 frames of exactly width x height on stdout. */
+export function playVideoArgs(file: string, size: { width: number; height: number }, paced: boolean): string[] {
+  return [
+    ...FFMPEG_COMMON, ...(paced ? ['-re'] : []), '-i', file, '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', `scale=${size.width}:${size.height}:flags=area`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
+    '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
+  ];
+}
+
+/** The sound decoder's command line: 48 kHz mono s16le on stdout, paced. */
+export function playAudioArgs(file: string): string[] {
+  return [
+    ...FFMPEG_COMMON, '-re', '-i', file, '-map', '0:a:0', '-vn', '-sn', '-dn',
+    '-ac', String(AUDIO_CHANNELS), '-ar', String(AUDIO_SAMPLE_RATE_HZ), '-flush_packets', '1', '-f', 's16le', 'pipe:1',
+  ];
+}
+
+/** How one supervised decoder ended: after its stdout was read to the end, or stopped by us. */
+interface DecoderEnd {
+  death: ProcessDeath | null;
+  stderrErrors: string[];
+}
+
+/**
+ * Starts a decoder and calls `onData` with its stdout chunks. The promise resolves when the
+ * process has exited AND its stdout was read to the end (exit can come before the last bytes).
+ */
+function startDecoder(
+  name: string, ffmpeg: string, args: string[], onData: (chunk: Buffer, child: ChildProcess) => void,
+): { sup: Supervisor; ended: Promise<DecoderEnd> } {
+  const sup = ffmpegSupervisor({
+    name, ffmpeg, args: () => args, stdio: ['ignore', 'pipe', 'pipe'], killAfterMs: STOP_KILL_AFTER_MS,
+  });
+  const stderrErrors: string[] = [];
+  sup.on('stderr', (line) => stderrErrors.push(line));
+  const ended = new Promise<DecoderEnd>((resolve) => {
+    let death: ProcessDeath | null | undefined;
+    let stdoutDone = false;
+    const maybe = (): void => {
+      if (death !== undefined && stdoutDone) resolve({ death, stderrErrors });
+    };
+    sup.on('spawn', (child) => {
+      child.stdout?.on('data', (chunk: Buffer) => onData(chunk, child));
+      child.stdout?.on('close', () => { stdoutDone = true; maybe(); });
+    });
+    sup.on('died', (d) => {
+      death = d;
+      if (d.spawnError) stdoutDone = true;
+      maybe();
+    });
+    sup.on('closed', () => { death ??= null; stdoutDone = true; maybe(); });
+  });
+  sup.start();
+  return { sup, ended };
+}
+
+export async function run(args: string[], raw: RawOptions, ctx: CommandContext): Promise<number> {
+  const settings = resolvePlaySettings(args, raw);
+  checkReadable(settings.file);
+  const ffmpeg = (await resolveFfmpeg({ flag: settings.ffmpegFlag, env: ctx.env })).path;
+  const probe = await probeMedia(ffmpeg, settings.file);
+  return new Player(settings, probe, ffmpeg, ctx).play();
+}
+
+/** One playback, from start to restored terminal. */
+class Player {
+  private readonly out: NodeJS.WriteStream;
+  private readonly tty: boolean;
+  private readonly renderer: Renderer | null;
+  private target: RenderTarget;
+  private readonly decoded: { width: number; height: number };
+  private drawSize: { width: number; height: number };
+  private readonly cleanups: Array<() => void> = [];
+  private stopping = false;
+  private resolveStop: (() => void) | undefined;
+  private readonly stopped = new Promise<void>((r) => { this.resolveStop = r; });
+  private frames = 0;
+  private skipped = 0;
+
+  constructor(private readonly s: PlaySettings, private readonly probe: MediaProbe, private readonly ffmpeg: string, private readonly ctx: CommandContext) {
+    this.out = ctx.stdout;
+    this.tty = this.out.isTTY === true;
+    const choice = chooseRendering(s.render, s.colors, ctx.env, this.tty);
+    const tmux = Boolean(ctx.env.TMUX);
+    this.renderer = choice.mode ? createRenderer(choice.mode, { tmuxPassthrough: tmux }) : null;
+    this.target = this.fit(choice.colors);
+    this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };
+    this.drawSize = this.decoded;
+  }
+
+  private area(): { cols: number; rows: number } {
+    if (this.s.cells) return this.s.cells;
+    if (this.tty && this.out.columns > 0 && this.out.rows > 0) return { cols: this.out.columns, rows: this.out.rows };
+    return DEFAULT_PIPE_CELLS;
+  }
+
+  private fit(colors: RenderTarget['colors']): RenderTarget {
+    const v = this.probe.video;
+    const aspect = v ? (v.width * v.sar) / v.height : 4 / 3;
+    return fitPicture(aspect, this.area(), colors);
+  }
+
+  async play(): Promise<number> {
+    this.takeTerminal();
+    try {
+      return await this.run();
+    } finally {
+      for (const c of this.cleanups.reverse()) c();
+    }
+  }
+
+  private async run(): Promise<number> {
+    const { s, probe } = this;
+    let sink: AudioSink | undefined;
+    let audio: ReturnType<typeof startDecoder> | undefined;
+    if (probe.hasAudio && s.audioOut.kind !== 'none') {
+      sink = new AudioSink(s.audioOut, { env: this.ctx.env });
+      sink.on('warning', (w) => this.ctx.stderr.write(`videochat: ${w.message}\n`));
+      sink.start();
+      const target = sink;
+      audio = startDecoder('ffmpeg-play-audio', this.ffmpeg, playAudioArgs(s.file), (chunk) => target.push(chunk));
+    }
+    let video: ReturnType<typeof startDecoder> | undefined;
+    if (probe.video) {
+      video = startDecoder('ffmpeg-play-video', this.ffmpeg, playVideoArgs(s.file, this.decoded, s.paced), this.frameSplitter());
+    } else {
+      this.ctx.stderr.write(`videochat: ${s.file} has no video stream; playing its sound only\n`);
+    }
+    const sups = [video?.sup, audio?.sup].filter((x): x is Supervisor => x !== undefined);
+    const closeAll = async (): Promise<void> => {
+      await Promise.all(sups.map((x) => x.close()));
+      await sink?.close();
+    };
+
+    // The picture decides the end when there is one; else the sound.
+    const main = video ?? audio;
+    if (!main) {
+      await closeAll();
+      return 0;
+    }
+    const first = await Promise.race([main.ended.then((e) => ({ kind: 'end' as const, e })), this.stopped.then(() => ({ kind: 'stop' as const }))]);
+    if (first.kind === 'stop') {
+      await closeAll();
+      return 0;
+    }
+    const err = this.failure(first.e, main === video);
+    if (err) {
+      await closeAll();
+      throw err;
+    }
+    if (audio && main !== audio) {
+      // The sound track may run a little longer than the picture: let it finish.
+      await Promise.race([audio.ended, this.stopped]);
+    }
+    if (sink && !this.stopping) {
+      const tail = sink.stats().audioBufferMs + AUDIO_TAIL_MS;
+      await Promise.race([new Promise((r) => setTimeout(r, tail)), this.stopped]);
+    }
+    await closeAll();
+    return 0;
+  }
+
+  /** A decoder's end as an error, or null when it is a normal end of file. */
+  private failure(end: DecoderEnd, isVideo: boolean): MediaError | null {
+    const { death } = end;
+    if (!death) return null;
+    if (death.spawnError || death.code !== 0) {
+      return new MediaError('E_DECODE_FAILED', `cannot play ${this.s.file}: ${describeDeath(death)}`);
+    }
+    if (end.stderrErrors.length === 0) return null;
+    const last = end.stderrErrors[end.stderrErrors.length - 1].replace(/^\[[^\]]*\]\s*/, '');
+    const v = this.probe.video;
+    const expected = isVideo && v?.fps && this.probe.durationSec ? v.fps * this.probe.durationSec : null;
+    if (expected !== null && this.frames < MIN_PLAYED_RATIO * expected) {
+      const playedSec = (this.frames / (v?.fps ?? 1)).toFixed(1);
+      return new MediaError('E_MEDIA_CORRUPT',
+        `${this.s.file} is damaged: decoding stopped after ${playedSec} of ${this.probe.durationSec?.toFixed(1)} s (${last})`);
+    }
+    this.ctx.stderr.write(`videochat: ${this.s.file}: ffmpeg reported errors while decoding: ${last}\n`);
+    return null;
+  }
+
+  /** Splits ffmpeg's stdout into frames and draws each. */
+  private frameSplitter(): (chunk: Buffer, child: ChildProcess) => void {
+    const frameBytes = this.decoded.width * this.decoded.height * 3;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    return (chunk, child) => {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < frameBytes) return;
+      let all = Buffer.concat(pending);
+      while (all.length >= frameBytes) {
+        this.draw({ width: this.decoded.width, height: this.decoded.height, data: all.subarray(0, frameBytes) }, child);
+        all = all.subarray(frameBytes);
+      }
+      pending = all.length ? [Buffer.from(all)] : [];
+      pendingBytes = all.length;
+    };
+  }
+
+  private draw(frame: RgbFrame, child: ChildProcess): void {
+    this.frames++;
+    if (!this.renderer || this.stopping) return;
+    // Paced: a terminal that cannot keep up loses frames rather than falling behind the sound.
+    if (this.s.paced && this.out.writableLength > MAX_QUEUED_OUTPUT_BYTES) {
+      this.skipped++;
+      return;
+    }
+    const picture = scaleNearest(frame, this.drawSize.width, this.drawSize.height);
+    const bytes = this.renderer.render(picture, this.target);
+    if (bytes.length === 0) return;
+    const ok = this.out.write(wrapSynchronized(bytes));
+    if (!ok && !this.s.paced && child.stdout && !child.stdout.isPaused()) {
+      // Unpaced: every frame goes out, so wait for the reader instead of skipping.
+      const stdout = child.stdout;
+      stdout.pause();
+      this.out.once('drain', () => stdout.resume());
+    }
+  }
+
+  /** Stops playback (q, Ctrl-C, SIGTERM, a closed stdout). Idempotent. */
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.resolveStop?.();
+  }
+
+  /** Cursor, keys, signals and resize; every change is undone by a cleanup. */
+  private takeTerminal(): void {
+    const onSignal = (): void => this.stop();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    this.cleanups.push(() => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); });
+    // A reader that went away (`| head`) ends playback quietly.
+    const onOutError = (): void => this.stop();
+    this.out.on('error', onOutError);
+    this.cleanups.push(() => this.out.off('error', onOutError));
+
+    if (this.tty) {
+      this.out.write(HIDE_CURSOR + CLEAR_SCREEN);
+      const restore = (): void => {
+        this.out.write(`${RESET_SGR}\x1b[${this.target.row + this.target.rows + 1};1H${SHOW_CURSOR}\n`);
+      };
+      // Also on a crash: a hidden cursor outliving us is the worst leftover.
+      const onExit = (): void => { this.out.write(RESET_SGR + SHOW_CURSOR); };
+      process.on('exit', onExit);
+      this.cleanups.push(() => { process.off('exit', onExit); restore(); });
+      if (!this.s.cells) {
+        const onResize = (): void => {
+          this.target = this.fit(this.target.colors);
+          if (this.renderer) this.drawSize = decodeSize(this.renderer, this.target);
+          this.renderer?.reset();
+          this.out.write(CLEAR_SCREEN);
+        };
+        this.out.on('resize', onResize);
+        this.cleanups.push(() => this.out.off('resize', onResize));
+      }
+    }
+    const stdin = this.ctx.stdin;
+    if (stdin.isTTY && typeof stdin.setRawMode === 'function') {
+      // Raw mode turns Ctrl-C into a key, so it is handled here like q.
+      stdin.setRawMode(true);
+      const onKey = (data: Buffer): void => {
+        const k = data.toString('latin1');
+        if (k === 'q' || k === 'Q' || k === '\x03' || k === '\x1b') this.stop();
+      };
+      stdin.on('data', onKey);
+      stdin.resume();
+      this.cleanups.push(() => { stdin.off('data', onKey); stdin.setRawMode(false); stdin.pause(); });
+    }
+  }
 }
