@@ -11,6 +11,7 @@ import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
 import { runClient, clientArgs, decodeRgb, decodePcm, psnr, ASOUNDRC, type EventLine, type ClientRun } from '../helpers/call.js';
 import { dominantIs1kHz, tempDir } from '../media/helpers.js';
 import { encodeHello } from '../../src/codec/protocol/index.js';
+import { deriveRendezvousId } from '../../src/codec/secure/rendezvous.js';
 
 let daemon: StartedDaemon;
 let n = 0;
@@ -72,7 +73,8 @@ test('two test-source clients exchange video and audio through the relay and bot
   assert.ok(typeof lastStats.latencyMs === 'number', 'latency measured');
   assert.ok((lastStats.videoFpsIn as number) > 5, `fps in ${lastStats.videoFpsIn}`);
   assert.ok((endA.bytesSent as number) > 50_000 && (endA.bytesReceived as number) > 50_000);
-  assert.equal(endA.encrypted, false);
+  assert.equal(endA.encrypted, true);
+  assert.equal(lastStats.encrypted, true);
   // One side hung up by --duration; the other saw its BYE.
   const left = [...a.events, ...b.events].filter((e) => e.event === 'peer-left');
   assert.ok(left.length >= 1 && left.every((e) => e.reason === 'bye'));
@@ -214,10 +216,12 @@ test('a peer speaking another protocol version ends the call with exit 6', async
   const session = code();
   const a = runClient(clientArgs(daemon, session));
   await a.waitFor('waiting');
-  // A fake peer: the relay handshake, then a HELLO claiming version 2, on both channels.
+  // A fake peer: the relay handshake (with the rendezvous id, as clients present it), then a
+  // HELLO claiming version 2, on both channels.
+  const rendezvous = await deriveRendezvousId(session);
   const sockets = await Promise.all([daemon.videoPort, daemon.audioPort].map((port, i) => new Promise<net.Socket>((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => {
-      const codeBytes = Buffer.from(session);
+      const codeBytes = Buffer.from(rendezvous);
       const hs = Buffer.alloc(4);
       hs.writeInt32LE(codeBytes.length);
       s.write(Buffer.concat([hs, codeBytes, encodeHello({ channel: i === 0 ? 'video' : 'audio', insecure: true, version: 2 })]));

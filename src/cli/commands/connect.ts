@@ -21,7 +21,7 @@ import { sessionCodeFor } from '../session/code.js';
 
 /** Everything `connect` needs, validated. */
 export interface ConnectSettings {
-  call: Omit<CallOptions, 'ffmpeg' | 'rendezvous'>;
+  call: Omit<CallOptions, 'ffmpeg'>;
   render: RenderChoice;
   colors: ColorsChoice;
   cells?: { cols: number; rows: number };
@@ -125,7 +125,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     throw err;
   }
 
-  const session = new CallSession({ ...settings.call, ffmpeg, rendezvous: settings.call.session });
+  const session = new CallSession({ ...settings.call, ffmpeg });
 
   if (settings.json) attachNdjson(session, ctx.stdout);
   if (settings.headless) attachHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });

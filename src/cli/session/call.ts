@@ -22,6 +22,7 @@ import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type Pe
 import { openRelayChannel } from './relay-link.js';
 import { StatsCounter } from './stats.js';
 import { VERSION } from '../version.js';
+import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 
 /** How often we PING the peer (RTT, clock offset). */
 export const PING_INTERVAL_MS = 1000;
@@ -29,6 +30,8 @@ export const PING_INTERVAL_MS = 1000;
 export const STATS_INTERVAL_MS = 1000;
 /** Time BYE gets to leave before the sockets are torn down. */
 export const BYE_FLUSH_MS = 300;
+/** The same warning code is emitted at most this often. */
+export const WARNING_THROTTLE_MS = 5000;
 /** Sender adaptation: drop ratio in one second above which the frame rate steps down. */
 export const ADAPT_DROP_RATIO = 0.2;
 /** Sender adaptation: seconds without drops before the frame rate steps back up. */
@@ -42,8 +45,6 @@ export interface CallOptions {
   audioPort: number;
   /** The session code as the user sees it. */
   session: string;
-  /** What is presented to the relay (the code itself, or a rendezvous id derived from it). */
-  rendezvous: string;
   videoIn: VideoIn;
   audioIn: AudioIn;
   width: number;
@@ -82,7 +83,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
   readonly session: string;
   muted = false;
   cameraOff = false;
-  readonly encrypted = false;
   private readonly opts: CallOptions;
   private readonly offsetUs: number;
   private video: Channel | undefined;
@@ -111,6 +111,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private cleanSeconds = 0;
   /** H.264: send nothing until a keyframe (at the start, after a drop, or when asked). */
   private needKeyframe: boolean;
+  private readonly lastWarnAt = new Map<string, number>();
 
   constructor(opts: CallOptions) {
     super();
@@ -131,6 +132,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const done = new Promise<EndedEvent>((resolve) => { this.resolveRun = resolve; });
     this.start().catch((err: unknown) => this.fail(err));
     return done;
+  }
+
+  /** True once both channels seal their records end to end. */
+  get encrypted(): boolean {
+    return !!this.video?.encrypted && !!this.audio?.encrypted;
   }
 
   // ---- controls (CallControls for the UI) ----
@@ -177,30 +183,34 @@ export class CallSession extends EventEmitter<SessionEvents> {
       rttMs: this.clock.rttMs === null ? null : round1(this.clock.rttMs),
       latencyMs: this.latencyMs === null ? null : round1(this.latencyMs),
       encrypted: this.encrypted,
+      recordsRejected: (this.video?.recordsRejected ?? 0) + (this.audio?.recordsRejected ?? 0),
     };
   }
 
   // ---- lifecycle ----
 
   private async start(): Promise<void> {
-    const { host, videoPort, audioPort, rendezvous } = this.opts;
+    const { host, videoPort, audioPort } = this.opts;
     this.emit('connecting', { host, videoPort, audioPort });
+    // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
+    // even with --insecure; the code key from the same derivation binds the key agreement.
+    const secrets = await deriveCodeSecrets(this.opts.session);
+    const codeKey = this.opts.insecure ? null : secrets.codeKey;
     const [videoSocket, audioSocket] = await Promise.all([
-      openRelayChannel(host, videoPort, rendezvous),
-      openRelayChannel(host, audioPort, rendezvous),
-    ]).catch(async (err: unknown) => {
-      throw err;
-    });
+      openRelayChannel(host, videoPort, secrets.rendezvousId),
+      openRelayChannel(host, audioPort, secrets.rendezvousId),
+    ]);
     if (this.ending) {
       videoSocket.destroy();
       audioSocket.destroy();
       return;
     }
-    this.video = this.wireChannel(new Channel('video', videoSocket));
-    this.audio = this.wireChannel(new Channel('audio', audioSocket));
+    const insecure = this.opts.insecure;
+    this.video = this.wireChannel(new Channel('video', videoSocket, { insecure, codeKey }));
+    this.audio = this.wireChannel(new Channel('audio', audioSocket, { insecure, codeKey }));
     // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
-    this.video.sendHello({ channel: 'video', insecure: true });
-    this.audio.sendHello({ channel: 'audio', insecure: true });
+    this.video.sendHello();
+    this.audio.sendHello();
     this.emit('waiting', { session: this.session });
     // Capture starts while we wait, so the first frames flow the moment the peer joins
     // (ffmpeg and a camera take a second or two to start); nothing is sent before that.
@@ -212,6 +222,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private wireChannel(ch: Channel): Channel {
     ch.on('hello', (hello) => this.onHello(ch, hello));
+    ch.on('ready', () => {
+      if (ch === this.video) ch.send({ type: MessageType.SETUP, timestampUs: this.nowUs(), setup: this.ourSetup() });
+    });
+    ch.on('rejected', (err) => this.warnThrottled('W_RECORD_REJECTED', `a ${ch.name} record was rejected (${err.code}): altered or replayed on the path`));
     ch.on('message', (msg) => {
       try {
         this.onMessage(ch, msg);
@@ -233,7 +247,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
       void this.end('protocol', `peer sent its ${hello.channel} HELLO on our ${ch.name} channel`);
       return;
     }
-    if (ch === this.video) ch.send({ type: MessageType.SETUP, timestampUs: this.nowUs(), setup: this.ourSetup() });
   }
 
   private ourSetup(): Setup {
@@ -475,6 +488,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.sendState();
     }
     this.emit('warning', { code: w.code, message: w.message });
+  }
+
+  private warnThrottled(code: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastWarnAt.get(code) ?? 0) < WARNING_THROTTLE_MS) return;
+    this.lastWarnAt.set(code, now);
+    this.emit('warning', { code, message });
   }
 
   private after(ms: number, fn: () => void): NodeJS.Timeout {

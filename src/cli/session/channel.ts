@@ -1,56 +1,70 @@
 /**
  * One end-to-end channel of a call (video or audio): a TCP socket to the relay, after the
- * relay handshake. Outgoing: our HELLO, then framed messages with sequence numbers.
- * Incoming: the peer's HELLO, then records -> messages. A `RecordCipher` can sit between
- * records and messages (end-to-end encryption) without the rest of the session knowing.
+ * relay handshake. Outgoing: our HELLO (with an ephemeral key), KEY_CONFIRM, then sealed
+ * records. Incoming: the peer's HELLO, its KEY_CONFIRM, then records -> messages. The
+ * security state machine (src/codec/secure/connection.ts) decides sealed or plaintext
+ * (`--insecure` on both sides); nothing but HELLO and KEY_CONFIRM leaves before the peer
+ * proved it knows the session code.
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import {
-  HelloParser, MessageFramer, RecordParser, decodeMessage, encodeHello, encodeMessage, encodeRecord,
-  type Hello, type Message, type MessageInit,
+  HelloParser, MessageFramer, RecordParser, encodeFramedMessage, encodeHello, type Hello, type Message, type MessageInit,
 } from '../../codec/protocol/index.js';
+import { ConnectionSecurity } from '../../codec/secure/connection.js';
+import { RecordRejectedError } from '../../codec/secure/errors.js';
 import { SOCKET_HIGH_WATER_BYTES } from './relay-link.js';
-
-/** Seals and opens record bodies (encryption), or passes them through (plaintext). */
-export interface RecordCipher {
-  seal(body: Buffer): Buffer;
-  open(body: Buffer): Buffer;
-}
 
 export interface ChannelEvents {
   hello: [Hello];
+  /** Keys are confirmed (or both sides chose plaintext): messages may flow. */
+  ready: [];
   message: [Message];
-  /** A protocol or cipher error: the channel is unusable from here on. */
+  /** A sealed record failed authentication or was replayed: dropped and counted. */
+  rejected: [RecordRejectedError];
+  /** A protocol, key-confirmation or cipher error: the channel is unusable from here on. */
   error: [Error];
   /** The socket closed (`hadError` when it failed rather than ended). */
   close: [hadError: boolean];
 }
 
+export interface ChannelOptions {
+  insecure: boolean;
+  /** From deriveCodeSecrets; null only when insecure. */
+  codeKey: Uint8Array | null;
+}
+
 export class Channel extends EventEmitter<ChannelEvents> {
   readonly name: 'video' | 'audio';
   readonly socket: net.Socket;
+  private readonly security: ConnectionSecurity;
   private readonly helloParser = new HelloParser();
   private readonly records = new RecordParser();
   private readonly framer = new MessageFramer();
   private peerHelloSeen = false;
+  private isReady = false;
   private failed = false;
   private closed = false;
-  /** Set once keys are agreed; until then records travel in plaintext. */
-  cipher: RecordCipher | null = null;
   bytesSent = 0;
   bytesReceived = 0;
+  recordsRejected = 0;
 
-  constructor(name: 'video' | 'audio', socket: net.Socket) {
+  constructor(name: 'video' | 'audio', socket: net.Socket, opts: ChannelOptions) {
     super();
     this.name = name;
     this.socket = socket;
+    this.security = new ConnectionSecurity({ channel: name, insecure: opts.insecure, codeKey: opts.codeKey });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {
       // 'close' follows with hadError; nothing else to do here.
     });
     socket.on('close', (hadError) => {
       this.closed = true;
+      const err = this.failed ? null : this.security.onEnd();
+      if (err) {
+        this.failed = true;
+        this.emit('error', err);
+      }
       this.emit('close', hadError);
     });
   }
@@ -59,7 +73,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.closed;
   }
 
-  /** True when the kernel and Node buffers hold more than we allow: drop media instead of queueing it. */
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  /** True once records are sealed end to end. */
+  get encrypted(): boolean {
+    return this.security.encrypted;
+  }
+
+  /** True when more is queued than we allow: drop media instead of queueing it. */
   get backedUp(): boolean {
     return this.socket.writableLength > SOCKET_HIGH_WATER_BYTES;
   }
@@ -69,20 +92,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.socket.writableLength;
   }
 
-  sendHello(init: Parameters<typeof encodeHello>[0]): void {
-    this.write(encodeHello(init));
+  /** Sends our HELLO (call once, right after the relay handshake). */
+  sendHello(): void {
+    this.write(encodeHello(this.security.helloInit()));
   }
 
-  /** Frames and sends one message; returns its sequence number. */
-  send(init: MessageInit): number {
-    const seq = this.framer.nextSeq;
-    const msg = this.framer.number(init);
-    const body = encodeMessage(msg);
-    this.write(encodeRecord(this.cipher ? this.cipher.seal(body) : body));
-    return seq;
+  /** Frames, seals and sends one message; returns false when the channel is not ready (nothing sent). */
+  send(init: MessageInit): boolean {
+    if (!this.isReady || this.closed || this.failed) return false;
+    this.write(this.security.encodeRecord(this.framer.number(init)));
+    return true;
   }
 
-  /** Sends what is queued and closes our side; the socket closes when the peer's side does too. */
+  /** Sends what is queued and closes our side. */
   end(): void {
     if (!this.closed) this.socket.end();
   }
@@ -97,6 +119,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.socket.write(buf);
   }
 
+  private setReady(): void {
+    if (this.isReady) return;
+    this.isReady = true;
+    this.emit('ready');
+  }
+
   private onData(chunk: Buffer): void {
     if (this.failed) return;
     this.bytesReceived += chunk.length;
@@ -106,15 +134,29 @@ export class Channel extends EventEmitter<ChannelEvents> {
         const result = this.helloParser.push(chunk);
         if (!result) return;
         this.peerHelloSeen = true;
+        const confirm = this.security.onPeerHello(result.hello);
         this.emit('hello', result.hello);
+        // KEY_CONFIRM is the one plaintext record: it proves we know the code, reveals nothing.
+        if (confirm) this.write(encodeFramedMessage(this.framer.number(confirm)));
+        else this.setReady();
         rest = result.rest;
-        if (this.failed) return;
       }
       if (rest.length === 0) return;
       this.records.parse(rest, (body) => {
         if (this.failed) return;
-        const plain = this.cipher ? this.cipher.open(body) : body;
-        this.emit('message', decodeMessage(plain));
+        let message: Message | null;
+        try {
+          message = this.security.onRecord(body);
+        } catch (err) {
+          if (err instanceof RecordRejectedError) {
+            this.recordsRejected++;
+            this.emit('rejected', err);
+            return;
+          }
+          throw err;
+        }
+        if (message === null) this.setReady();
+        else this.emit('message', message);
       });
     } catch (err) {
       this.failed = true;

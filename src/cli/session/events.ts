@@ -20,6 +20,8 @@ export interface CallStats {
   rttMs: number | null;
   latencyMs: number | null;
   encrypted: boolean;
+  /** Sealed records rejected as altered or replayed (added to the contract's fields). */
+  recordsRejected?: number;
 }
 
 export type EndReason =
