@@ -57,7 +57,7 @@ export function createKittyRenderer(opts: KittyOptions = {}): Renderer {
         writer.ascii(`\x1b_G${control};${b64.slice(off, off + KITTY_CHUNK_BYTES)}\x1b\\`);
         if (b64.length === 0) break;
       }
-      last = { frame: Uint8Array.from(frame.data), key };
+      last = { frame: new Uint8Array(frame.data), key };
       return writer.take();
     },
     reset() {

@@ -13,6 +13,11 @@ export const SIXEL_MAX_WIDTH_PX = 1000;
 export const SIXEL_MAX_HEIGHT_PX = 1000;
 /** Colour registers used; 256 is what xterm and most terminals offer. */
 export const SIXEL_PALETTE_COLORS = 256;
+/**
+ * Quality at which the palette stops growing (estimated from the histogram, before the
+ * 6-bit binning error): a picture that reaches it with fewer than 256 colours costs fewer bytes.
+ */
+export const SIXEL_TARGET_PSNR_DB = 40;
 /** Cell size assumed when the terminal did not report one (xterm's default font is about this). */
 export const DEFAULT_CELL_WIDTH_PX = 10;
 export const DEFAULT_CELL_HEIGHT_PX = 20;
@@ -25,6 +30,8 @@ const HIST_BITS = 6;
 const HIST_SHIFT = 8 - HIST_BITS;
 const HIST_LEVELS = 1 << HIST_BITS;
 const HIST_SIZE = 1 << (3 * HIST_BITS);
+/** Level a histogram bin stands for: spread over 0..255 so that black and white stay exact. */
+const BIN_LEVEL = Float64Array.from({ length: HIST_LEVELS }, (_, k) => (k * 255) / (HIST_LEVELS - 1));
 
 /** Sixel renderer options. */
 export interface SixelOptions {
@@ -52,6 +59,8 @@ class Quantizer {
   readonly palette = new Uint8Array(SIXEL_PALETTE_COLORS * 3);
   paletteSize = 0;
   private readonly axisCounts = new Float64Array(HIST_LEVELS);
+  /** Palette building stops once the estimated mean squared error is below this. */
+  targetMse = 255 * 255 / 10 ** (SIXEL_TARGET_PSNR_DB / 10);
 
   /** Build the palette of `frame`. */
   build(frame: RgbFrame): void {
@@ -76,7 +85,7 @@ class Quantizer {
       }
     }
     this.occupied = occ;
-    this.medianCut(nOcc);
+    this.medianCut(nOcc, Math.ceil(frame.height / SAMPLE_STEP) * Math.ceil(frame.width / SAMPLE_STEP));
     for (let i = 0; i < nOcc; i++) {
       counts[occ[i]] = 0;
       this.resolved.push(occ[i]);
@@ -101,10 +110,9 @@ class Quantizer {
       this.resolved.push(key);
       return near;
     }
-    const half = 1 << (HIST_SHIFT - 1);
-    const r = ((key >> (2 * HIST_BITS)) << HIST_SHIFT) + half;
-    const g = (((key >> HIST_BITS) & (HIST_LEVELS - 1)) << HIST_SHIFT) + half;
-    const b = ((key & (HIST_LEVELS - 1)) << HIST_SHIFT) + half;
+    const r = BIN_LEVEL[key >> (2 * HIST_BITS)];
+    const g = BIN_LEVEL[(key >> HIST_BITS) & (HIST_LEVELS - 1)];
+    const b = BIN_LEVEL[key & (HIST_LEVELS - 1)];
     const pal = this.palette;
     let best = 0;
     let bestD = Infinity;
@@ -131,7 +139,7 @@ class Quantizer {
    * halves (computed from a 64-entry axis histogram: no sorting). Each box's weighted mean is a
    * palette entry.
    */
-  private medianCut(nOcc: number): void {
+  private medianCut(nOcc: number, sampled: number): void {
     const occ = this.occupied;
     const counts = this.counts;
     const start: number[] = [0];
@@ -169,6 +177,12 @@ class Quantizer {
         }
       }
       if (best < 0) break;
+      // Enough colours: the boxes' squared error (6-bit units, sampled pixels) already means
+      // a PSNR above the target. More colours would only cost bytes.
+      let totalError = 0;
+      for (let b = 0; b < start.length; b++) totalError += score[b];
+      const mse = (totalError * (1 << (2 * HIST_SHIFT))) / (3 * sampled);
+      if (mse < this.targetMse) break;
       const axis = axisOf[best];
       const s = start[best], e = end[best];
       ac.fill(0);
@@ -214,21 +228,20 @@ class Quantizer {
       measure(start.length - 1);
     }
     const pal = this.palette;
-    const half = 1 << (HIST_SHIFT - 1);
     for (let b = 0; b < start.length; b++) {
       let r = 0, g = 0, bl = 0, total = 0;
       for (let i = start[b]; i < end[b]; i++) {
         const k = occ[i];
         const c = counts[k];
-        r += ((k >> (2 * HIST_BITS)) << HIST_SHIFT) * c;
-        g += (((k >> HIST_BITS) & (HIST_LEVELS - 1)) << HIST_SHIFT) * c;
-        bl += ((k & (HIST_LEVELS - 1)) << HIST_SHIFT) * c;
+        r += BIN_LEVEL[k >> (2 * HIST_BITS)] * c;
+        g += BIN_LEVEL[(k >> HIST_BITS) & (HIST_LEVELS - 1)] * c;
+        bl += BIN_LEVEL[k & (HIST_LEVELS - 1)] * c;
         total += c;
         this.binToPalette[k] = b;
       }
-      pal[b * 3] = Math.min(255, Math.round(r / total) + half);
-      pal[b * 3 + 1] = Math.min(255, Math.round(g / total) + half);
-      pal[b * 3 + 2] = Math.min(255, Math.round(bl / total) + half);
+      pal[b * 3] = Math.round(r / total);
+      pal[b * 3 + 1] = Math.round(g / total);
+      pal[b * 3 + 2] = Math.round(bl / total);
     }
     this.paletteSize = start.length;
   }
@@ -273,46 +286,82 @@ function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: Enco
         bits[c * width + x] |= bit;
       }
     }
-    for (let u = 0; u < used.length; u++) {
-      const c = used[u];
-      const x0 = minX[c], x1 = maxX[c];
-      w.reserve(x1 - x0 + 24);
-      if (u > 0) w.byte(0x24); // '$': back to the band's start for the next colour
-      w.byte(0x23); // '#'
-      w.uint(c);
-      if (x0 > 0) emitRun(w, 0x3f, x0);
-      const row = c * width;
-      let run = 0;
-      let prev = -1;
-      for (let x = x0; x <= x1; x++) {
-        const v = bits[row + x] + 0x3f;
-        bits[row + x] = 0;
-        if (v === prev) {
-          run++;
-        } else {
-          if (run > 0) emitRun(w, prev, run);
-          prev = v;
-          run = 1;
+    // Colours whose spans do not overlap share one pass over the band: after a colour the
+    // cursor stands past its span, so the next one continues from there without a '$' and
+    // without skipping from the left edge again (flat areas side by side cost far less).
+    used.sort((a, b) => minX[a] - minX[b]);
+    // Worst case of this band: every colour's span as one byte per column, plus its header.
+    let worst = 2;
+    for (let u = 0; u < used.length; u++) worst += maxX[used[u]] + 1 + 24;
+    w.reserve(worst);
+    // Local buffer and position: this loop writes most of the bytes of a frame.
+    const buf = w.buf;
+    let pos = w.pos;
+    let remaining = used.length;
+    let firstPass = true;
+    while (remaining > 0) {
+      if (!firstPass) buf[pos++] = 0x24; // '$': back to the band's left edge for the next pass
+      firstPass = false;
+      let cursor = 0;
+      let kept = 0;
+      for (let u = 0; u < remaining; u++) {
+        const c = used[u];
+        const x0 = minX[c], x1 = maxX[c];
+        if (x0 < cursor) {
+          used[kept++] = c;
+          continue;
         }
+        buf[pos++] = 0x23; // '#'
+        pos = putDecimal(buf, pos, c);
+        if (x0 > cursor) pos = putRun(buf, pos, 0x3f, x0 - cursor);
+        const row = c * width;
+        let run = 0;
+        let prev = -1;
+        for (let x = x0; x <= x1; x++) {
+          const v = bits[row + x] + 0x3f;
+          bits[row + x] = 0;
+          if (v === prev) {
+            run++;
+          } else {
+            if (run > 0) pos = putRun(buf, pos, prev, run);
+            prev = v;
+            run = 1;
+          }
+        }
+        pos = putRun(buf, pos, prev, run);
+        maxX[c] = -1;
+        cursor = x1 + 1;
       }
-      emitRun(w, prev, run);
-      maxX[c] = -1;
+      remaining = kept;
     }
-    if (y0 + BAND_ROWS < height) w.ascii('-');
+    w.pos = pos;
+    if (y0 + BAND_ROWS < height) {
+      w.reserve(1);
+      w.byte(0x2d); // '-': next band
+    }
   }
   w.ascii('\x1b\\');
 }
 
-function emitRun(w: ByteWriter, ch: number, run: number): void {
+/** Write `run` copies of sixel `ch` at `pos` (as `!<run><ch>` when shorter); returns the new position. */
+function putRun(buf: Uint8Array, pos: number, ch: number, run: number): number {
   if (run >= RLE_MIN_RUN) {
-    w.reserve(12);
-    w.byte(0x21); // '!'
-    w.uint(run);
-    w.byte(ch);
-  } else {
-    w.reserve(run);
-    for (let i = 0; i < run; i++) w.byte(ch);
+    buf[pos++] = 0x21; // '!'
+    pos = putDecimal(buf, pos, run);
+    buf[pos++] = ch;
+    return pos;
   }
+  for (let i = 0; i < run; i++) buf[pos++] = ch;
+  return pos;
+}
+
+/** Write a non-negative integer below 10000 in decimal at `pos`; returns the new position. */
+function putDecimal(buf: Uint8Array, pos: number, n: number): number {
+  if (n >= 1000) buf[pos++] = 0x30 + ((n / 1000) | 0);
+  if (n >= 100) buf[pos++] = 0x30 + (((n / 100) | 0) % 10);
+  if (n >= 10) buf[pos++] = 0x30 + (((n / 10) | 0) % 10);
+  buf[pos++] = 0x30 + (n % 10);
+  return pos;
 }
 
 /** Sixel image size for a target: the cells' pixel area, scaled down to fit the sixel limit, whole bands. */
@@ -351,7 +400,7 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
       writer.clear();
       writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
       encodeSixel(writer, frame, quantizer, scratch);
-      last = { frame: Uint8Array.from(frame.data), width, height, col: target.col, row: target.row };
+      last = { frame: new Uint8Array(frame.data), width, height, col: target.col, row: target.row };
       return writer.take();
     },
     reset() {
