@@ -20,6 +20,7 @@ export function lavfiFrame(source: string, width: number, height: number): RgbFr
 
 /** Code points of the printable characters in terminal bytes (escapes removed). */
 export function glyphsOf(bytes: Uint8Array): Set<number> {
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is being removed
   const text = Buffer.from(bytes).toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
   return new Set(Array.from(text, (c) => c.codePointAt(0) ?? 0));
 }

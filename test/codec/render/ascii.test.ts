@@ -1,0 +1,19 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRenderer } from '../../../src/codec/render/index.js';
+import { frameOf } from './frames.js';
+
+test('ascii mono: a brightness ramp in the terminal colours, no colour escapes', () => {
+  const frame = frameOf([[[0, 0, 0], [128, 128, 128], [255, 255, 255]]]);
+  const r = createRenderer('ascii');
+  const target = { col: 4, row: 0, cols: 3, rows: 1, colors: 'mono' as const };
+  assert.deepEqual(r.pixelSize(target), { width: 3, height: 1 });
+  assert.equal(r.render(frame, target).toString(), '\x1b[1;5H +@');
+  assert.equal(r.render(frame, target).length, 0);
+});
+
+test('ascii 16 colours: the hue as colour, the brightness as character', () => {
+  const frame = frameOf([[[255, 0, 0], [0, 0, 0], [0, 128, 0]]]);
+  const out = createRenderer('ascii').render(frame, { col: 0, row: 0, cols: 3, rows: 1, colors: 16 });
+  assert.equal(out.toString(), '\x1b[1;1H\x1b[91m@ \x1b[92m+\x1b[0m');
+});
