@@ -1,6 +1,61 @@
-import { FatalError } from '../../codec/errors.js';
+/**
+ * `videochat doctor [--host H] [--json]`: checks what a call needs and prints a fix for every
+ * problem. Exit 1 when something needed is missing (ffmpeg, or one of its codecs we use),
+ * else 0: audio output, camera, microphone, terminal and relay are warnings only, so doctor
+ * passes on a headless server with ffmpeg. `--json`: one object `{ ok, checks: [{ name,
+ * status: ok|warn|fail, detail, fix }] }`.
+ */
+import { DEFAULT_AUDIO_PORT, DEFAULT_VIDEO_PORT, parsePort } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
+import {
+  checkAudioOutput, checkCodecs, checkDevices, checkFfmpeg, checkRelay, checkTerminal, devicesFor, type CheckResult,
+} from '../doctor/checks.js';
 
-export async function run(_args: string[], _options: RawOptions, _ctx: CommandContext): Promise<number> {
-  throw new FatalError('E_NOT_BUILT', 'doctor: not available in this build yet', 1, 'internal');
+/** Exit status when something needed is missing. */
+export const EXIT_DOCTOR_FAILED = 1;
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Runs every check, in report order. */
+export async function runChecks(raw: RawOptions, ctx: CommandContext): Promise<CheckResult[]> {
+  const host = str(raw.host);
+  const videoPort = parsePort(str(raw.videoPort) ?? String(DEFAULT_VIDEO_PORT), '--video-port');
+  const audioPort = parsePort(str(raw.audioPort) ?? String(DEFAULT_AUDIO_PORT), '--audio-port');
+  const { result, ffmpeg } = await checkFfmpeg(str(raw.ffmpeg), ctx.env);
+  // Independent checks run side by side: each waits on a child process or a socket.
+  const [codecs, audio, devices, relay] = await Promise.all([
+    checkCodecs(ffmpeg),
+    checkAudioOutput(ctx.env),
+    devicesFor(ffmpeg, ctx.env),
+    host ? checkRelay(host, videoPort, audioPort) : Promise.resolve(undefined),
+  ]);
+  return [
+    result, ...codecs, ...audio, ...checkDevices(devices), checkTerminal(ctx.env, ctx.stdout.isTTY === true),
+    ...(relay ? [relay] : []),
+  ];
+}
+
+function human(checks: CheckResult[]): string {
+  const width = Math.max(...checks.map((c) => c.name.length));
+  const lines: string[] = [];
+  for (const c of checks) {
+    lines.push(`${c.status.padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`);
+    if (c.fix) lines.push(`${' '.repeat(6 + width)}  fix: ${c.fix}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(_args: string[], raw: RawOptions, ctx: CommandContext): Promise<number> {
+  const checks = await runChecks(raw, ctx);
+  const ok = checks.every((c) => c.status !== 'fail');
+  if (raw.json === true) {
+    ctx.stdout.write(`${JSON.stringify({ ok, checks })}\n`);
+  } else {
+    ctx.stdout.write(human(checks));
+    const warns = checks.filter((c) => c.status === 'warn').length;
+    ctx.stdout.write(ok
+      ? `\nready for calls${warns ? ` (${warns} warning${warns > 1 ? 's' : ''}: see the fixes above)` : ''}\n`
+      : '\nnot ready: fix the failed checks above\n');
+  }
+  return ok ? 0 : EXIT_DOCTOR_FAILED;
 }
