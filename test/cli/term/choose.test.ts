@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chooseRenderMode, colorDepthFromEnv, parseReplies, hasDa1Reply, type TermEnv, type QueryReplies, type TmuxInfo } from '../../../src/cli/term/index.js';
+
+/** Replies recorded from real terminals. */
+const XTERM_VT340_DA1 = '\x1b[?63;1;2;4;6;9;15;16;22;28c';
+const XTERM_DA1 = '\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c';
+const XTERM_14T_16T = '\x1b[4;390;600t\x1b[6;13;6t';
+const TMUX_DA1 = '\x1b[?1;2c';
+const KITTY_REPLIES = '\x1b_Gi=31;OK\x1b\\\x1b[4;1080;1920t\x1b[6;20;10t\x1b[?62;c';
+const NOT_KITTY_REPLY = '\x1b_Gi=31;ENOTSUPPORTED:no graphics\x1b\\';
+
+test('parseReplies: DA1, 14t, 16t and the kitty answer, recorded from real terminals', () => {
+  assert.deepEqual(parseReplies(XTERM_VT340_DA1), { da1: [63, 1, 2, 4, 6, 9, 15, 16, 22, 28] });
+  assert.deepEqual(parseReplies(XTERM_14T_16T + XTERM_DA1), {
+    da1: [64, 1, 2, 6, 9, 15, 16, 17, 18, 21, 22, 28], windowPx: { width: 600, height: 390 }, cellPx: { width: 6, height: 13 },
+  });
+  assert.deepEqual(parseReplies(KITTY_REPLIES), { da1: [62], windowPx: { width: 1920, height: 1080 }, cellPx: { width: 10, height: 20 }, kittyGraphics: true });
+  assert.equal(parseReplies(NOT_KITTY_REPLY).kittyGraphics, false);
+  assert.deepEqual(parseReplies('garbage\x1b[6;0;0t'), {});
+  assert.equal(hasDa1Reply(XTERM_14T_16T), false);
+  assert.equal(hasDa1Reply(XTERM_14T_16T + TMUX_DA1), true);
+});
+
+const tty = { isTTY: true };
+type Case = [string, TermEnv, string, { isTTY: boolean; tmux?: TmuxInfo }, string, string | number];
+
+const cases: Case[] = [
+  // name, env, replies, context, expected mode, expected colours
+  ['off a TTY: truecolor blocks whatever the env says', { TERM: 'xterm-kitty', KITTY_WINDOW_ID: '1' }, '', { isTTY: false }, 'blocks', 'truecolor'],
+  ['off a TTY with TERM=dumb', { TERM: 'dumb' }, '', { isTTY: false }, 'blocks', 'truecolor'],
+  ['kitty by TERM', { TERM: 'xterm-kitty' }, '', tty, 'kitty', 'truecolor'],
+  ['kitty by window id', { TERM: 'xterm-256color', KITTY_WINDOW_ID: '3' }, '', tty, 'kitty', 'truecolor'],
+  ['ghostty by TERM_PROGRAM', { TERM: 'xterm-ghostty', TERM_PROGRAM: 'ghostty' }, '', tty, 'kitty', 'truecolor'],
+  ['wezterm by TERM_PROGRAM', { TERM: 'xterm-256color', TERM_PROGRAM: 'WezTerm' }, '', tty, 'kitty', 'truecolor'],
+  ['kitty by its reply to the graphics query', { TERM: 'xterm-256color' }, KITTY_REPLIES, tty, 'kitty', 256],
+  ['xterm -ti vt340: DA1 says sixel', { TERM: 'xterm' }, XTERM_VT340_DA1, tty, 'sixel', 256],
+  ['xterm without sixel, truecolor', { TERM: 'xterm-256color', COLORTERM: 'truecolor' }, XTERM_DA1 + XTERM_14T_16T, tty, 'blocks', 'truecolor'],
+  ['foot: sixel by TERM when DA1 is missing', { TERM: 'foot' }, '', tty, 'sixel', 256],
+  ['DA1 overrides a sixel-looking TERM', { TERM: 'foot' }, XTERM_DA1, tty, 'blocks', 256],
+  ['iTerm2: truecolor blocks', { TERM: 'xterm-256color', TERM_PROGRAM: 'iTerm.app' }, '\x1b[?62;22c', tty, 'blocks', 'truecolor'],
+  ['Apple Terminal: 256 colours', { TERM: 'xterm-256color', TERM_PROGRAM: 'Apple_Terminal' }, '\x1b[?1;2c', tty, 'blocks', 256],
+  ['vscode: truecolor', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '', tty, 'blocks', 'truecolor'],
+  ['COLORTERM=24bit', { TERM: 'xterm', COLORTERM: '24bit' }, '', tty, 'blocks', 'truecolor'],
+  ['TERM=*-direct', { TERM: 'xterm-direct' }, '', tty, 'blocks', 'truecolor'],
+  ['Windows Terminal', { TERM: 'xterm-256color', WT_SESSION: 'abc' }, '', tty, 'blocks', 'truecolor'],
+  ['Linux console: 16 colours', { TERM: 'linux' }, '\x1b[?6c', tty, 'blocks', 16],
+  ['vt100: 16 colours', { TERM: 'vt100' }, '', tty, 'blocks', 16],
+  ['plain xterm: 256', { TERM: 'xterm' }, XTERM_DA1, tty, 'blocks', 256],
+  ['dumb terminal: ascii', { TERM: 'dumb' }, '', tty, 'ascii', 'mono'],
+  ['NO_COLOR: ascii', { TERM: 'xterm-256color', NO_COLOR: '1' }, '', tty, 'ascii', 'mono'],
+  ['empty NO_COLOR is ignored', { TERM: 'xterm-256color', NO_COLOR: '' }, '', tty, 'blocks', 256],
+  ['no TERM at all', {}, '', tty, 'blocks', 16],
+  ['tmux without passthrough: text even in kitty', { TERM: 'tmux-256color', TMUX: '/tmp/tmux-0/default,1,0', KITTY_WINDOW_ID: '1' }, TMUX_DA1, { isTTY: true, tmux: { passthrough: false, clientTermname: 'xterm-kitty' } }, 'blocks', 'truecolor'],
+  ['tmux with passthrough in kitty', { TERM: 'tmux-256color', TMUX: '/tmp/tmux-0/default,1,0' }, TMUX_DA1, { isTTY: true, tmux: { passthrough: true, clientTermname: 'xterm-kitty' } }, 'kitty', 256],
+  ['tmux with passthrough, outer sixel feature', { TERM: 'screen-256color', TMUX: '/tmp/t,1,0' }, TMUX_DA1, { isTTY: true, tmux: { passthrough: true, clientTermname: 'xterm', clientFeatures: ['256', 'RGB', 'sixel'] } }, 'sixel', 256],
+  ['tmux with passthrough, outer plain xterm', { TERM: 'screen-256color', TMUX: '/tmp/t,1,0', COLORTERM: 'truecolor' }, TMUX_DA1, { isTTY: true, tmux: { passthrough: true, clientTermname: 'xterm-256color', clientFeatures: ['RGB'] } }, 'blocks', 'truecolor'],
+  ['tmux, DA1 from tmux never means sixel of the outer terminal', { TERM: 'tmux-256color', TMUX: '/tmp/t,1,0' }, XTERM_VT340_DA1, { isTTY: true, tmux: { passthrough: false } }, 'blocks', 256],
+  ['tmux with no answer from tmux', { TERM: 'screen', TMUX: '/tmp/t,1,0' }, '', { isTTY: true }, 'blocks', 256],
+];
+
+for (const [name, env, replies, ctx, mode, colors] of cases) {
+  test(`chooseRenderMode: ${name}`, () => {
+    const d = chooseRenderMode(env, parseReplies(replies) as QueryReplies, ctx);
+    assert.equal(d.mode, mode);
+    assert.equal(d.colors, colors);
+    assert.equal(d.tmux, Boolean(env.TMUX));
+    if (d.passthrough) assert.ok(d.mode === 'kitty' || d.mode === 'sixel', 'passthrough only for graphics');
+  });
+}
+
+test('colorDepthFromEnv never answers mono for a colour terminal', () => {
+  for (const TERM of ['xterm', 'xterm-256color', 'screen', 'tmux-256color', 'rxvt-unicode-256color', 'alacritty']) {
+    assert.notEqual(colorDepthFromEnv({ TERM }), 'mono', TERM);
+  }
+});
