@@ -11,6 +11,7 @@ import {
   DEFAULT_GRACE_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS,
 } from './options.js';
 import { VERSION } from './version.js';
+import { UsageError } from '../codec/errors.js';
 
 /** Raw option values as commander hands them over (strings, booleans, undefined). */
 export type RawOptions = Record<string, string | boolean | undefined>;
@@ -26,52 +27,107 @@ export interface CommandContext {
 /** A command body resolves to the process exit status. */
 export type CommandResult = Promise<number>;
 
-function opt(flags: string, description: string, envKey?: string): Option {
+/**
+ * An option that also takes its default from `VIDEOCHAT_<OPTION>` (named after the long flag as
+ * written, so `--no-reconnect` reads `VIDEOCHAT_NO_RECONNECT`). Commander shows the variable in
+ * `--help`; applyConfig does the actual reading, so that boolean values are parsed, not just
+ * tested for presence.
+ */
+function opt(flags: string, description: string): Option {
   const o = new Option(flags, description);
-  if (envKey) o.env(envName(envKey));
+  if (o.long) o.env(envName(o.long.replace(/^--/, '')));
   return o;
 }
 
 /** Options of `connect` (DESIGN.md section 5). Defaults are in the help text and in options.ts. */
 function addConnectOptions(cmd: Command): Command {
   return cmd
-    .addOption(opt('--host <host>', `relay host (default: ${DEFAULT_HOST})`, 'host'))
-    .addOption(opt('--video-port <port>', `relay video port (default: ${DEFAULT_VIDEO_PORT})`, 'video-port'))
-    .addOption(opt('--audio-port <port>', `relay audio port (default: ${DEFAULT_AUDIO_PORT})`, 'audio-port'))
-    .addOption(opt('--session <code>', 'session code shared with the peer (default: a new generated code)', 'session'))
-    .addOption(opt('--video-in <src>', 'camera | camera:DEV | test | FILE | none (default: camera)', 'video-in'))
-    .addOption(opt('--audio-in <src>', 'mic | mic:DEV | test | FILE | none (default: mic)', 'audio-in'))
-    .addOption(opt('--size <WxH>', `capture size in pixels (default: ${DEFAULT_SIZE})`, 'size'))
-    .addOption(opt('--fps <n>', `capture frames per second (default: ${DEFAULT_FPS})`, 'fps'))
-    .addOption(opt('--video-codec <codec>', `${VIDEO_CODECS.join(' | ')} (default: mjpeg)`, 'video-codec'))
-    .addOption(opt('--audio-codec <codec>', `${AUDIO_CODECS.join(' | ')} (default: opus)`, 'audio-codec'))
-    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`, 'render'))
-    .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`, 'colors'))
-    .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal)', 'cells'))
-    .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)', 'audio-out'))
-    .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file", 'record'))
-    .addOption(opt('--snapshot <file.png>', "save the peer's first decoded frame as PNG, then hang up (exit 0)", 'snapshot'))
-    .addOption(opt('--headless', 'no TUI; human-readable progress on stderr', 'headless'))
-    .addOption(opt('--json', 'NDJSON events on stdout (implies --headless)', 'json'))
-    .addOption(opt('--duration <sec>', 'hang up SEC seconds after the peer joined', 'duration'))
-    .addOption(opt('--wait <sec>', `give up when no peer joins within SEC seconds (default: ${DEFAULT_WAIT_SEC})`, 'wait'))
-    .addOption(opt('--grace <sec>', `how long a vanished peer may take to come back (default: ${DEFAULT_GRACE_SEC})`, 'grace'))
-    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use (env VIDEOCHAT_FFMPEG)', 'ffmpeg'))
-    .addOption(opt('--insecure', 'send media without end-to-end encryption', 'insecure'))
-    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops', 'reconnect'));
+    .addOption(opt('--host <host>', `relay host (default: ${DEFAULT_HOST})`))
+    .addOption(opt('--video-port <port>', `relay video port (default: ${DEFAULT_VIDEO_PORT})`))
+    .addOption(opt('--audio-port <port>', `relay audio port (default: ${DEFAULT_AUDIO_PORT})`))
+    .addOption(opt('--session <code>', 'session code shared with the peer (default: a new generated code)'))
+    .addOption(opt('--video-in <src>', 'camera | camera:DEV | test | FILE | none (default: camera)'))
+    .addOption(opt('--audio-in <src>', 'mic | mic:DEV | test | FILE | none (default: mic)'))
+    .addOption(opt('--size <WxH>', `capture size in pixels (default: ${DEFAULT_SIZE})`))
+    .addOption(opt('--fps <n>', `capture frames per second (default: ${DEFAULT_FPS})`))
+    .addOption(opt('--video-codec <codec>', `${VIDEO_CODECS.join(' | ')} (default: mjpeg)`))
+    .addOption(opt('--audio-codec <codec>', `${AUDIO_CODECS.join(' | ')} (default: opus)`))
+    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal)'))
+    .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)'))
+    .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file"))
+    .addOption(opt('--snapshot <file.png>', "save the peer's first decoded frame as PNG, then hang up (exit 0)"))
+    .addOption(opt('--headless', 'no TUI; human-readable progress on stderr'))
+    .addOption(opt('--json', 'NDJSON events on stdout (implies --headless)'))
+    .addOption(opt('--duration <sec>', 'hang up SEC seconds after the peer joined'))
+    .addOption(opt('--wait <sec>', `give up when no peer joins within SEC seconds (default: ${DEFAULT_WAIT_SEC})`))
+    .addOption(opt('--grace <sec>', `how long a vanished peer may take to come back (default: ${DEFAULT_GRACE_SEC})`))
+    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
+    .addOption(opt('--insecure', 'send media without end-to-end encryption'))
+    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'));
 }
 
-/** Fills options the user did not set on the command line or in the environment from the config file. */
-function applyConfig(cmd: Command, config: ConfigValues): RawOptions {
+/** Words accepted for a boolean option in `VIDEOCHAT_*` or the config file. */
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'off', '']);
+
+function parseBooleanText(text: string, where: string): boolean {
+  const word = text.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new UsageError(`${where} must be 1, true, yes, on or 0, false, no, off; got '${text}'`);
+}
+
+/**
+ * The value of one option from the config file, or undefined when the file does not set it.
+ * A negatable flag such as `--no-reconnect` can be written either way round in the file:
+ * `"no-reconnect": true` or `"reconnect": false`.
+ */
+function configValue(option: Option, config: ConfigValues, file: string): string | boolean | undefined {
+  const flag = option.long?.replace(/^--/, '') ?? option.attributeName();
+  const isBoolean = !option.required && !option.optional;
+  const read = (key: string): string | boolean | undefined => {
+    const value = config[key];
+    if (value === undefined) return undefined;
+    if (isBoolean) return typeof value === 'boolean' ? value : parseBooleanText(String(value), `"${key}" in ${file}`);
+    if (typeof value === 'boolean') throw new UsageError(`"${key}" in ${file} needs a value, not ${value}`);
+    return String(value);
+  };
+  const direct = read(flag);
+  if (direct !== undefined) return option.negate ? !direct : direct;
+  if (option.negate) return read(flag.replace(/^no-/, ''));
+  return undefined;
+}
+
+/**
+ * Merges the three sources of an option, first found wins: the command line, then
+ * `VIDEOCHAT_<OPTION>` in `env`, then the config file, then the built-in default. Commander
+ * reads the environment too, but only from process.env and only as "present or not" for
+ * flags (so `VIDEOCHAT_INSECURE=0` would turn encryption off); values are therefore re-read
+ * here from `env`, and booleans parsed.
+ */
+function applyConfig(cmd: Command, config: ConfigValues, env: NodeJS.ProcessEnv): RawOptions {
   const raw = cmd.opts<RawOptions>();
   for (const option of cmd.options) {
     const key = option.attributeName();
-    const long = option.long?.replace(/^--(no-)?/, '') ?? key;
     const source = cmd.getOptionValueSource(key);
-    if (source === 'cli' || source === 'env') continue;
-    if (!(long in config)) continue;
-    const value = config[long];
-    raw[key] = typeof value === 'boolean' ? (option.negate ? !value : value) : String(value);
+    if (source === 'cli') continue;
+    const isBoolean = !option.required && !option.optional;
+    const envText = option.envVar ? env[option.envVar] : undefined;
+    if (option.envVar && envText !== undefined) {
+      const value = isBoolean ? parseBooleanText(envText, option.envVar) : envText;
+      // For a negated flag the variable is named after the flag: VIDEOCHAT_NO_RECONNECT=1 -> reconnect false.
+      raw[key] = isBoolean && option.negate ? !value : value;
+      continue;
+    }
+    const fromFile = configValue(option, config, configPath(env));
+    if (fromFile !== undefined) {
+      raw[key] = fromFile;
+    } else if (source === 'env') {
+      // Commander saw a variable in process.env that `env` does not have: back to the default.
+      raw[key] = option.negate ? true : (option.defaultValue as string | boolean | undefined);
+    }
   }
   return raw;
 }
@@ -101,7 +157,7 @@ See videochat(1).`);
   const action = (name: string) => (...params: unknown[]): void => {
     const cmd = params[params.length - 1] as Command;
     const args = params.slice(0, -2).filter((p): p is string => typeof p === 'string');
-    setResult(run(name, args, applyConfig(cmd, getConfig())));
+    setResult(run(name, args, applyConfig(cmd, getConfig(), env)));
   };
 
   addConnectOptions(
@@ -112,13 +168,13 @@ See videochat(1).`);
     .command('play')
     .description('play a video file in the terminal with the same renderers')
     .argument('<file>', 'video file to play')
-    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`, 'render'))
-    .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`, 'colors'))
-    .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal, or 80x24 off a TTY)', 'cells'))
+    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal, or 80x24 off a TTY)'))
     .addOption(opt('--no-audio', 'do not play the sound track'))
     .addOption(opt('--speed <speed>', '1 (real time) | max (unpaced; implies --no-audio) (default: 1)'))
-    .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)', 'audio-out'))
-    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use (env VIDEOCHAT_FFMPEG)', 'ffmpeg'))
+    .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)'))
+    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .action(action('play'));
 
   program
@@ -127,25 +183,25 @@ See videochat(1).`);
     .addOption(opt('--headless', 'no TUI; human-readable progress on stderr'))
     .addOption(opt('--json', "both peers' NDJSON events on stdout, tagged with peer a or b (implies --headless)"))
     .addOption(opt('--duration <sec>', 'end the demo after SEC seconds (default: until q)'))
-    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`, 'render'))
-    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use (env VIDEOCHAT_FFMPEG)', 'ffmpeg'))
+    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .action(action('demo'));
 
   program
     .command('doctor')
     .description('check ffmpeg, audio output, camera, microphone, terminal and relay; print fixes')
-    .addOption(opt('--host <host>', 'also check that this relay is reachable', 'host'))
-    .addOption(opt('--video-port <port>', `relay video port (default: ${DEFAULT_VIDEO_PORT})`, 'video-port'))
-    .addOption(opt('--audio-port <port>', `relay audio port (default: ${DEFAULT_AUDIO_PORT})`, 'audio-port'))
+    .addOption(opt('--host <host>', 'also check that this relay is reachable'))
+    .addOption(opt('--video-port <port>', `relay video port (default: ${DEFAULT_VIDEO_PORT})`))
+    .addOption(opt('--audio-port <port>', `relay audio port (default: ${DEFAULT_AUDIO_PORT})`))
     .addOption(opt('--json', 'one JSON object on stdout'))
-    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use (env VIDEOCHAT_FFMPEG)', 'ffmpeg'))
+    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .action(action('doctor'));
 
   program
     .command('devices')
     .description('list the cameras and microphones ffmpeg can open')
     .addOption(opt('--json', 'one JSON object on stdout'))
-    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use (env VIDEOCHAT_FFMPEG)', 'ffmpeg'))
+    .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .action(action('devices'));
 
   program
