@@ -1,9 +1,12 @@
 /**
- * The interactive side of `connect`: decides the render mode and colours for this terminal
+ * The interactive side of `connect`: asks the terminal what it can do (environment first,
+ * then DA1 / pixel-size queries with a short timeout), picks the render mode and colours,
  * and runs the Ink call screen until the call ends.
  */
 import type { EventEmitter } from 'node:events';
+import { createRenderer } from '../../codec/render/index.js';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
+import { detectCapabilities, type Capabilities } from '../term/index.js';
 import type { CommandContext } from '../program.js';
 import type { CallControls } from '../ui/controls.js';
 import { runCallTui } from '../ui/run-call-tui.js';
@@ -14,28 +17,37 @@ export interface TerminalChoice {
   renderMode: RenderMode;
   colors: ColorDepth;
   cellPx?: { width: number; height: number };
+  tmuxPassthrough: boolean;
 }
 
-/** From the environment alone: truecolor blocks where COLORTERM says so, else 256 colours. */
-export function chooseFromEnv(render: RenderChoice, colors: ColorsChoice, env: NodeJS.ProcessEnv): TerminalChoice {
-  const depth: ColorDepth = colors === 'auto'
-    ? (/truecolor|24bit/i.test(env.COLORTERM ?? '') ? 'truecolor' : /256/.test(env.TERM ?? '') ? 256 : 16)
-    : colors === 'truecolor' ? 'truecolor' : (Number(colors) as 16 | 256);
-  const mode: RenderMode = render === 'auto' || render === 'none' ? 'blocks' : render;
-  return { renderMode: mode, colors: depth };
+/** Applies the user's --render/--colors over what the terminal said. */
+export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, caps: Capabilities): TerminalChoice {
+  const depth: ColorDepth = colors === 'auto' ? caps.colors : colors === 'truecolor' ? 'truecolor' : (Number(colors) as 16 | 256);
+  const mode: RenderMode = render === 'auto' || render === 'none' ? caps.chosenMode : render;
+  return {
+    renderMode: mode,
+    colors: depth,
+    tmuxPassthrough: caps.tmuxPassthrough,
+    ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
+  };
 }
 
-export async function runInteractive(
-  session: EventEmitter<SessionEvents> & CallControls,
+/**
+ * Asks the terminal what it can do (before the call starts, so no event is missed while we
+ * wait for replies) and returns the function that starts the call screen for a session.
+ */
+export async function prepareInteractive(
   settings: { render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number }; call: { audioIn: { kind: string } } },
   ctx: CommandContext,
-): Promise<void> {
-  const choice = chooseFromEnv(settings.render, settings.colors, ctx.env);
-  await runCallTui(session, {
+): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
+  const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
+  const choice = chooseForTerminal(settings.render, settings.colors, caps);
+  return (session) => runCallTui(session, {
     renderMode: choice.renderMode,
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
+    createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     echoHint: settings.call.audioIn.kind !== 'none',

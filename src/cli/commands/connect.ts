@@ -146,8 +146,9 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
   // Every subscriber (TUI included) is attached before run(): it emits `connecting` at once.
   let uiDone: Promise<void> | undefined;
   if (!settings.headless) {
-    const { runInteractive } = await import('./connect-tui.js');
-    uiDone = runInteractive(session, settings, ctx);
+    const { prepareInteractive } = await import('./connect-tui.js');
+    const startUi = await prepareInteractive(settings, ctx);
+    uiDone = startUi(session);
   }
   const ended = session.run();
   const onSignal = (): void => session.hangup();
