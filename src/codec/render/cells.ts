@@ -123,7 +123,6 @@ export class CellGrid {
    */
   emit(originCol: number, originRow: number): Buffer {
     const w = this.writer;
-    w.clear();
     const { cols, rows, glyph, fg, bg, prevGlyph, prevFg, prevBg, depth } = this;
     const all = !this.valid;
     let curFg = COLOR_DEFAULT;
@@ -131,7 +130,7 @@ export class CellGrid {
     let sgrUsed = false;
     let curRow = -1;
     let curCol = -1;
-    w.reserve(cols * rows * CELL_MAX_BYTES + 16);
+    w.fresh(cols * rows * CELL_MAX_BYTES + SGR_RESET.length);
     // Local buffer and position: this loop is the hot path of every text renderer.
     const buf = w.buf;
     let pos = 0;
@@ -195,11 +194,14 @@ export class CellGrid {
       }
     }
     w.pos = pos;
-    if (sgrUsed) w.bytes(SGR_RESET);
+    if (sgrUsed) {
+      SGR_RESET.copy(buf, pos);
+      w.pos = pos + SGR_RESET.length;
+    }
     this.prevGlyph.set(glyph);
     this.prevFg.set(fg);
     this.prevBg.set(bg);
     this.valid = true;
-    return w.take();
+    return w.detach();
   }
 }

@@ -21,7 +21,7 @@ const SEXTANT_LEFT_COLUMN = 21;
 const SEXTANT_RIGHT_COLUMN = 42;
 
 /** Quadrant glyphs by pattern: bit 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right. */
-const QUADRANT_GLYPHS = [
+export const QUADRANT_GLYPHS: readonly number[] = [
   SPACE, 0x2598, 0x259d, 0x2580, 0x2596, LEFT_HALF, 0x259e, 0x259b,
   0x2597, 0x259a, RIGHT_HALF, 0x259c, 0x2584, 0x2599, 0x259f, FULL_BLOCK,
 ];

@@ -3,55 +3,58 @@
  * among half-blocks, quadrants and sextants, whose two-colour split best fits the cell's 2x6
  * pixels, with the mean colours of the two parts as foreground and background.
  *
- * Per cell: threshold the pixels on their widest channel into a 12-bit bitmap, take the
- * glyph nearest to it (a 4096-entry table), then average the two parts. O(pixels) per cell.
+ * The search is exact and cheap: a glyph's best colours are the means of its two parts, and
+ * its squared error is `const - (|S1|^2/n1 + |S0|^2/n0)` (S = colour sums of the parts). The
+ * sextant splits are all subsets of 6 atoms (2-pixel pieces), the quadrant splits all subsets
+ * of 4 (3-pixel pieces); walking each set in Gray-code order changes one atom per step, and a
+ * split and its complement are the same glyph with colours swapped, so 31 + 7 steps of a few
+ * additions each cover every candidate.
  */
 import { CellGrid, COLOR_ANY } from './cells.js';
 import { colorMapper } from './color.js';
-import { BLOCK_GLYPHS, MASK_COLS, MASK_FULL, MASK_ROWS } from './glyphs.js';
+import { MASK_COLS, MASK_ROWS, QUADRANT_GLYPHS, sextantGlyph } from './glyphs.js';
 import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 
 const SPACE = 0x20;
 const CELL_PIXELS = MASK_COLS * MASK_ROWS;
-/** k-means refinements of a cell's split after the threshold guess (each costs about 20%). */
-const REFINE_PASSES = 1;
+const SEXTANT_ATOMS = 6;
+const SEXTANT_ATOM_PIXELS = 2;
+const QUADRANT_ATOMS = 4;
+const QUADRANT_ATOM_PIXELS = 3;
 
 /** Pixels per cell across and down that the symbols renderer wants. */
 export const SYMBOLS_PX_PER_CELL = { x: MASK_COLS, y: MASK_ROWS } as const;
 
-function popcount(v: number): number {
-  let n = 0;
-  while (v) {
-    v &= v - 1;
-    n++;
+/** Gray-code walk over subsets of `atoms - 1` atoms: per step, the atom that flips and whether it joins. */
+function grayWalk(atoms: number): { atom: Int8Array; joins: Int8Array; subset: Int32Array } {
+  const steps = (1 << (atoms - 1)) - 1;
+  const atom = new Int8Array(steps);
+  const joins = new Int8Array(steps);
+  const subset = new Int32Array(steps);
+  let prev = 0;
+  for (let i = 1; i <= steps; i++) {
+    const g = i ^ (i >> 1);
+    const flipped = g ^ prev;
+    atom[i - 1] = 31 - Math.clz32(flipped);
+    joins[i - 1] = g & flipped ? 1 : 0;
+    subset[i - 1] = g;
+    prev = g;
   }
-  return n;
+  return { atom, joins, subset };
 }
 
-/** For every 12-bit bitmap, the index in BLOCK_GLYPHS of the glyph nearest to it (Hamming). */
-const NEAREST_GLYPH: Uint8Array = (() => {
-  const table = new Uint8Array(1 << CELL_PIXELS);
-  for (let bits = 0; bits < table.length; bits++) {
-    let best = 0;
-    let bestD = Infinity;
-    for (let g = 0; g < BLOCK_GLYPHS.length; g++) {
-      const m = BLOCK_GLYPHS[g].mask;
-      // A glyph and its complement draw the same split with colours swapped.
-      const d = Math.min(popcount(bits ^ m), popcount(bits ^ m ^ MASK_FULL));
-      if (d < bestD) {
-        bestD = d;
-        best = g;
-      }
-    }
-    table[bits] = best;
-  }
-  return table;
-})();
+const SEXTANT_WALK = grayWalk(SEXTANT_ATOMS);
+const QUADRANT_WALK = grayWalk(QUADRANT_ATOMS);
+const SEXTANT_GLYPH_OF = Uint32Array.from({ length: 64 }, (_, p) => sextantGlyph(p));
+/** 1 / n for part sizes 0..12: the score loop multiplies instead of dividing. */
+const INVERSE = Float64Array.from({ length: CELL_PIXELS + 1 }, (_, n) => (n === 0 ? 0 : 1 / n));
 
 /** Create a symbols renderer. It keeps the last cells and redraws only what changed. */
 export function createSymbolsRenderer(): Renderer {
   const grid = new CellGrid();
-  const px = new Int32Array(CELL_PIXELS * 3);
+  // Colour sums of the atoms of the current cell: [atom * 3 + channel].
+  const sext = new Float64Array(SEXTANT_ATOMS * 3);
+  const quad = new Float64Array(QUADRANT_ATOMS * 3);
   return {
     mode: 'symbols',
     pixelSize(target: RenderTarget) {
@@ -63,89 +66,92 @@ export function createSymbolsRenderer(): Renderer {
       const depth = target.colors === 'mono' ? 16 : target.colors;
       grid.prepare(cols, rows, depth);
       const map = colorMapper(depth);
+      const truecolor = depth === 'truecolor';
       const { glyph, fg, bg } = grid;
       const data = frame.data;
       const stride = frame.width * 3;
+      const sAtom = SEXTANT_WALK.atom, sJoins = SEXTANT_WALK.joins, sSubset = SEXTANT_WALK.subset;
+      const qAtom = QUADRANT_WALK.atom, qJoins = QUADRANT_WALK.joins, qSubset = QUADRANT_WALK.subset;
       for (let row = 0; row < rows; row++) {
         for (let col = 0; col < cols; col++) {
           const cell = row * cols + col;
-          let minR = 255, minG = 255, minB = 255, maxR = 0, maxG = 0, maxB = 0;
-          let sumR = 0, sumG = 0, sumB = 0;
+          for (let k = 0; k < SEXTANT_ATOMS * 3; k++) sext[k] = 0;
+          for (let k = 0; k < QUADRANT_ATOMS * 3; k++) quad[k] = 0;
           for (let y = 0; y < MASK_ROWS; y++) {
             let o = (row * MASK_ROWS + y) * stride + col * MASK_COLS * 3;
+            const sRow = (y >> 1) * 2;
+            const qRow = y < 3 ? 0 : 2;
             for (let x = 0; x < MASK_COLS; x++, o += 3) {
-              const k = (y * MASK_COLS + x) * 3;
               const r = data[o], g = data[o + 1], b = data[o + 2];
-              px[k] = r;
-              px[k + 1] = g;
-              px[k + 2] = b;
-              sumR += r; sumG += g; sumB += b;
-              if (r < minR) minR = r;
-              if (r > maxR) maxR = r;
-              if (g < minG) minG = g;
-              if (g > maxG) maxG = g;
-              if (b < minB) minB = b;
-              if (b > maxB) maxB = b;
+              const s = (sRow + x) * 3;
+              sext[s] += r;
+              sext[s + 1] += g;
+              sext[s + 2] += b;
+              const q = (qRow + x) * 3;
+              quad[q] += r;
+              quad[q + 1] += g;
+              quad[q + 2] += b;
             }
           }
-          // Split on the channel that varies most; green counts a little more (the eye does).
-          const rangeR = maxR - minR, rangeG = (maxG - minG) * 1.2, rangeB = maxB - minB;
-          let ch = 1, thr = (minG + maxG) / 2;
-          if (rangeR >= rangeG && rangeR >= rangeB) {
-            ch = 0;
-            thr = (minR + maxR) / 2;
-          } else if (rangeB > rangeG) {
-            ch = 2;
-            thr = (minB + maxB) / 2;
-          }
-          let bits = 0;
-          for (let k = 0; k < CELL_PIXELS; k++) if (px[k * 3 + ch] > thr) bits |= 1 << k;
-          let sel = bits === 0 || bits === MASK_FULL ? 0 : NEAREST_GLYPH[bits];
-          let fR = 0, fG = 0, fB = 0, n = 0;
-          for (let pass = 0; pass < REFINE_PASSES + 1 && sel !== 0; pass++) {
-            const mask = BLOCK_GLYPHS[sel].mask;
-            fR = 0; fG = 0; fB = 0; n = 0;
-            for (let k = 0; k < CELL_PIXELS; k++) {
-              if (mask & (1 << k)) {
-                fR += px[k * 3];
-                fG += px[k * 3 + 1];
-                fB += px[k * 3 + 2];
-                n++;
-              }
+          const sumR = quad[0] + quad[3] + quad[6] + quad[9];
+          const sumG = quad[1] + quad[4] + quad[7] + quad[10];
+          const sumB = quad[2] + quad[5] + quad[8] + quad[11];
+          // Score of no split (a space); a split must beat it.
+          let best = (sumR * sumR + sumG * sumG + sumB * sumB) / CELL_PIXELS;
+          let bestGlyph = SPACE;
+          let bR = 0, bG = 0, bB = 0, bN = 0;
+          let r1 = 0, g1 = 0, b1 = 0, n1 = 0;
+          for (let i = 0; i < sAtom.length; i++) {
+            const a = sAtom[i] * 3;
+            if (sJoins[i]) {
+              r1 += sext[a]; g1 += sext[a + 1]; b1 += sext[a + 2]; n1 += SEXTANT_ATOM_PIXELS;
+            } else {
+              r1 -= sext[a]; g1 -= sext[a + 1]; b1 -= sext[a + 2]; n1 -= SEXTANT_ATOM_PIXELS;
             }
-            if (pass === REFINE_PASSES || n === 0 || n === CELL_PIXELS) break;
-            // One k-means step: give each pixel to the nearer of the two mean colours, then
-            // take the glyph nearest to that split (the threshold split ignores two channels).
-            const m0 = CELL_PIXELS - n;
-            const aR = fR / n, aG = fG / n, aB = fB / n;
-            const bR = (sumR - fR) / m0, bG = (sumG - fG) / m0, bB = (sumB - fB) / m0;
-            let refined = 0;
-            for (let k = 0; k < CELL_PIXELS; k++) {
-              const r = px[k * 3], g = px[k * 3 + 1], b = px[k * 3 + 2];
-              const da = (r - aR) * (r - aR) + (g - aG) * (g - aG) + (b - aB) * (b - aB);
-              const db = (r - bR) * (r - bR) + (g - bG) * (g - bG) + (b - bB) * (b - bB);
-              if (da < db) refined |= 1 << k;
+            const r0 = sumR - r1, g0 = sumG - g1, b0 = sumB - b1;
+            const score = (r1 * r1 + g1 * g1 + b1 * b1) * INVERSE[n1] + (r0 * r0 + g0 * g0 + b0 * b0) * INVERSE[CELL_PIXELS - n1];
+            if (score > best) {
+              best = score;
+              bestGlyph = SEXTANT_GLYPH_OF[sSubset[i]];
+              bR = r1; bG = g1; bB = b1; bN = n1;
             }
-            const next = refined === 0 || refined === MASK_FULL ? 0 : NEAREST_GLYPH[refined];
-            if (next === sel) break;
-            sel = next;
-            if (sel === 0) n = 0;
           }
-          const chosen = BLOCK_GLYPHS[sel];
-          const m = CELL_PIXELS - n;
-          if (n === 0 || m === 0) {
+          r1 = 0; g1 = 0; b1 = 0; n1 = 0;
+          for (let i = 0; i < qAtom.length; i++) {
+            const a = qAtom[i] * 3;
+            if (qJoins[i]) {
+              r1 += quad[a]; g1 += quad[a + 1]; b1 += quad[a + 2]; n1 += QUADRANT_ATOM_PIXELS;
+            } else {
+              r1 -= quad[a]; g1 -= quad[a + 1]; b1 -= quad[a + 2]; n1 -= QUADRANT_ATOM_PIXELS;
+            }
+            const r0 = sumR - r1, g0 = sumG - g1, b0 = sumB - b1;
+            const score = (r1 * r1 + g1 * g1 + b1 * b1) * INVERSE[n1] + (r0 * r0 + g0 * g0 + b0 * b0) * INVERSE[CELL_PIXELS - n1];
+            // Strictly better only: on a tie the sextant (found first) stays, and the
+            // half-blocks a quadrant shares with the sextants are found there already.
+            if (score > best) {
+              best = score;
+              bestGlyph = QUADRANT_GLYPHS[qSubset[i]];
+              bR = r1; bG = g1; bB = b1; bN = n1;
+            }
+          }
+          if (bestGlyph === SPACE) {
+            const r = (sumR / CELL_PIXELS + 0.5) | 0, g = (sumG / CELL_PIXELS + 0.5) | 0, b = (sumB / CELL_PIXELS + 0.5) | 0;
             glyph[cell] = SPACE;
             fg[cell] = COLOR_ANY;
-            bg[cell] = map(Math.round(sumR / CELL_PIXELS), Math.round(sumG / CELL_PIXELS), Math.round(sumB / CELL_PIXELS));
+            bg[cell] = truecolor ? (r << 16) | (g << 8) | b : map(r, g, b);
             continue;
           }
-          const f = map(Math.round(fR / n), Math.round(fG / n), Math.round(fB / n));
-          const b = map(Math.round((sumR - fR) / m), Math.round((sumG - fG) / m), Math.round((sumB - fB) / m));
+          // Means rounded with | 0 (all positive): Math.round costs more in this loop.
+          const m = CELL_PIXELS - bN;
+          const fr = (bR / bN + 0.5) | 0, fgr = (bG / bN + 0.5) | 0, fb = (bB / bN + 0.5) | 0;
+          const kr = ((sumR - bR) / m + 0.5) | 0, kg = ((sumG - bG) / m + 0.5) | 0, kb = ((sumB - bB) / m + 0.5) | 0;
+          const f = truecolor ? (fr << 16) | (fgr << 8) | fb : map(fr, fgr, fb);
+          const b = truecolor ? (kr << 16) | (kg << 8) | kb : map(kr, kg, kb);
           if (f === b) {
             glyph[cell] = SPACE;
             fg[cell] = COLOR_ANY;
           } else {
-            glyph[cell] = chosen.glyph;
+            glyph[cell] = bestGlyph;
             fg[cell] = f;
           }
           bg[cell] = b;
