@@ -271,17 +271,26 @@ function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: Enco
     for (let r = 0; r < bandRows; r++) {
       const bit = 1 << r;
       let o = (y0 + r) * width * 3;
+      let prevKey = -1;
+      let c = 0;
       for (let x = 0; x < width; x++, o += 3) {
         const key = ((data[o] >> HIST_SHIFT) << (2 * HIST_BITS)) | ((data[o + 1] >> HIST_SHIFT) << HIST_BITS) | (data[o + 2] >> HIST_SHIFT);
-        let c = binToPalette[key];
-        if (c < 0) c = q.resolve(key);
-        if (maxX[c] < 0) {
-          used.push(c);
-          minX[c] = x;
-          maxX[c] = x;
-        } else {
-          if (x < minX[c]) minX[c] = x;
+        if (key === prevKey) {
+          // Same bin as the pixel to the left (flat areas): same colour; its span may grow
+          // (not shrink: an earlier row of the band may reach further right).
           if (x > maxX[c]) maxX[c] = x;
+        } else {
+          prevKey = key;
+          c = binToPalette[key];
+          if (c < 0) c = q.resolve(key);
+          if (maxX[c] < 0) {
+            used.push(c);
+            minX[c] = x;
+            maxX[c] = x;
+          } else {
+            if (x < minX[c]) minX[c] = x;
+            if (x > maxX[c]) maxX[c] = x;
+          }
         }
         bits[c * width + x] |= bit;
       }
