@@ -3,12 +3,11 @@
  * the terminal (no escape sequences sent, no reply awaited). `play` uses it on a TTY and
  * `doctor` reports it. Off a TTY the answer is fixed: truecolor blocks.
  *
- * Until terminal queries land (src/cli/term), this is deliberately conservative: kitty
- * graphics only where the environment names a kitty-protocol terminal outside tmux, sixel
- * never (only a DA1 query can tell), half blocks everywhere else.
+ * The decision itself is src/cli/term's chooseRenderMode with no query replies.
  */
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
 import type { ColorsChoice, RenderChoice } from '../options.js';
+import { chooseRenderMode } from '../term/index.js';
 
 /** What the environment says about the terminal. */
 export interface TerminalEnv {
@@ -43,17 +42,15 @@ export interface RenderChoiceResult {
   colors: ColorDepth;
 }
 
-/** The renderer and colour depth for a command writing to stdout (`isTTY` = stdout is a terminal). */
+/**
+ * The renderer and colour depth for a command writing to stdout (`isTTY` = stdout is a
+ * terminal), from the environment alone: the same rules as `connect`'s detection
+ * (src/cli/term), without sending queries, so sixel is picked only where TERM names a sixel
+ * terminal.
+ */
 export function chooseRendering(render: RenderChoice, colors: ColorsChoice, env: NodeJS.ProcessEnv, isTTY: boolean): RenderChoiceResult {
-  const t = readTerminalEnv(env);
-  let depth: ColorDepth;
-  if (colors !== 'auto') depth = colors === 'truecolor' ? 'truecolor' : (Number(colors) as 16 | 256);
-  else if (!isTTY) depth = 'truecolor';
-  else depth = t.truecolor ? 'truecolor' : t.colors256 ? 256 : 16;
-  let mode: RenderMode | null;
-  if (render === 'none') mode = null;
-  else if (render !== 'auto') mode = render;
-  else if (!isTTY) mode = 'blocks';
-  else mode = t.kitty && !t.tmux ? 'kitty' : 'blocks';
+  const decision = chooseRenderMode(env, {}, { isTTY });
+  const depth: ColorDepth = colors === 'auto' ? decision.colors : colors === 'truecolor' ? 'truecolor' : (Number(colors) as 16 | 256);
+  const mode: RenderMode | null = render === 'none' ? null : render === 'auto' ? decision.mode : render;
   return { mode, colors: depth };
 }
