@@ -5,6 +5,7 @@
  * An identical frame costs nothing; any change redraws the picture (sixel has no partial update
  * short of cutting the image, which is not worth it at video rates).
  */
+import { VideochatError } from '../errors.js';
 import { ByteWriter } from './writer.js';
 import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 
@@ -21,6 +22,15 @@ export const SIXEL_TARGET_PSNR_DB = 40;
 /** Cell size assumed when the terminal did not report one (xterm's default font is about this). */
 export const DEFAULT_CELL_WIDTH_PX = 10;
 export const DEFAULT_CELL_HEIGHT_PX = 20;
+/**
+ * Columns per chunk of the per-colour occupancy bitmask: 32 chunks in an int cover
+ * SIXEL_MAX_WIDTH_PX, and the encoder skips a chunk where a colour is absent in one step.
+ */
+const CHUNK_SHIFT = 5;
+const CHUNK_COLUMNS = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_COLUMNS - 1;
+/** Widest image the encoder takes (32 chunks of 32 columns); wider targets are scaled down. */
+export const SIXEL_ENCODER_MAX_WIDTH_PX = 32 * CHUNK_COLUMNS;
 /** Pixel rows per sixel band. */
 const BAND_ROWS = 6;
 /** Runs at least this long are written as `!<count><char>`. */
@@ -250,6 +260,8 @@ class Quantizer {
 /** Scratch memory of the encoder: per colour, the band's sixel bits and its span. */
 interface EncodeScratch {
   bits: Uint8Array;
+  /** Per colour, one bit per CHUNK_COLUMNS columns where it has a pixel in the band. */
+  chunks: Int32Array;
   minX: Int32Array;
   maxX: Int32Array;
 }
@@ -262,7 +274,7 @@ function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: Enco
   for (let c = 0; c < q.paletteSize; c++) {
     w.ascii(`#${c};2;${Math.round((palette[c * 3] * 100) / 255)};${Math.round((palette[c * 3 + 1] * 100) / 255)};${Math.round((palette[c * 3 + 2] * 100) / 255)}`);
   }
-  const { bits, minX, maxX } = scratch;
+  const { bits, minX, maxX, chunks } = scratch;
   const binToPalette = q.binToPalette;
   const used: number[] = [];
   for (let y0 = 0; y0 < height; y0 += BAND_ROWS) {
@@ -293,6 +305,7 @@ function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: Enco
           }
         }
         bits[c * width + x] |= bit;
+        chunks[c] |= 1 << (x >> CHUNK_SHIFT);
       }
     }
     // Colours whose spans do not overlap share one pass over the band: after a colour the
@@ -326,7 +339,22 @@ function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: Enco
         const row = c * width;
         let run = 0;
         let prev = -1;
+        const occupied = chunks[c];
+        chunks[c] = 0;
         for (let x = x0; x <= x1; x++) {
+          if ((x & CHUNK_MASK) === 0 && (occupied & (1 << (x >> CHUNK_SHIFT))) === 0) {
+            // A chunk of columns where this colour has no pixel: one stretch of '?'.
+            const n = Math.min(CHUNK_COLUMNS, x1 + 1 - x);
+            if (prev === 0x3f) {
+              run += n;
+            } else {
+              if (run > 0) pos = putRun(buf, pos, prev, run);
+              prev = 0x3f;
+              run = n;
+            }
+            x += n - 1;
+            continue;
+          }
           const v = bits[row + x] + 0x3f;
           bits[row + x] = 0;
           if (v === prev) {
@@ -375,7 +403,8 @@ function putDecimal(buf: Uint8Array, pos: number, n: number): number {
 
 /** Sixel image size for a target: the cells' pixel area, scaled down to fit the sixel limit, whole bands. */
 export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): { width: number; height: number } {
-  const maxW = opts.maxWidthPx ?? SIXEL_MAX_WIDTH_PX;
+  // The encoder's column-chunk bitmask covers 32 * 32 columns.
+  const maxW = Math.min(opts.maxWidthPx ?? SIXEL_MAX_WIDTH_PX, SIXEL_ENCODER_MAX_WIDTH_PX);
   const maxH = opts.maxHeightPx ?? SIXEL_MAX_HEIGHT_PX;
   const w = target.cols * (target.cellWidthPx ?? DEFAULT_CELL_WIDTH_PX);
   const h = target.rows * (target.cellHeightPx ?? DEFAULT_CELL_HEIGHT_PX);
@@ -390,7 +419,7 @@ export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): {
 export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
   const quantizer = new Quantizer();
   const writer = new ByteWriter();
-  let scratch: EncodeScratch = { bits: new Uint8Array(0), minX: new Int32Array(SIXEL_PALETTE_COLORS), maxX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1) };
+  let scratch: EncodeScratch = { bits: new Uint8Array(0), chunks: new Int32Array(SIXEL_PALETTE_COLORS), minX: new Int32Array(SIXEL_PALETTE_COLORS), maxX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1) };
   let last: { frame: Uint8Array; width: number; height: number; col: number; row: number } | null = null;
   return {
     mode: 'sixel',
@@ -402,8 +431,11 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
       if (last && last.width === width && last.height === height && last.col === target.col && last.row === target.row && Buffer.compare(last.frame, frame.data) === 0) {
         return Buffer.alloc(0);
       }
+      if (width > SIXEL_ENCODER_MAX_WIDTH_PX) {
+        throw new VideochatError('E_FRAME_SIZE', `sixel frame ${width} px wide, at most ${SIXEL_ENCODER_MAX_WIDTH_PX}: scale to pixelSize()`);
+      }
       if (scratch.bits.length < SIXEL_PALETTE_COLORS * width) {
-        scratch = { bits: new Uint8Array(SIXEL_PALETTE_COLORS * width), minX: scratch.minX, maxX: scratch.maxX };
+        scratch = { bits: new Uint8Array(SIXEL_PALETTE_COLORS * width), chunks: scratch.chunks, minX: scratch.minX, maxX: scratch.maxX };
       }
       quantizer.build(frame);
       writer.clear();

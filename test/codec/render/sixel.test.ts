@@ -59,3 +59,10 @@ test('sixel: mandelbrot (many colours) decodes back to PSNR >= 30 dB', () => {
   const quality = psnr(decode(bytes, 320, 240), frame);
   assert.ok(quality >= 30, `PSNR ${quality.toFixed(2)} dB`);
 });
+
+test('sixel: a frame wider than the encoder takes is refused with a typed error, not garbled', () => {
+  const wide = { width: 1100, height: 6, data: new Uint8Array(1100 * 6 * 3) };
+  assert.throws(() => createRenderer('sixel').render(wide, { col: 0, row: 0, cols: 110, rows: 1, colors: 'truecolor' }), { code: 'E_FRAME_SIZE' });
+  const s = createRenderer('sixel', { sixelMaxWidthPx: 4000 }).pixelSize({ col: 0, row: 0, cols: 300, rows: 10, colors: 'truecolor', cellWidthPx: 10, cellHeightPx: 20 });
+  assert.ok(s.width <= 1024, JSON.stringify(s));
+});
