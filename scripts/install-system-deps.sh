@@ -2,13 +2,14 @@
 # Installs the Debian/Ubuntu packages videochat needs, only those that are missing:
 # ffmpeg (capture, codecs), libasound2-dev (the `speaker` audio output) and a C++ toolchain
 # (g++, make, python3) because npm builds `speaker` from source.
-#   --test   also the packages the test suite uses (terminals, X server, imagemagick, socat)
+#   --test   also the packages the test suite uses (terminals, X server, imagemagick, socat,
+#            zsh and fish for the completion tests)
 # Uses sudo when not run as root. Prints what it does; changes nothing when all is present.
 set -euo pipefail
 
 need=(ffmpeg libasound2-dev g++ make python3)
 if [ "${1:-}" = "--test" ]; then
-  need+=(tmux xvfb xterm imagemagick socat chafa groff-base iproute2 jq x11-apps)
+  need+=(tmux xvfb xterm imagemagick socat chafa groff-base iproute2 jq x11-apps zsh fish)
 fi
 
 missing=()

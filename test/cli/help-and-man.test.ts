@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const bin = new URL('../../bin/videochat.js', import.meta.url).pathname;
 const manPath = new URL('../../man/videochat.1', import.meta.url).pathname;
@@ -64,4 +66,72 @@ COMP_WORDS=(videochat connect --vid); COMP_CWORD=2; _videochat; echo "\${COMPREP
   const [first, second] = r.stdout.trim().split('\n');
   assert.equal(first, 'connect');
   assert.deepEqual(second.split(' ').sort(), ['--video-codec', '--video-in', '--video-port']);
+});
+
+/** Whether a program can be run here (zsh and fish come with `scripts/setup.sh --test`). */
+function has(program: string): boolean {
+  return spawnSync(program, ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+test('zsh completion parses, loads under compinit and registers _videochat', (t) => {
+  if (!has('zsh')) {
+    t.skip('zsh is not installed');
+    return;
+  }
+  const script = execFileSync(process.execPath, [bin, 'completion', 'zsh'], { encoding: 'utf8' });
+  const dir = mkdtempSync(join(tmpdir(), 'videochat-zsh-'));
+  try {
+    const file = join(dir, '_videochat');
+    writeFileSync(file, script);
+    const syntax = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });
+    assert.equal(syntax.status, 0, syntax.stderr);
+    const r = spawnSync('zsh', ['-f', '-c', `autoload -U compinit && compinit -u -D && source ${file} && print -r -- "$_comps[videochat]"`],
+      { encoding: 'utf8', env: { ...process.env, HOME: dir }, timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), '_videochat');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fish completion loads in fish and completes commands and options', (t) => {
+  if (!has('fish')) {
+    t.skip('fish is not installed');
+    return;
+  }
+  const script = execFileSync(process.execPath, [bin, 'completion', 'fish'], { encoding: 'utf8' });
+  const dir = mkdtempSync(join(tmpdir(), 'videochat-fish-'));
+  try {
+    const file = join(dir, 'videochat.fish');
+    writeFileSync(file, script);
+    const r = spawnSync('fish', ['--no-config', '-c', `source ${file}; complete -C 'videochat con'; echo ---; complete -C 'videochat connect --video-'`],
+      { encoding: 'utf8', env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir }, timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const [commands, options] = r.stdout.split('---\n');
+    assert.deepEqual(commands.trim().split('\n').map((l) => l.split('\t')[0]), ['connect']);
+    assert.deepEqual(options.trim().split('\n').map((l) => l.split('\t')[0]).sort(), ['--video-codec', '--video-in', '--video-port']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const daemonBin = new URL('../../bin/videochatd.js', import.meta.url).pathname;
+const daemonManPath = new URL('../../man/videochatd.8', import.meta.url).pathname;
+
+test('videochatd --help and videochatd.8 list the same options', () => {
+  const help = execFileSync(process.execPath, [daemonBin, '--help'], { encoding: 'utf8' });
+  const inHelp = new Set([...help.matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)].map((m) => m[1]));
+  // In EXAMPLES, only the videochatd command lines: the others are systemctl, curl, jq.
+  const [body, examples = ''] = readFileSync(daemonManPath, 'utf8').split('.SH EXAMPLES');
+  const text = body + examples.split('\n').filter((l) => l.startsWith('videochatd ')).join('\n');
+  const inMan = new Set([...text.matchAll(/\\-\\-([a-z][a-z0-9\\-]*)/g)].map((m) => `--${m[1].replace(/\\-/g, '-')}`));
+  assert.ok(inHelp.size >= 10, `too few options parsed from --help: ${[...inHelp].join(' ')}`);
+  assert.deepEqual([...inHelp].filter((o) => !inMan.has(o)), [], 'in --help but not in man/videochatd.8');
+  assert.deepEqual([...inMan].filter((o) => !inHelp.has(o)), [], 'in man/videochatd.8 but not in --help');
+});
+
+test('videochatd.8 renders without groff warnings', () => {
+  const r = spawnSync('groff', ['-man', '-ww', '-z', daemonManPath], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  assert.equal(r.stderr, '');
 });
