@@ -10,8 +10,8 @@ export const DEFAULT_AUDIO_PORT = 12346;
 export const DEFAULT_SIZE = '320x240';
 export const DEFAULT_FPS = 15;
 export const DEFAULT_WAIT_SEC = 600;
-/** Until reconnection exists (resilience issue) a lost peer ends the call at once. */
-export const DEFAULT_GRACE_SEC = 0;
+/** How long a peer that vanished without BYE may take to come back (docs/resilience.md). */
+export const DEFAULT_GRACE_SEC = 30;
 export const MAX_FPS = 60;
 export const MAX_CAPTURE_PIXELS = 1920 * 1080;
 

@@ -154,9 +154,9 @@ test('received audio plays through the real speaker into an ALSA file device and
   assert.ok(dominantIs1kHz(pcm), 'the speaker got a 1 kHz tone');
 });
 
-test('a peer SIGKILLed mid-call: the other side reports peer-left (lost) within 2 s and exits 5', async () => {
+test('a peer SIGKILLed mid-call with --grace 0: the other side reports peer-left (lost) within 2 s and exits 5', async () => {
   const session = code();
-  const a = runClient(clientArgs(daemon, session));
+  const a = runClient(clientArgs(daemon, session, ['--grace', '0']));
   await a.waitFor('waiting');
   const b = runClient(clientArgs(daemon, session));
   await a.waitFor('peer-joined');

@@ -18,6 +18,7 @@ import { EXIT_CODES, type CallStats, type EndReason } from '../session/events.js
 import { attachNdjson, ndjsonLine } from '../session/ndjson.js';
 import { attachHumanLog } from '../session/human-log.js';
 import { sessionCodeFor } from '../session/code.js';
+import { reconnectGiveUpSec } from '../session/reconnect.js';
 
 /** Everything `connect` needs, validated. */
 export interface ConnectSettings {
@@ -125,7 +126,9 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     throw err;
   }
 
-  const session = new CallSession({ ...settings.call, ffmpeg });
+  const session = new CallSession({
+    ...settings.call, ffmpeg, reconnect: settings.reconnect, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env),
+  });
 
   if (settings.json) attachNdjson(session, ctx.stdout);
   if (settings.headless) attachHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });

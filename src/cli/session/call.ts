@@ -5,6 +5,7 @@
  * socket. run() resolves with the `ended` event once everything is closed and finalized.
  */
 import { EventEmitter } from 'node:events';
+import type net from 'node:net';
 import {
   ClockEstimator, MessageType, PROTOCOL_VERSION, isProtocolError, wallClockUs,
   type Hello, type Message, type Setup,
@@ -19,7 +20,10 @@ import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import type { AudioIn, AudioOut, VideoIn, VideoCodec, AudioCodec } from '../options.js';
 import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
-import { openRelayChannel } from './relay-link.js';
+import { RELAY_CONNECT_TIMEOUT_MS, openRelayChannel } from './relay-link.js';
+import {
+  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_STABLE_MS, reconnectDelayMs,
+} from './reconnect.js';
 import { StatsCounter } from './stats.js';
 import { VERSION } from '../version.js';
 import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
@@ -68,6 +72,24 @@ export interface CallOptions {
   clockOffsetMs?: number;
   /** Environment for children (the speaker child reads ALSA settings from it). */
   env?: NodeJS.ProcessEnv;
+  /** Reconnect after an unexpected close (default true; `--no-reconnect` sets false). */
+  reconnect?: boolean;
+  /** Give up reconnecting after the relay was unreachable this long (default RECONNECT_GIVE_UP_SEC). */
+  reconnectGiveUpSec?: number;
+}
+
+/** One interruption of the call: from an unexpected close until the call is live again. */
+interface Outage {
+  /** When the connection was lost (ms since the epoch). */
+  sinceMs: number;
+  /** Reconnect attempts made so far (the `attempt` of `reconnecting`). */
+  attempt: number;
+  /** A peer had joined: we wait for it to come back (grace); else we were still waiting for one. */
+  peerWasLive: boolean;
+  /** --grace left: it runs only while we are connected to the relay and waiting for the peer. */
+  graceLeftMs: number;
+  graceRunningSinceMs: number | null;
+  graceTimer: NodeJS.Timeout | undefined;
 }
 
 type EndedEvent = SessionEvents['ended'][0];
@@ -96,15 +118,30 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private sink: AudioSink | undefined;
   private recorder: Recorder | undefined;
   private peerSetup: Setup | null = null;
+  /** A peer joined at least once (the first `peer-joined` was emitted). */
   private peerJoined = false;
+  /** The peer is with us on the current channels: media flows. */
+  private callLive = false;
+  /** The peer said BYE: the call is ending. */
   private peerGone = false;
+  private secrets: { rendezvousId: string; codeKey: Uint8Array | null } | undefined;
+  private outage: Outage | undefined;
+  /** Failed attempts since the call was last live: drives the backoff. */
+  private backoffStep = 0;
+  /** When we last had both sockets to the relay open (the give-up time counts from here). */
+  private lastRelayContactMs = 0;
+  private attachedAtMs = 0;
+  private pairingTimer: NodeJS.Timeout | undefined;
+  /** Counters of channels already closed: totals accumulate across reconnects. */
+  private retired = { bytesSent: 0, bytesReceived: 0, recordsRejected: 0 };
+  /** Both channels of the last pair were sealed (reported while reconnecting). */
+  private lastEncrypted = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private intervals: NodeJS.Timeout[] = [];
   private readonly pendingCaptureUs: number[] = [];
   private latencyMs: number | null = null;
   private ending: Promise<EndedEvent> | undefined;
   private resolveRun: ((e: EndedEvent) => void) | undefined;
-  private graceTimer: NodeJS.Timeout | undefined;
   /** Frames pass when at least this much time passed since the last one sent (adaptation). */
   private sendFps: number;
   private lastVideoSentMs = 0;
@@ -125,6 +162,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Our clock in µs since the epoch (with the test-only offset). */
   private nowUs(): number {
     return wallClockUs() + this.offsetUs;
+  }
+
+  private get reconnectEnabled(): boolean {
+    return this.opts.reconnect !== false;
   }
 
   /** Runs the call to its end; never rejects. */
@@ -174,16 +215,18 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** The stats snapshot (also the fields of `ended`). */
   currentStats(): CallStats {
     const sinkStats = this.sink?.stats() ?? { audioBufferMs: 0, audioUnderruns: 0 };
+    if (this.encrypted) this.lastEncrypted = true;
     return {
       ...this.stats.snapshot(),
       audioBufferMs: sinkStats.audioBufferMs,
       audioUnderruns: sinkStats.audioUnderruns,
-      bytesSent: (this.video?.bytesSent ?? 0) + (this.audio?.bytesSent ?? 0),
-      bytesReceived: (this.video?.bytesReceived ?? 0) + (this.audio?.bytesReceived ?? 0),
+      bytesSent: this.retired.bytesSent + (this.video?.bytesSent ?? 0) + (this.audio?.bytesSent ?? 0),
+      bytesReceived: this.retired.bytesReceived + (this.video?.bytesReceived ?? 0) + (this.audio?.bytesReceived ?? 0),
       rttMs: this.clock.rttMs === null ? null : round1(this.clock.rttMs),
       latencyMs: this.latencyMs === null ? null : round1(this.latencyMs),
-      encrypted: this.encrypted,
-      recordsRejected: (this.video?.recordsRejected ?? 0) + (this.audio?.recordsRejected ?? 0),
+      // While reconnecting there is no confirmed pair; the call was (and will be) sealed as before.
+      encrypted: this.encrypted || this.lastEncrypted,
+      recordsRejected: this.retired.recordsRejected + (this.video?.recordsRejected ?? 0) + (this.audio?.recordsRejected ?? 0),
     };
   }
 
@@ -195,22 +238,15 @@ export class CallSession extends EventEmitter<SessionEvents> {
     // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
     // even with --insecure; the code key from the same derivation binds the key agreement.
     const secrets = await deriveCodeSecrets(this.opts.session);
-    const codeKey = this.opts.insecure ? null : secrets.codeKey;
-    const [videoSocket, audioSocket] = await Promise.all([
-      openRelayChannel(host, videoPort, secrets.rendezvousId),
-      openRelayChannel(host, audioPort, secrets.rendezvousId),
-    ]);
+    // Derived once (the KDF is slow on purpose); every reconnection uses the same rendezvous.
+    this.secrets = { rendezvousId: secrets.rendezvousId, codeKey: this.opts.insecure ? null : secrets.codeKey };
+    // The first connection failing is exit 3 (relay-unreachable); later ones are retried.
+    const sockets = await this.openSockets(RELAY_CONNECT_TIMEOUT_MS);
     if (this.ending) {
-      videoSocket.destroy();
-      audioSocket.destroy();
+      for (const s of sockets) s.destroy();
       return;
     }
-    const insecure = this.opts.insecure;
-    this.video = this.wireChannel(new Channel('video', videoSocket, { insecure, codeKey }));
-    this.audio = this.wireChannel(new Channel('audio', audioSocket, { insecure, codeKey }));
-    // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
-    this.video.sendHello();
-    this.audio.sendHello();
+    this.attach(sockets);
     this.emit('waiting', { session: this.session });
     // Capture starts while we wait, so the first frames flow the moment the peer joins
     // (ffmpeg and a camera take a second or two to start); nothing is sent before that.
@@ -220,20 +256,60 @@ export class CallSession extends EventEmitter<SessionEvents> {
     });
   }
 
+  /** Opens both relay sockets (handshake sent); if either fails, neither is kept. */
+  private async openSockets(timeoutMs: number): Promise<[net.Socket, net.Socket]> {
+    const { host, videoPort, audioPort } = this.opts;
+    const id = this.secrets!.rendezvousId;
+    const [v, a] = await Promise.allSettled([
+      openRelayChannel(host, videoPort, id, timeoutMs),
+      openRelayChannel(host, audioPort, id, timeoutMs),
+    ]);
+    if (v.status === 'fulfilled' && a.status === 'fulfilled') return [v.value, a.value];
+    if (v.status === 'fulfilled') v.value.destroy();
+    if (a.status === 'fulfilled') a.value.destroy();
+    throw v.status === 'rejected' ? v.reason : (a as PromiseRejectedResult).reason;
+  }
+
+  /** Makes two fresh channels (new ephemeral keys) on new sockets and sends our HELLOs. */
+  private attach([videoSocket, audioSocket]: [net.Socket, net.Socket]): void {
+    const { insecure } = this.opts;
+    const codeKey = this.secrets!.codeKey;
+    this.video = this.wireChannel(new Channel('video', videoSocket, { insecure, codeKey }));
+    this.audio = this.wireChannel(new Channel('audio', audioSocket, { insecure, codeKey }));
+    this.attachedAtMs = this.lastRelayContactMs = Date.now();
+    // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
+    this.video.sendHello();
+    this.audio.sendHello();
+  }
+
+  private isCurrent(ch: Channel): boolean {
+    return ch === this.video || ch === this.audio;
+  }
+
   private wireChannel(ch: Channel): Channel {
-    ch.on('hello', (hello) => this.onHello(ch, hello));
+    // Channels of an earlier connection may still report (a close after destroy): ignored.
+    ch.on('hello', (hello) => {
+      if (this.isCurrent(ch)) this.onHello(ch, hello);
+    });
     ch.on('ready', () => {
       if (ch === this.video) ch.send({ type: MessageType.SETUP, timestampUs: this.nowUs(), setup: this.ourSetup() });
     });
     ch.on('rejected', (err) => this.warnThrottled('W_RECORD_REJECTED', `a ${ch.name} record was rejected (${err.code}): altered or replayed on the path`));
     ch.on('message', (msg) => {
+      if (!this.isCurrent(ch)) return;
       try {
         this.onMessage(ch, msg);
       } catch (err) {
         this.fail(err);
       }
     });
-    ch.on('error', (err) => this.fail(err));
+    ch.on('error', (err) => {
+      if (!this.isCurrent(ch)) return;
+      // The socket closed between the peer's HELLO and its KEY_CONFIRM: a peer or relay
+      // that died mid-handshake, which reconnecting handles (the close follows at once).
+      if (ch.isClosed && this.reconnectEnabled) return;
+      this.fail(err);
+    });
     ch.on('close', () => this.onChannelClosed(ch));
     return ch;
   }
@@ -247,6 +323,25 @@ export class CallSession extends EventEmitter<SessionEvents> {
       void this.end('protocol', `peer sent its ${hello.channel} HELLO on our ${ch.name} channel`);
       return;
     }
+    this.watchPairing();
+  }
+
+  /**
+   * The relay pairs video and audio separately. One channel paired and the other not for
+   * PAIRING_TIMEOUT_MS means a pairing went astray in a reconnect race: start both over.
+   */
+  private watchPairing(): void {
+    const both = !!this.video?.paired && !!this.audio?.paired;
+    if (both) {
+      this.clearTimer(this.pairingTimer);
+      this.pairingTimer = undefined;
+      return;
+    }
+    if (this.pairingTimer || !this.reconnectEnabled) return;
+    this.pairingTimer = this.after(PAIRING_TIMEOUT_MS, () => {
+      this.pairingTimer = undefined;
+      if (!this.video?.paired || !this.audio?.paired) this.loseConnection();
+    });
   }
 
   private ourSetup(): Setup {
@@ -293,9 +388,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private onPeerSetup(setup: Setup): void {
-    if (this.peerJoined) return;
+    if (this.peerJoined) {
+      if (this.outage && !this.callLive) this.resume(setup);
+      return;
+    }
     this.peerSetup = setup;
     this.peerJoined = true;
+    this.callLive = true;
     const peer: PeerInfo = { ...setup };
     this.emit('peer-joined', { peer });
     this.startMedia(setup);
@@ -314,17 +413,169 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private onChannelClosed(ch: Channel): void {
-    if (this.ending) return;
-    if (!this.peerJoined) {
-      void this.end('relay-unreachable', `the relay closed the ${ch.name} connection while we were waiting for a peer`);
+    if (this.ending || this.peerGone || !this.isCurrent(ch)) return;
+    if (!this.reconnectEnabled || (this.peerJoined && this.opts.graceSec === 0)) {
+      if (!this.peerJoined) {
+        void this.end('relay-unreachable', `the relay closed the ${ch.name} connection while we were waiting for a peer`);
+        return;
+      }
+      // No reconnecting (or no grace to wait for the peer): a lost connection ends the call.
+      this.peerGone = true;
+      if (this.callLive) this.emit('peer-left', { reason: 'lost' });
+      this.callLive = false;
+      void this.end('peer-lost', `the connection to the peer was lost (${ch.name} closed without goodbye)`);
       return;
     }
-    if (this.peerGone) return;
-    this.peerGone = true;
-    this.emit('peer-left', { reason: 'lost' });
-    this.graceTimer = this.after(this.opts.graceSec * 1000, () => {
-      void this.end('peer-lost', 'the peer vanished without saying goodbye');
+    this.loseConnection();
+  }
+
+  // ---- reconnection (docs/resilience.md) ----
+
+  /** Closes both channels, keeping their byte counts for the totals. */
+  private retireChannels(): void {
+    this.clearTimer(this.pairingTimer);
+    this.pairingTimer = undefined;
+    if (this.encrypted) this.lastEncrypted = true;
+    for (const ch of [this.video, this.audio]) {
+      if (!ch) continue;
+      this.retired.bytesSent += ch.bytesSent;
+      this.retired.bytesReceived += ch.bytesReceived;
+      this.retired.recordsRejected += ch.recordsRejected;
+    }
+    const old = [this.video, this.audio];
+    this.video = undefined;
+    this.audio = undefined;
+    // The relay then closes the peer's side of the other channel too: both ends start over.
+    for (const ch of old) ch?.destroy();
+  }
+
+  /**
+   * An unexpected close (relay gone, or the peer gone: they look alike from here): both
+   * channels are dropped and reconnected; capture keeps running, nothing is sent meanwhile.
+   */
+  private loseConnection(): void {
+    if (this.ending) return;
+    const now = Date.now();
+    const wasUpMs = now - this.attachedAtMs;
+    this.retireChannels();
+    this.lastRelayContactMs = now;
+    if (this.callLive) {
+      this.callLive = false;
+      this.emit('peer-left', { reason: 'lost' });
+    }
+    if (this.outage) {
+      this.pauseGrace();
+    } else {
+      this.outage = {
+        sinceMs: now, attempt: 0, peerWasLive: this.peerJoined,
+        graceLeftMs: this.opts.graceSec * 1000, graceRunningSinceMs: null, graceTimer: undefined,
+      };
+    }
+    if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
+    this.scheduleReconnect();
+  }
+
+  private get giveUpMs(): number {
+    return (this.opts.reconnectGiveUpSec ?? RECONNECT_GIVE_UP_SEC) * 1000;
+  }
+
+  private scheduleReconnect(): void {
+    const untilGiveUp = Math.max(0, this.lastRelayContactMs + this.giveUpMs - Date.now());
+    const delayMs = Math.min(reconnectDelayMs(this.backoffStep++), untilGiveUp);
+    this.after(delayMs, () => void this.reconnectAttempt());
+  }
+
+  private async reconnectAttempt(): Promise<void> {
+    const outage = this.outage;
+    if (this.ending || !outage) return;
+    outage.attempt++;
+    this.emit('reconnecting', { attempt: outage.attempt });
+    let sockets: [net.Socket, net.Socket];
+    try {
+      sockets = await this.openSockets(RECONNECT_CONNECT_TIMEOUT_MS);
+    } catch (err) {
+      if (this.ending) return;
+      const downSec = (Date.now() - this.lastRelayContactMs) / 1000;
+      if (downSec * 1000 >= this.giveUpMs) {
+        const { host } = this.opts;
+        void this.end('reconnect-failed',
+          `the relay at ${host} stayed unreachable for ${Math.round(downSec)} s (limit ${this.giveUpMs / 1000} s): ${(err as Error).message}`);
+        return;
+      }
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.ending) {
+      for (const s of sockets) s.destroy();
+      return;
+    }
+    this.attach(sockets);
+    if (!outage.peerWasLive) {
+      // Nobody had joined yet: being back at the relay is all there is to restore.
+      this.outage = undefined;
+      this.emit('reconnected', { downMs: Date.now() - outage.sinceMs });
+      return;
+    }
+    this.runGrace();
+  }
+
+  /** --grace runs while we are at the relay waiting for the peer (not while the relay is away). */
+  private runGrace(): void {
+    const outage = this.outage;
+    if (!outage || outage.graceRunningSinceMs !== null) return;
+    outage.graceRunningSinceMs = Date.now();
+    outage.graceTimer = this.after(Math.max(0, outage.graceLeftMs), () => {
+      void this.end('peer-lost', `the peer vanished without saying goodbye and did not come back within ${this.opts.graceSec} s`);
     });
+  }
+
+  private pauseGrace(): void {
+    const outage = this.outage;
+    if (!outage || outage.graceRunningSinceMs === null) return;
+    outage.graceLeftMs -= Date.now() - outage.graceRunningSinceMs;
+    outage.graceRunningSinceMs = null;
+    this.clearTimer(outage.graceTimer);
+    outage.graceTimer = undefined;
+  }
+
+  /** The peer is back on fresh channels (maybe a new process): the call goes on. */
+  private resume(setup: Setup): void {
+    const outage = this.outage!;
+    this.pauseGrace();
+    this.outage = undefined;
+    this.callLive = true;
+    this.backoffStep = 0;
+    const previous = this.peerSetup;
+    this.peerSetup = setup;
+    if (JSON.stringify(previous?.video ?? null) !== JSON.stringify(setup.video ?? null)
+      || JSON.stringify(previous?.audio ?? null) !== JSON.stringify(setup.audio ?? null)) {
+      this.restartDecoders(setup, previous);
+    }
+    this.pendingCaptureUs.length = 0;
+    // H.264: both decoders start over at a keyframe (ours after the gap, the peer's maybe anew).
+    if (this.opts.videoCodec === 'h264') {
+      this.needKeyframe = true;
+      this.videoCapture?.requestKeyframe();
+    }
+    this.requestKeyframe();
+    this.sendState();
+    this.emit('reconnected', { downMs: Date.now() - outage.sinceMs, peer: { ...setup } });
+  }
+
+  /** A returning peer with other media settings: decoders (and a recording) follow them. */
+  private restartDecoders(setup: Setup, previous: Setup | null): void {
+    const old = [this.videoDecoder, this.audioDecoder];
+    this.videoDecoder = undefined;
+    this.audioDecoder = undefined;
+    for (const d of old) void d?.close().catch(() => undefined);
+    this.startDecoders(setup);
+    if (this.recorder && (previous?.video?.codec !== setup.video?.codec || previous?.audio?.codec !== setup.audio?.codec)) {
+      // One Matroska file holds one codec per stream: the recording ends here, finalized.
+      const rec = this.recorder;
+      this.recorder = undefined;
+      void rec.close().catch(() => undefined);
+      this.emit('warning', { code: 'W_RECORD_STOPPED', message: 'the peer came back with other codecs; the recording stops here' });
+    }
   }
 
   // ---- media ----
@@ -354,6 +605,23 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private startMedia(peer: Setup): void {
     const { ffmpeg } = this.opts;
+    this.startDecoders(peer);
+    if (this.opts.audioOut.kind !== 'none') {
+      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env });
+      sink.on('warning', (w) => this.warn(w));
+      this.sink = sink;
+      sink.start();
+    }
+    if (this.opts.record) {
+      const rec = new Recorder({ ffmpeg, path: this.opts.record, video: peer.video?.codec ?? null, audio: peer.audio?.codec ?? null });
+      rec.on('warning', (w) => this.warn(w));
+      this.recorder = rec;
+      rec.start();
+    }
+  }
+
+  private startDecoders(peer: Setup): void {
+    const { ffmpeg } = this.opts;
     if (peer.video) {
       const size = this.opts.decodeSize ?? { width: peer.video.width, height: peer.video.height };
       const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height });
@@ -372,23 +640,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.audioDecoder = ad;
       ad.start();
     }
-    if (this.opts.audioOut.kind !== 'none') {
-      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env });
-      sink.on('warning', (w) => this.warn(w));
-      this.sink = sink;
-      sink.start();
-    }
-    if (this.opts.record) {
-      const rec = new Recorder({ ffmpeg, path: this.opts.record, video: peer.video?.codec ?? null, audio: peer.audio?.codec ?? null });
-      rec.on('warning', (w) => this.warn(w));
-      this.recorder = rec;
-      rec.start();
-    }
   }
 
   private sendVideo(frame: VideoFrame): void {
     const ch = this.video;
-    if (!ch || !this.peerJoined || this.ending || this.peerGone || this.cameraOff) return;
+    if (!ch || !this.callLive || this.ending || this.peerGone || this.cameraOff) return;
     const nowMs = frame.captureTimeUs / 1000;
     // Adaptation for MJPEG: thin the frame rate in JS (every frame stands alone).
     if (this.opts.videoCodec === 'mjpeg' && this.sendFps < this.opts.fps) {
@@ -413,7 +669,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private sendAudio(packet: AudioPacket): void {
     const ch = this.audio;
-    if (!ch || !this.peerJoined || this.ending || this.peerGone || this.muted) return;
+    if (!ch || !this.callLive || this.ending || this.peerGone || this.muted) return;
     // Audio is small; a backed-up audio socket means the path is gone: drop, never queue.
     if (ch.backedUp) return;
     ch.send({ type: MessageType.AUDIO, timestampUs: packet.captureTimeUs + this.offsetUs, data: packet.data });
@@ -497,6 +753,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.emit('warning', { code, message });
   }
 
+  private clearTimer(t: NodeJS.Timeout | undefined): void {
+    if (!t) return;
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+
   private after(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setTimeout(() => {
       this.timers.delete(t);
@@ -524,7 +786,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.ending = (async () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
-      if (this.graceTimer) clearTimeout(this.graceTimer);
       for (const i of this.intervals) clearInterval(i);
       const stats = this.currentStats();
       await Promise.allSettled([

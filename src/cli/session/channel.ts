@@ -77,6 +77,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.isReady;
   }
 
+  /** True once the peer's HELLO arrived: the relay paired this socket with the peer's. */
+  get paired(): boolean {
+    return this.peerHelloSeen;
+  }
+
   /** True once records are sealed end to end. */
   get encrypted(): boolean {
     return this.security.encrypted;

@@ -69,8 +69,13 @@ export interface SessionEvents {
   warning: [{ code: string; message: string }];
   'peer-left': [{ reason: 'bye' | 'lost' }];
   'peer-state': [PeerState];
+  /** One reconnect attempt is being made (1, 2, ...; counted per interruption). */
   reconnecting: [{ attempt: number }];
-  reconnected: [];
+  /**
+   * The call is back: the peer's SETUP arrived on fresh channels (`peer` is what it said), or,
+   * when no peer had joined yet, we are back at the relay waiting. `downMs`: how long it was out.
+   */
+  reconnected: [{ downMs: number; peer?: PeerInfo }];
   /** A decoded peer video frame, RGB24 at the size the renderer asked for. */
   'video-frame': [{ width: number; height: number; data: Uint8Array }];
   /** Our own captured frame, decoded for the self-view (only when asked for). */

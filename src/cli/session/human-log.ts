@@ -20,9 +20,11 @@ export function attachHumanLog(
     say(`peer joined (${String(peer.client ?? 'unknown client')} ${String(peer.clientVersion ?? '')}; ${media})`);
   });
   session.on('warning', ({ code, message }) => say(`warning ${code}: ${message}`));
-  session.on('peer-left', ({ reason }) => say(reason === 'bye' ? 'the peer hung up' : 'the peer vanished'));
-  session.on('reconnecting', ({ attempt }) => say(`relay connection lost; reconnecting (attempt ${attempt})`));
-  session.on('reconnected', () => say('reconnected'));
+  session.on('peer-left', ({ reason }) => say(reason === 'bye' ? 'the peer hung up' : 'lost the connection to the peer (no goodbye)'));
+  session.on('reconnecting', ({ attempt }) => say(`reconnecting to the relay (attempt ${attempt})`));
+  session.on('reconnected', ({ downMs, peer }) => say(peer
+    ? `reconnected; the call goes on after ${(downMs / 1000).toFixed(1)} s`
+    : 'reconnected to the relay; waiting for the peer'));
   session.on('ended', (e) => {
     const detail = e.message ? `: ${e.message}` : '';
     say(`call ended (${e.reason}, exit ${e.exitCode})${detail}; sent ${e.videoFramesSent} frames / ${e.audioMsSent} ms audio, received ${e.videoFramesReceived} frames / ${e.audioMsReceived} ms audio`);
