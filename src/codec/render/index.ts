@@ -56,6 +56,7 @@ function withPassthrough(inner: Renderer): Renderer {
       return Buffer.concat([bytes.subarray(0, i), wrapTmuxPassthrough(bytes.subarray(i))]);
     },
     reset: () => inner.reset(),
+    clear: inner.clear ? () => wrapTmuxPassthrough(inner.clear?.() ?? Buffer.alloc(0)) : undefined,
   };
 }
 

@@ -11,13 +11,17 @@ import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 export const KITTY_CHUNK_BYTES = 4096;
 /** Largest frame sent, in pixels: the terminal scales it to the cells, so more only costs bandwidth. */
 export const KITTY_MAX_AREA_PX = 640 * 480;
-/** Image id and placement id this renderer owns. */
+/**
+ * Image id of the first kitty renderer; each further renderer takes the next id, so the peer
+ * picture and the self-view never replace each other's image.
+ */
 export const KITTY_IMAGE_ID = 7337;
+let nextImageId = KITTY_IMAGE_ID;
 const KITTY_PLACEMENT_ID = 1;
 
 /** Kitty renderer options. */
 export interface KittyOptions {
-  /** Image id to use (two pictures on one screen need two ids). */
+  /** Image id to use (default: a new one per renderer, from KITTY_IMAGE_ID up). */
   imageId?: number;
 }
 
@@ -36,7 +40,7 @@ export function kittyPixelSize(target: RenderTarget): { width: number; height: n
 
 /** Create a kitty graphics renderer. */
 export function createKittyRenderer(opts: KittyOptions = {}): Renderer {
-  const imageId = opts.imageId ?? KITTY_IMAGE_ID;
+  const imageId = opts.imageId ?? nextImageId++;
   const writer = new ByteWriter();
   let last: { frame: Uint8Array; key: string } | null = null;
   return {
@@ -62,6 +66,10 @@ export function createKittyRenderer(opts: KittyOptions = {}): Renderer {
     },
     reset() {
       last = null;
+    },
+    clear() {
+      last = null;
+      return kittyDeleteImage(imageId);
     },
   };
 }

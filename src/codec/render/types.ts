@@ -41,4 +41,10 @@ export interface Renderer {
   /** Terminal bytes that draw `frame` into `target` (not wrapped in synchronized output). */
   render(frame: RgbFrame, target: RenderTarget): Buffer;
   reset(): void;
+  /**
+   * Bytes that remove what this renderer drew and cannot be overwritten by text (kitty's
+   * image), and forget it like `reset()`. Optional: text modes and sixel draw into cells,
+   * which the UI clears itself; call it (when present) before switching modes.
+   */
+  clear?(): Buffer;
 }

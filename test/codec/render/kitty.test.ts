@@ -5,8 +5,17 @@ import { KITTY_CHUNK_BYTES, KITTY_MAX_AREA_PX } from '../../../src/codec/render/
 import { frameOf, lavfiFrame } from './frames.js';
 
 test('kitty: exact bytes of a one-pixel frame', () => {
-  const out = createRenderer('kitty').render(frameOf([[[255, 0, 0]]]), { col: 3, row: 4, cols: 2, rows: 1, colors: 'truecolor' });
+  const r = createRenderer('kitty', { kittyImageId: 7337 });
+  const out = r.render(frameOf([[[255, 0, 0]]]), { col: 3, row: 4, cols: 2, rows: 1, colors: 'truecolor' });
   assert.equal(out.toString('latin1'), '\x1b[5;4H\x1b_Ga=T,f=24,s=1,v=1,c=2,r=1,i=7337,p=1,q=2,C=1,m=0;/wAA\x1b\\');
+  assert.equal(r.clear?.().toString('latin1'), '\x1b_Ga=d,d=I,i=7337,q=2\x1b\\');
+});
+
+test('kitty: two renderers (peer and self-view) use different image ids', () => {
+  const px = frameOf([[[1, 2, 3]]]);
+  const t = { col: 0, row: 0, cols: 1, rows: 1, colors: 'truecolor' as const };
+  const id = (b: Buffer) => /i=(\d+)/.exec(b.toString('latin1'))?.[1];
+  assert.notEqual(id(createRenderer('kitty').render(px, t)), id(createRenderer('kitty').render(px, t)));
 });
 
 test('kitty: a large frame in chunks of at most 4096 base64 bytes that decode back to the pixels', () => {
