@@ -156,16 +156,19 @@ test('a tapping relay sees no code, no media, nothing compressible; an --insecur
   const savesInsecure = deflateSavings(insecure);
   assert.ok(savesSecure < 0.02, `secure stream: deflate saves ${(savesSecure * 100).toFixed(2)} %`);
   assert.ok(savesInsecure > savesSecure + 0.05, `insecure stream: deflate saves ${(savesInsecure * 100).toFixed(2)} %, secure ${(savesSecure * 100).toFixed(2)} %`);
+  const perDirection: string[] = [];
   for (const ch of ['video', 'audio'] as const) {
     for (const dir of ['aToB', 'bToA'] as const) {
-      const ct = ciphertextOf(results.secure.relay.relayed(ch, dir));
+      const stream = results.secure.relay.relayed(ch, dir);
+      const ct = ciphertextOf(stream);
       if (ct.length < 20_000) continue; // too little to measure (a peer whose capture started late)
       const saves = deflateSavings(ct);
+      perDirection.push(`${ch} ${dir} ${stream.length} B: ${(deflateSavings(stream) * 100).toFixed(2)} % framed, ${(saves * 100).toFixed(2)} % ciphertext`);
       assert.ok(saves < 0.01, `${ch} ${dir} ciphertext: deflate saves ${(saves * 100).toFixed(2)} %`);
     }
   }
   console.log(`# tap: secure ${secure.length} B, deflate ${(savesSecure * 100).toFixed(2)} %, ${soiSecure} FF D8 FF, longest printable run ${runSecure}; ` +
-    `insecure ${insecure.length} B, deflate ${(savesInsecure * 100).toFixed(2)} %, ${soiInsecure} FF D8 FF`);
+    `insecure ${insecure.length} B, deflate ${(savesInsecure * 100).toFixed(2)} %, ${soiInsecure} FF D8 FF; ${perDirection.join('; ')}`);
 });
 
 test('a relay that pairs everyone: two clients with different codes meet and both exit 8 without any media', async () => {
