@@ -257,6 +257,9 @@ export class RelayDaemon {
     socket.once('close', onGone);
     w.detach = () => {
       if (w.timer) clearTimeout(w.timer);
+      // A flowing socket without a 'data' listener drops what it reads: hold the bytes in
+      // the stream (then the kernel) until the handler takes over.
+      socket.pause();
       socket.off('data', onData);
       socket.off('end', onGone);
       socket.off('close', onGone);
