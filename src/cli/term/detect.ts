@@ -15,6 +15,12 @@ export const TMUX_QUERY_TIMEOUT_MS = 500;
 /** Terminal size when the stream does not know it. */
 export const FALLBACK_COLS = 80;
 export const FALLBACK_ROWS = 24;
+/**
+ * xterm caps its XTSMGRAPHICS sixel-area reply at its largest sixel image (1000x1000 px by
+ * default): a reply this large on either axis may be the cap, not the window, so no cell size
+ * is derived from it.
+ */
+export const SIXEL_AREA_CAP_PX = 1000;
 
 /** The parts of stdin detection uses (a tty.ReadStream fits). */
 export interface DetectInput {
@@ -130,9 +136,12 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
   const decision = chooseRenderMode(env, replies, { isTTY, tmux });
   let cellWidthPx = replies.cellPx?.width;
   let cellHeightPx = replies.cellPx?.height;
-  if (cellWidthPx === undefined && replies.windowPx) {
-    cellWidthPx = Math.floor(replies.windowPx.width / cols);
-    cellHeightPx = Math.floor(replies.windowPx.height / rows);
+  // The text area from 14t, else the sixel area (xterm answers that one with 14t/16t refused).
+  const area = replies.windowPx
+    ?? (replies.sixelAreaPx && replies.sixelAreaPx.width < SIXEL_AREA_CAP_PX && replies.sixelAreaPx.height < SIXEL_AREA_CAP_PX ? replies.sixelAreaPx : undefined);
+  if (cellWidthPx === undefined && area) {
+    cellWidthPx = Math.floor(area.width / cols);
+    cellHeightPx = Math.floor(area.height / rows);
   }
   return {
     isTTY,

@@ -7,6 +7,10 @@
  *   terminals answer `ESC _ G i=31;OK ESC \` (others ignore it).
  * - XTWINOPS 14t: text area in pixels, reply `CSI 4 ; height ; width t`.
  * - XTWINOPS 16t: cell size in pixels, reply `CSI 6 ; height ; width t`.
+ * - XTSMGRAPHICS `CSI ? 2 ; 1 ; 0 S`: the sixel graphics area in pixels, reply
+ *   `CSI ? 2 ; 0 ; width ; height S`. xterm refuses 14t/16t by default (its window ops are
+ *   off) but answers this one with the text area's size capped at its largest sixel image:
+ *   recorded from xterm -ti vt340 in 80x30 cells of 6x13: `CSI ? 2 ; 0 ; 480 ; 390 S`.
  * - DA1 `CSI c`: every terminal answers `CSI ? attrs c`; attribute 4 means sixel. It is
  *   sent last, so its reply also means "the earlier queries were answered or ignored".
  */
@@ -15,7 +19,7 @@
 export const KITTY_QUERY_ID = 31;
 
 /** The bytes that ask every question, DA1 last. */
-export const CAPABILITY_QUERIES = `\x1b_Gi=${KITTY_QUERY_ID},s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[14t\x1b[16t\x1b[c`;
+export const CAPABILITY_QUERIES = `\x1b_Gi=${KITTY_QUERY_ID},s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\\x1b[14t\x1b[16t\x1b[?2;1;0S\x1b[c`;
 
 /** What the terminal told us. Absent fields: it did not say. */
 export interface QueryReplies {
@@ -25,6 +29,8 @@ export interface QueryReplies {
   windowPx?: { width: number; height: number };
   /** Cell size in pixels (16t). */
   cellPx?: { width: number; height: number };
+  /** Sixel graphics area in pixels (XTSMGRAPHICS): the text area, capped at the largest sixel image. */
+  sixelAreaPx?: { width: number; height: number };
   /** The terminal answered the kitty graphics query with OK. */
   kittyGraphics?: boolean;
 }
@@ -47,6 +53,11 @@ export function parseReplies(buffer: string): QueryReplies {
     if (size.width <= 0 || size.height <= 0) continue;
     if (m[1] === '4') out.windowPx = size;
     else out.cellPx = size;
+  }
+  // eslint-disable-next-line no-control-regex -- terminal replies are escape sequences
+  const sixelArea = /\x1b\[\?2;0;(\d+);(\d+)S/.exec(buffer);
+  if (sixelArea && Number(sixelArea[1]) > 0 && Number(sixelArea[2]) > 0) {
+    out.sixelAreaPx = { width: Number(sixelArea[1]), height: Number(sixelArea[2]) };
   }
   const kitty = new RegExp(`\\x1b_Gi=${KITTY_QUERY_ID}(?:,[^;]*)?;([^\\x1b]*)\\x1b\\\\`).exec(buffer);
   if (kitty) out.kittyGraphics = kitty[1] === 'OK';

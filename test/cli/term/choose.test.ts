@@ -7,6 +7,7 @@ const XTERM_VT340_DA1 = '\x1b[?63;1;2;4;6;9;15;16;22;28c';
 const XTERM_DA1 = '\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c';
 const XTERM_14T_16T = '\x1b[4;390;600t\x1b[6;13;6t';
 const TMUX_DA1 = '\x1b[?1;2c';
+const XTERM_VT340_SIXEL_AREA = '\x1b[?2;0;480;390S';
 const KITTY_REPLIES = '\x1b_Gi=31;OK\x1b\\\x1b[4;1080;1920t\x1b[6;20;10t\x1b[?62;c';
 const NOT_KITTY_REPLY = '\x1b_Gi=31;ENOTSUPPORTED:no graphics\x1b\\';
 
@@ -19,6 +20,9 @@ test('parseReplies: DA1, 14t, 16t and the kitty answer, recorded from real termi
   assert.equal(parseReplies(NOT_KITTY_REPLY).kittyGraphics, false);
   assert.deepEqual(parseReplies('garbage\x1b[6;0;0t'), {});
   assert.equal(hasDa1Reply(XTERM_14T_16T), false);
+  // xterm refuses 14t/16t by default but tells its sixel area (80x30 cells of 6x13).
+  assert.deepEqual(parseReplies(XTERM_VT340_SIXEL_AREA + XTERM_VT340_DA1), { da1: [63, 1, 2, 4, 6, 9, 15, 16, 22, 28], sixelAreaPx: { width: 480, height: 390 } });
+  assert.deepEqual(parseReplies('\x1b[?2;3;0S'), {}, 'an XTSMGRAPHICS failure status is not an area');
   assert.equal(hasDa1Reply(XTERM_14T_16T + TMUX_DA1), true);
 });
 

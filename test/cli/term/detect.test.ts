@@ -68,7 +68,7 @@ test('in a real tmux pane: tmux answers DA1, no passthrough by default, text mod
   assert.equal(second.chosenMode, 'kitty');
 });
 
-test('in a real xterm (Xvfb): vt340 announces sixel; window ops report the cell size', async (t) => {
+test('in a real xterm (Xvfb): vt340 announces sixel and its sixel area (the cell size); window ops report the cell size', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'detect-xterm-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const run = (out: string, xtermArgs: string[]) => spawnSync('xvfb-run', ['-a', 'xterm', ...xtermArgs, '-geometry', '100x30',
@@ -79,6 +79,13 @@ test('in a real xterm (Xvfb): vt340 announces sixel; window ops report the cell 
   assert.equal(sixel.sixel, true);
   assert.equal(sixel.chosenMode, 'sixel');
   assert.ok(sixel.replies.da1.includes(4));
+  // Window ops are off by default; the XTSMGRAPHICS sixel area still gives the cell size
+  // (xterm's default font is 6x13 px; any font: taller than wide, area = cells x cell size).
+  assert.ok(sixel.replies.sixelAreaPx, `no sixel area in ${JSON.stringify(sixel.replies)}`);
+  assert.equal(sixel.replies.windowPx, undefined, 'xterm refused 14t as expected');
+  assert.ok(sixel.cellWidthPx > 0 && sixel.cellHeightPx > sixel.cellWidthPx, JSON.stringify(sixel));
+  assert.equal(sixel.cellWidthPx, Math.floor(sixel.replies.sixelAreaPx.width / 100));
+  assert.equal(sixel.cellHeightPx, Math.floor(sixel.replies.sixelAreaPx.height / 30));
 
   const opsOut = join(dir, 'ops.json');
   run(opsOut, ['-xrm', 'XTerm*allowWindowOps: true']);
