@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
 import { runClient, clientArgs, type EventLine, type ClientRun } from '../helpers/call.js';
+import { RECONNECT_GIVE_UP_SEC, reconnectDelayMs, reconnectGiveUpSec } from '../../src/cli/session/reconnect.js';
 
 /** Ceiling for any one wait on an event: generous, the machine is shared. */
 const EVENT_TIMEOUT_MS = 30_000;
@@ -93,14 +94,27 @@ async function startCall(ports: { videoPort: number; audioPort: number }, sessio
   return { a, b };
 }
 
+/** A polite hang-up, as Ctrl-C would do: the client sends BYE and exits 0, the peer then too. */
+function hangUp(run: ClientRun): void {
+  run.child.kill('SIGTERM');
+}
+
 function killAll(...runs: ClientRun[]): void {
   for (const r of runs) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
 }
 
+test('backoff: at once, then 0.5 s doubling to 5 s; the give-up time is 60 s unless the test variable says otherwise', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 40].map(reconnectDelayMs), [0, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
+  assert.equal(RECONNECT_GIVE_UP_SEC, 60);
+  assert.equal(reconnectGiveUpSec({}), 60);
+  assert.equal(reconnectGiveUpSec({ VIDEOCHAT_TEST_RECONNECT_GIVE_UP_SEC: '2.5' }), 2.5);
+  assert.equal(reconnectGiveUpSec({ VIDEOCHAT_TEST_RECONNECT_GIVE_UP_SEC: 'soon' }), 60);
+});
+
 test('relay SIGKILLed and restarted on the same ports: both sides reconnect, frames flow again, both exit 0', async () => {
   const ports = await freePorts();
   let daemon = await daemonOn(ports);
-  const { a, b } = await startCall(ports, code(), ['--duration', '20'], ['--duration', '20']);
+  const { a, b } = await startCall(ports, code(), [], []);
   try {
     const killedAt = Date.now();
     await daemon.stop('SIGKILL');
@@ -119,6 +133,7 @@ test('relay SIGKILLed and restarted on the same ports: both sides reconnect, fra
     }
     // Frames flow again: received counts grow well past what they were when the call came back.
     await Promise.all([a, b].map((r, i) => framesBeyond(r, 'frames after reconnecting', back[i].ts, framesAt(r, back[i].ts) + 20)));
+    hangUp(a);
     const [ea, eb] = await Promise.all([a.exited, b.exited]);
     assert.equal(ea.code, 0, a.stderr());
     assert.equal(eb.code, 0, b.stderr());
@@ -164,7 +179,7 @@ test('relay killed for good: reconnecting with backoff, then exit 9 (reconnect-f
 
 test('peer SIGKILLed and restarted with the same code within --grace: peer-left lost, then reconnected, frames flow, exit 0', async () => {
   const session = code();
-  const { a, b } = await startCall(shared, session, ['--duration', '16'], []);
+  const { a, b } = await startCall(shared, session, [], []);
   let b2: ClientRun | undefined;
   try {
     b.child.kill('SIGKILL');
@@ -178,6 +193,7 @@ test('peer SIGKILLed and restarted with the same code within --grace: peer-left 
     assert.ok(!a.events.some((e) => e.event === 'peer-joined' && e.ts > left.ts), 'the survivor reports reconnected, not a second peer-joined');
     await framesBeyond(a, 'frames from the new peer', back.ts, framesAt(a, back.ts) + 20);
     await framesBeyond(b2, 'the new peer receives frames', 0, 20);
+    hangUp(a);
     const [ea, eb2] = await Promise.all([a.exited, b2.exited]);
     assert.equal(ea.code, 0, a.stderr());
     assert.equal(eb2.code, 0, b2.stderr());
@@ -246,7 +262,7 @@ function ffmpegChildren(pid: number, needle: string): number[] {
 }
 
 test('capture ffmpeg SIGKILLed mid-call: a warning, capture restarts, the peer keeps receiving frames', async () => {
-  const { a, b } = await startCall(shared, code(), ['--duration', '12'], ['--duration', '12']);
+  const { a, b } = await startCall(shared, code(), [], []);
   try {
     const pids = ffmpegChildren(a.child.pid!, 'testsrc2');
     assert.equal(pids.length, 1, `a's video capture ffmpeg: ${pids.join(',')}`);
@@ -258,6 +274,7 @@ test('capture ffmpeg SIGKILLed mid-call: a warning, capture restarts, the peer k
     const again = ffmpegChildren(a.child.pid!, 'testsrc2');
     assert.equal(again.length, 1);
     assert.notEqual(again[0], pids[0], 'a new capture process');
+    hangUp(a);
     const [ea, eb] = await Promise.all([a.exited, b.exited]);
     assert.equal(ea.code, 0, a.stderr());
     assert.equal(eb.code, 0, b.stderr());
