@@ -5,8 +5,8 @@
  * reference via cell-to-pixel reconstruction; sixel at 640x480 is decoded back with
  * ImageMagick. `--write` replaces the figures section of docs/rendering.md.
  *
- * Times are the median and the minimum of many runs of full frames (the renderer is reset
- * before each, so no delta shortcut); the machine is shared, so the minimum is the steadier.
+ * Times are CPU time (not wall time: the machine is shared), the median and the minimum of
+ * many runs of full frames (the renderer is reset before each, so no delta shortcut).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,19 +87,27 @@ function timeRenderer(mode: RenderMode, colors: ColorDepth, frame: RgbFrame, tar
   let bytes: Uint8Array = Buffer.alloc(0);
   for (let i = 0; i < TIMED_RUNS; i++) {
     r.reset();
-    const t0 = performance.now();
+    // CPU time of this process, not wall time: on a shared machine the wall clock also
+    // counts the time other processes held the core.
+    const c0 = process.cpuUsage();
     bytes = r.render(frame, target);
-    times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    times.push((c.user + c.system) / 1000);
   }
   const second = r.render(frame, target).length;
   return { times, bytes, second };
 }
 
+/**
+ * chafa's output for one image, and its CPU time per image (user + system of all its threads,
+ * from GNU time) over CHAFA_RUNS images in one process, so its start-up counts once.
+ */
 function chafaTime(args: string[], png: string): { perFrameMs: number; out: Buffer } {
   const out = execFileSync('chafa', [...args, png], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
-  const t0 = performance.now();
-  execFileSync('chafa', [...args, ...Array.from({ length: CHAFA_RUNS }, () => png)], { timeout: FFMPEG_TIMEOUT_MS * 4, maxBuffer: MAX_BUFFER_BYTES });
-  return { perFrameMs: (performance.now() - t0) / CHAFA_RUNS, out };
+  const timesFile = join(tmp, 'chafa.time');
+  execFileSync('/usr/bin/time', ['-o', timesFile, '-f', '%U %S', 'chafa', ...args, ...Array.from({ length: CHAFA_RUNS }, () => png)], { timeout: FFMPEG_TIMEOUT_MS * 4, maxBuffer: MAX_BUFFER_BYTES });
+  const [user, system] = readFileSync(timesFile, 'utf8').trim().split(/\s+/).map(Number);
+  return { perFrameMs: ((user + system) * 1000) / CHAFA_RUNS, out };
 }
 
 for (const source of SOURCES) {
@@ -157,7 +165,7 @@ rmSync(tmp, { recursive: true, force: true });
 
 const fmt = (n: number, d: number) => (Number.isNaN(n) ? '-' : Number.isFinite(n) ? n.toFixed(d) : 'lossless');
 const table = [
-  '| source | renderer | ms/frame median | ms min | bytes/frame | identical 2nd frame bytes | PSNR dB |',
+  '| source | renderer | CPU ms/frame median | CPU ms min | bytes/frame | identical 2nd frame bytes | PSNR dB |',
   '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map((r) => `| ${r.source} | ${r.what} | ${fmt(r.medianMs, 2)} | ${fmt(r.minMs, 2)} | ${r.bytes} | ${r.secondBytes ?? '-'} | ${fmt(r.psnrDb, 1)} |`),
 ].join('\n');

@@ -3,6 +3,7 @@
  * (f=24), base64 in chunks, and placed over the target cells. The same image id and placement
  * id are reused so each frame replaces the last in place; an identical frame costs nothing.
  */
+import { LastFrame } from './last-frame.js';
 import { ByteWriter } from './writer.js';
 import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './sixel.js';
 import type { Renderer, RenderTarget, RgbFrame } from './types.js';
@@ -42,13 +43,13 @@ export function kittyPixelSize(target: RenderTarget): { width: number; height: n
 export function createKittyRenderer(opts: KittyOptions = {}): Renderer {
   const imageId = opts.imageId ?? nextImageId++;
   const writer = new ByteWriter();
-  let last: { frame: Uint8Array; key: string } | null = null;
+  const last = new LastFrame();
   return {
     mode: 'kitty',
     pixelSize: kittyPixelSize,
     render(frame: RgbFrame, target: RenderTarget): Buffer {
       const key = `${frame.width}x${frame.height}@${target.col},${target.row}+${target.cols}x${target.rows}`;
-      if (last && last.key === key && Buffer.compare(last.frame, frame.data) === 0) return Buffer.alloc(0);
+      if (last.same(frame.data, key)) return Buffer.alloc(0);
       const b64 = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.length).toString('base64');
       writer.clear();
       writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
@@ -61,14 +62,14 @@ export function createKittyRenderer(opts: KittyOptions = {}): Renderer {
         writer.ascii(`\x1b_G${control};${b64.slice(off, off + KITTY_CHUNK_BYTES)}\x1b\\`);
         if (b64.length === 0) break;
       }
-      last = { frame: new Uint8Array(frame.data), key };
+      last.remember(frame.data, key);
       return writer.take();
     },
     reset() {
-      last = null;
+      last.forget();
     },
     clear() {
-      last = null;
+      last.forget();
       return kittyDeleteImage(imageId);
     },
   };

@@ -6,6 +6,7 @@
  * short of cutting the image, which is not worth it at video rates).
  */
 import { VideochatError } from '../errors.js';
+import { LastFrame } from './last-frame.js';
 import { ByteWriter } from './writer.js';
 import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 
@@ -420,7 +421,7 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
   const quantizer = new Quantizer();
   const writer = new ByteWriter();
   let scratch: EncodeScratch = { bits: new Uint8Array(0), chunks: new Int32Array(SIXEL_PALETTE_COLORS), minX: new Int32Array(SIXEL_PALETTE_COLORS), maxX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1) };
-  let last: { frame: Uint8Array; width: number; height: number; col: number; row: number } | null = null;
+  const last = new LastFrame();
   return {
     mode: 'sixel',
     pixelSize(target: RenderTarget) {
@@ -428,7 +429,8 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
     },
     render(frame: RgbFrame, target: RenderTarget): Buffer {
       const { width, height } = frame;
-      if (last && last.width === width && last.height === height && last.col === target.col && last.row === target.row && Buffer.compare(last.frame, frame.data) === 0) {
+      const key = `${width}x${height}@${target.col},${target.row}`;
+      if (last.same(frame.data, key)) {
         return Buffer.alloc(0);
       }
       if (width > SIXEL_ENCODER_MAX_WIDTH_PX) {
@@ -441,11 +443,11 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
       writer.clear();
       writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
       encodeSixel(writer, frame, quantizer, scratch);
-      last = { frame: new Uint8Array(frame.data), width, height, col: target.col, row: target.row };
+      last.remember(frame.data, key);
       return writer.take();
     },
     reset() {
-      last = null;
+      last.forget();
     },
   };
 }
