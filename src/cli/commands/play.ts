@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { UsageError } from '../../codec/errors.js';
 import { createRenderer } from '../../codec/render/index.js';
 import { wrapSynchronized } from '../../codec/render/sync.js';
-import type { Renderer, RenderTarget, RgbFrame } from '../../codec/render/types.js';
+import type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from '../../codec/render/types.js';
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
 import { AudioSink } from '../../media/audio-sink.js';
 import { MediaError } from '../../media/capture.js';
@@ -26,6 +26,7 @@ import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';
 import { COLORS_CHOICES, RENDER_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
+import { detectCapabilities } from '../term/index.js';
 import { scaleNearest } from '../ui/scale-frame.js';
 import { probeMedia, type MediaProbe } from './media-probe.js';
 import { decodeSize, fitPicture } from './picture-fit.js';
@@ -50,6 +51,37 @@ const SHOW_CURSOR = '\x1b[?25h';
 const CLEAR_SCREEN = '\x1b[2J';
 const RESET_SGR = '\x1b[0m';
 const FFMPEG_COMMON = ['-hide_banner', '-loglevel', 'error', '-nostats', '-nostdin'];
+
+/** What `play` draws with: decided from the terminal's replies on a TTY, from the environment off one. */
+export interface PlayTerminal {
+  /** null for `--render none`. */
+  mode: RenderMode | null;
+  colors: ColorDepth;
+  tmuxPassthrough: boolean;
+  /** Cell size in pixels when the terminal told us: sixel and kitty pictures are sized from it. */
+  cellPx?: { width: number; height: number };
+}
+
+/**
+ * The renderer, colours and cell size for `play`. With both stdin and stdout a terminal it asks
+ * the terminal (DA1, pixel sizes; `detectCapabilities`, as `connect` does), so a sixel picture
+ * is sized from the real cells; otherwise it decides from the environment without a query.
+ */
+export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'colors'>, ctx: CommandContext): Promise<PlayTerminal> {
+  if (ctx.stdout.isTTY !== true || ctx.stdin.isTTY !== true) {
+    const choice = chooseRendering(s.render, s.colors, ctx.env, ctx.stdout.isTTY === true);
+    return { mode: choice.mode, colors: choice.colors, tmuxPassthrough: Boolean(ctx.env.TMUX) };
+  }
+  const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
+  const colors: ColorDepth = s.colors === 'auto' ? caps.colors : s.colors === 'truecolor' ? 'truecolor' : (Number(s.colors) as 16 | 256);
+  return {
+    mode: s.render === 'none' ? null : s.render === 'auto' ? caps.chosenMode : s.render,
+    colors,
+    // Inside tmux a graphics mode only shows through passthrough, whether picked or forced.
+    tmuxPassthrough: Boolean(ctx.env.TMUX),
+    ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
+  };
+}
 
 /** Everything `play` needs, validated. */
 export interface PlaySettings {
@@ -166,7 +198,8 @@ export async function run(args: string[], raw: RawOptions, ctx: CommandContext):
   checkReadable(settings.file);
   const ffmpeg = (await resolveFfmpeg({ flag: settings.ffmpegFlag, env: ctx.env })).path;
   const probe = await probeMedia(ffmpeg, settings.file);
-  return new Player(settings, probe, ffmpeg, ctx).play();
+  const terminal = await choosePlayTerminal(settings, ctx);
+  return new Player(settings, probe, ffmpeg, ctx, terminal).play();
 }
 
 /** One playback, from start to restored terminal. */
@@ -184,13 +217,14 @@ class Player {
   private frames = 0;
   private skipped = 0;
 
-  constructor(private readonly s: PlaySettings, private readonly probe: MediaProbe, private readonly ffmpeg: string, private readonly ctx: CommandContext) {
+  constructor(
+    private readonly s: PlaySettings, private readonly probe: MediaProbe, private readonly ffmpeg: string,
+    private readonly ctx: CommandContext, private readonly terminal: PlayTerminal,
+  ) {
     this.out = ctx.stdout;
     this.tty = this.out.isTTY === true;
-    const choice = chooseRendering(s.render, s.colors, ctx.env, this.tty);
-    const tmux = Boolean(ctx.env.TMUX);
-    this.renderer = choice.mode ? createRenderer(choice.mode, { tmuxPassthrough: tmux }) : null;
-    this.target = this.fit(choice.colors);
+    this.renderer = terminal.mode ? createRenderer(terminal.mode, { tmuxPassthrough: terminal.tmuxPassthrough }) : null;
+    this.target = this.fit(terminal.colors);
     this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };
     this.drawSize = this.decoded;
   }
@@ -204,7 +238,10 @@ class Player {
   private fit(colors: RenderTarget['colors']): RenderTarget {
     const v = this.probe.video;
     const aspect = v ? (v.width * v.sar) / v.height : 4 / 3;
-    return fitPicture(aspect, this.area(), colors);
+    const px = this.terminal.cellPx;
+    // Known cells: their real shape, and the pixel size sixel/kitty draw at (else they guess 10x20).
+    if (!px) return fitPicture(aspect, this.area(), colors);
+    return { ...fitPicture(aspect, this.area(), colors, px.width / px.height), cellWidthPx: px.width, cellHeightPx: px.height };
   }
 
   async play(): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * What `--render auto` and `--colors auto` pick from the environment alone, without querying
- * the terminal (no escape sequences sent, no reply awaited). `play` uses it on a TTY and
- * `doctor` reports it. Off a TTY the answer is fixed: truecolor blocks.
+ * the terminal (no escape sequences sent, no reply awaited). `doctor` reports it, and `play`
+ * uses it when stdin or stdout is not a terminal (with both, `play` asks the terminal, as
+ * `connect` does). Off a TTY the answer is fixed: truecolor blocks.
  *
  * The decision itself is src/cli/term's chooseRenderMode with no query replies.
  */
