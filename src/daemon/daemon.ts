@@ -117,8 +117,11 @@ export class RelayDaemon {
       metricsPort: this.metricsServer ? this.portOf(this.metricsServer) : null,
       pid: process.pid,
     };
+    // `pid` comes from the logger's base fields (every line has it); a second one would
+    // make a duplicate JSON key.
+    const { pid: _pid, ...fields } = info;
     alwaysLogger(this.log).info(
-      { ...info, host: this.opts.host ?? null, handlers: this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers },
+      { ...fields, host: this.opts.host ?? null, handlers: this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers },
       'listening',
     );
     return info;

@@ -11,7 +11,7 @@ export type { Logger } from 'pino';
 
 /** Creates the daemon's root logger. */
 export function createLogger(level: LogLevel): Logger {
-  const base = { name: 'videochatd' };
+  const base = { pid: process.pid, name: 'videochatd' };
   if (process.stdout.isTTY) {
     return pino({ level, base }, pretty({ colorize: true, sync: true, destination: 1 }));
   }
