@@ -177,7 +177,7 @@ test('a relay that pairs everyone: two clients with different codes meet and bot
   const codeB = uniqueCode();
   const { a, b, ea, eb } = await call(hostile, codeA, codeB, [], []);
   // The relay did pair them (both ports), though their rendezvous ids differ.
-  assert.equal(hostile.pairs, 2);
+  assert.equal(hostile.pairs, 2, `a: ${a.stderr()}\nb: ${b.stderr()}`);
   const ids = new Set(hostile.handshakes.map((h) => h.code.toString()));
   assert.deepEqual(ids, new Set([await deriveRendezvousId(codeA), await deriveRendezvousId(codeB)]));
   for (const [name, run, exit] of [['a', a, ea], ['b', b, eb]] as const) {
@@ -241,6 +241,7 @@ for (const c of [
     assert.ok((endB.videoFramesReceived as number) > 0, 'frames arrived before the flip');
     const secondsToEnd = ((endB.ts as number) - tamper.tampered.atMs) / 1000;
     assert.ok(secondsToEnd < 10, `the receiver ended ${secondsToEnd} s after the flip`);
+    console.log(`# length flip (${c.what}): receiver ended ${secondsToEnd.toFixed(2)} s after it, ${endB.recordsRejected} record(s) rejected; sender exit ${ea.code}`);
     // The sender sees its peer go without a goodbye and ends on its own with a contract status.
     assert.equal(ea.signal, null, `a was killed: ${a.stderr()}`);
     assert.ok([0, 5, 9].includes(ea.code ?? -1), `a exit ${ea.code}: ${a.stderr()}`);
