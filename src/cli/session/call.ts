@@ -305,9 +305,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
     });
     ch.on('error', (err) => {
       if (!this.isCurrent(ch)) return;
-      // The socket closed between the peer's HELLO and its KEY_CONFIRM: a peer or relay
-      // that died mid-handshake, which reconnecting handles (the close follows at once).
-      if (ch.isClosed && this.reconnectEnabled) return;
+      // The socket closed between the peer's HELLO and its KEY_CONFIRM. Once a peer had
+      // proved the code, that is a peer or relay that died mid-handshake on a reconnection,
+      // which reconnecting handles (the close follows at once). Before, it stays exit 8: a
+      // peer that never confirmed the code is not waited for again.
+      if (ch.isClosed && this.reconnectEnabled && this.peerJoined) return;
       this.fail(err);
     });
     ch.on('close', () => this.onChannelClosed(ch));
