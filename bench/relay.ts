@@ -10,7 +10,9 @@
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net, { type Socket } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -59,8 +61,24 @@ interface Rival {
   close(): Promise<void>;
 }
 
+/**
+ * The daemon runs from a private copy of dist/ + bin/ (other engineers rebuild the shared
+ * tree, and a build starts by deleting dist/).
+ */
+function snapshotBin(): string {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'videochatd-bench-'));
+  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'bin', 'videochatd.js');
+}
+
+let daemonBin = '';
+
 async function videochatdRival(extra: string[] = []): Promise<Rival & { d: StartedDaemon }> {
-  const d = await startDaemon(['--log-level', 'warn', ...extra]);
+  const d = await startDaemon(['--log-level', 'warn', ...extra], undefined, daemonBin);
   return {
     name: 'videochatd',
     d,
@@ -305,6 +323,7 @@ async function main(): Promise<void> {
   if (!existsSync(fileURLToPath(new URL('../dist/daemon/main.js', import.meta.url)))) {
     throw new Error('run `npm run build` first');
   }
+  daemonBin = snapshotBin();
   const out: string[] = [];
   const log = (s: string): void => {
     console.log(s);

@@ -35,9 +35,12 @@ export interface StartedDaemon {
   stop: (signal?: NodeJS.Signals, killAfterMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node bin/videochatd.js --video-port 0 --audio-port 0 ...args` and waits for `listening`. */
-export async function startDaemon(args: string[] = [], timeoutMs = DAEMON_START_TIMEOUT_MS): Promise<StartedDaemon> {
-  const child = spawn(process.execPath, [VIDEOCHATD_BIN, '--video-port', '0', '--audio-port', '0', ...args], {
+/**
+ * Starts `node bin/videochatd.js --video-port 0 --audio-port 0 ...args` and waits for
+ * `listening`. `bin` lets a caller run another copy (the benchmark runs a snapshot of dist/).
+ */
+export async function startDaemon(args: string[] = [], timeoutMs = DAEMON_START_TIMEOUT_MS, bin = VIDEOCHATD_BIN): Promise<StartedDaemon> {
+  const child = spawn(process.execPath, [bin, '--video-port', '0', '--audio-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];
