@@ -1,0 +1,414 @@
+/**
+ * Call benchmark (`npm run bench:call [-- --duration SEC] [--write]`; not a test): a
+ * 320x240@15 MJPEG call on loopback through the relay, beside a plain ffmpeg -> TCP -> ffmpeg
+ * pipeline of the same size, codec and quality (the rival), then both again through a
+ * 1 Mbit/s bottleneck (network namespace + veth + tbf).
+ *
+ * Latency is measured per frame, the same way for both, without touching the client: the
+ * frame source stamps the wall clock into each raw frame when it hands it to the encoder, and
+ * the decoded RGB frame's stamp is read when its last byte leaves the decoder
+ * (bench/lib/stamp.ts). For the client this is done by an ffmpeg stand-in passed with
+ * `--ffmpeg` (bench/lib/ffmpeg-shim.ts). The client's own `latencyMs` (stats, once a second,
+ * an average that starts when the frame leaves the capture ffmpeg) is reported beside it.
+ *
+ * CPU per client = utime + stime of the client and its ffmpeg children over the measured
+ * window (the shim's own node processes are left out: they stand in for the camera), as a
+ * percentage of one core. A plain run with `--video-in test` (lavfi testsrc2, no shim) gives
+ * the CPU and bytes/s of the client as users run it. `--write` fills the "Call" section of
+ * docs/benchmarks.md.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { startDaemon, type StartedDaemon } from '../test/helpers/relay-client.js';
+import { DEFAULT_VIDEO_QUALITY, mjpegQscale } from '../src/media/args.js';
+import { benchSession, delay, percentile, spawnClient, type BenchClient, type CallEvent } from './lib/call-run.js';
+import { allProcs, label, TreeCpuMeter } from './lib/procs.js';
+import { StampReader, backgroundFrames, startStampedSource } from './lib/stamp.js';
+import { BOTTLENECK_DESCRIPTION, HOST_ADDR, NETNS_NAME, setupBottleneck, teardownBottleneck } from './lib/netns.js';
+import { writeSection } from './lib/docs.js';
+
+const WIDTH = 320;
+const HEIGHT = 240;
+const FPS = 15;
+/** Length of the measured window of each run. */
+const DEFAULT_DURATION_SEC = 30;
+/** At least this long after the call starts is not measured (process start-up, first backlog). */
+const WARMUP_SEC = 5;
+/** Warm-up ends early only after this many stats lines in a row show video flowing both ways... */
+const WARMUP_STEADY_LINES = 3;
+/** ...at this share of the nominal frame rate (unthrottled runs; a throttled one waits WARMUP_MAX_SEC). */
+const WARMUP_STEADY_FPS_RATIO = 0.8;
+/** Longest warm-up: on a busy machine starting node and ffmpeg processes takes seconds. */
+const WARMUP_MAX_SEC = 20;
+const CPU_SAMPLE_INTERVAL_MS = 500;
+const PEER_JOIN_TIMEOUT_MS = 60_000;
+const EXIT_MARGIN_MS = 30_000;
+/** Targets of issue 3. */
+const TARGET_P50_MS = 100;
+const TARGET_P95_MS = 150;
+const TARGET_P95_THROTTLED_MS = 400;
+const TARGET_CPU_PCT = 25;
+
+const LIB_DIR = fileURLToPath(new URL('./lib/', import.meta.url));
+
+interface Side {
+  /** Per-frame capture -> decoded latency of frames this side decoded (ms). */
+  frameLatencyMs: number[];
+  /** The client's own stats latencyMs, one per stats line in the window. */
+  statsLatencyMs: number[];
+  cpuPct: number;
+  cpuBreakdown: string;
+  bytesSentPerSec: number;
+  fpsIn: number[];
+  fpsOut: number[];
+  dropped: number;
+}
+
+interface CallResult {
+  name: string;
+  a: Side;
+  b: Side;
+  /** Per second of the call: a's fps out, b's fps in, a->b median latency, and back. */
+  timeline: string[];
+  /** Seconds from the peers joining to the start of the measured window. */
+  warmupSec: number;
+}
+
+interface RivalResult {
+  name: string;
+  frameLatencyMs: number[];
+  senderCpuPct: number;
+  receiverCpuPct: number;
+  bytesPerSec: number;
+  framesDecoded: number;
+  fpsIn: number;
+  unreadable: number;
+}
+
+function parseArgs(argv: string[]): { durationSec: number; write: boolean; skipThrottled: boolean } {
+  let durationSec = DEFAULT_DURATION_SEC;
+  const i = argv.indexOf('--duration');
+  if (i >= 0) durationSec = Number(argv[i + 1]);
+  if (!Number.isFinite(durationSec) || durationSec < 5) throw new Error('--duration must be >= 5 (seconds measured per run)');
+  return { durationSec, write: argv.includes('--write'), skipThrottled: argv.includes('--no-throttle') };
+}
+
+/**
+ * Transpiles the shim and its one import to plain ESM in `dir` and writes an `ffmpeg`
+ * launcher for `--ffmpeg`: node starts that in ~50 ms, where a TypeScript loader took seconds
+ * on a busy machine (past the client's 10 s first-output limit, measured).
+ */
+function shimLauncher(dir: string): string {
+  for (const name of ['ffmpeg-shim', 'stamp']) {
+    const src = readFileSync(join(LIB_DIR, `${name}.ts`), 'utf8');
+    const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+    writeFileSync(join(dir, `${name}.js`), out.outputText);
+  }
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  const path = join(dir, 'ffmpeg');
+  writeFileSync(path, `#!/bin/sh\nexec "${process.execPath}" "${join(dir, 'ffmpeg-shim.js')}" "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+function statsIn(c: BenchClient, fromMs: number, toMs: number): CallEvent[] {
+  return c.events.filter((e) => e.event === 'stats' && e.ts >= fromMs && e.ts <= toMs);
+}
+
+function num(e: CallEvent | undefined, k: string): number {
+  const v = e?.[k];
+  return typeof v === 'number' ? v : NaN;
+}
+
+/** Reads the shim log: latencies of frames decoded by `clientPid` whose stamp lies in the window. */
+function frameLatencies(log: string, clientPid: number, fromMs: number, toMs: number): Array<{ stampMs: number; latencyMs: number }> {
+  if (!existsSync(log)) return [];
+  const from = fromMs >>> 0;
+  const span = toMs - fromMs;
+  const out: Array<{ stampMs: number; latencyMs: number }> = [];
+  for (const line of readFileSync(log, 'utf8').split('\n')) {
+    const [pid, stamp, latency] = line.split(' ').map(Number);
+    if (pid !== clientPid || stamp === undefined || latency === undefined) continue;
+    const offset = (stamp - from + 2 ** 32) % 2 ** 32;
+    if (offset <= span) out.push({ stampMs: fromMs + offset, latencyMs: latency });
+  }
+  return out;
+}
+
+async function ourCall(name: string, daemon: StartedDaemon, durationSec: number, opts: { shim?: string; log?: string; background?: string; throttled: boolean }): Promise<CallResult> {
+  const session = benchSession(name.replace(/\W+/g, '-'));
+  // The call is ended by SIGINT (a hang-up) after the window; --duration is only a backstop.
+  const backstopSec = WARMUP_MAX_SEC + durationSec + EXIT_MARGIN_MS / 1000;
+  const extra = ['--duration', String(backstopSec), ...(opts.shim ? ['--ffmpeg', opts.shim] : [])];
+  const env = opts.log ? { VC_SHIM_LOG: opts.log, VC_SHIM_BACKGROUND: opts.background } : {};
+  const killAfterMs = backstopSec * 1000 + PEER_JOIN_TIMEOUT_MS + EXIT_MARGIN_MS;
+  const base = { videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, extra, env, killAfterMs };
+  // a sits behind the bottleneck when throttled; b is on loopback beside the relay.
+  const a = spawnClient({ ...base, host: opts.throttled ? HOST_ADDR : '127.0.0.1', netns: opts.throttled ? NETNS_NAME : undefined });
+  await a.waitFor('waiting', PEER_JOIN_TIMEOUT_MS);
+  const b = spawnClient({ ...base, host: '127.0.0.1' });
+  await Promise.all([a.waitFor('peer-joined', PEER_JOIN_TIMEOUT_MS), b.waitFor('peer-joined', PEER_JOIN_TIMEOUT_MS)]);
+  const joinedMs = Date.now();
+  const notShim = (p: { cmdline: string; comm: string; pid: number; ppid: number; cpuSec: number; rssBytes: number }): boolean => label(p) !== 'shim';
+  const meters = { a: new TreeCpuMeter(a.pid, notShim), b: new TreeCpuMeter(b.pid, notShim) };
+  await delay(WARMUP_SEC * 1000);
+  const steady = (c: BenchClient): boolean => {
+    const last = c.events.filter((e) => e.event === 'stats').slice(-WARMUP_STEADY_LINES);
+    return last.length === WARMUP_STEADY_LINES && last.every((e) => num(e, 'videoFpsIn') >= FPS * WARMUP_STEADY_FPS_RATIO);
+  };
+  while (Date.now() < joinedMs + WARMUP_MAX_SEC * 1000 && !(steady(a) && steady(b))) await delay(CPU_SAMPLE_INTERVAL_MS);
+  const fromMs = Date.now();
+  let procs = allProcs();
+  meters.a.resetBaseline(procs);
+  meters.b.resetBaseline(procs);
+  const untilMs = fromMs + durationSec * 1000;
+  while (Date.now() < untilMs) {
+    await delay(CPU_SAMPLE_INTERVAL_MS);
+    procs = allProcs();
+    meters.a.sample(procs);
+    meters.b.sample(procs);
+  }
+  const toMs = Date.now();
+  const wallSec = (toMs - fromMs) / 1000;
+  a.child.kill('SIGINT');
+  const [codeA, codeB] = await Promise.all([a.exited, b.exited]);
+  if (codeA !== 0 || codeB !== 0) console.error(`warning: ${name}: exit codes a=${codeA} b=${codeB}; a stderr: ${a.stderr().slice(-500)}; b stderr: ${b.stderr().slice(-500)}`);
+
+  const side = (c: BenchClient, meter: TreeCpuMeter): Side => {
+    const stats = statsIn(c, fromMs, toMs);
+    const first = stats[0];
+    const last = stats[stats.length - 1];
+    const used = meter.used();
+    const ended = c.events.find((e) => e.event === 'ended');
+    return {
+      frameLatencyMs: opts.log ? frameLatencies(opts.log, c.pid, fromMs, toMs).map((x) => x.latencyMs) : [],
+      statsLatencyMs: stats.map((e) => num(e, 'latencyMs')).filter((x) => Number.isFinite(x)),
+      cpuPct: (used.totalSec / wallSec) * 100,
+      cpuBreakdown: [...used.byLabel].filter(([, s]) => s > 0).sort((x, y) => y[1] - x[1])
+        .map(([k, s]) => `${k} ${((s / wallSec) * 100).toFixed(1)}`).join(', '),
+      bytesSentPerSec: first && last && last.ts > first.ts ? ((num(last, 'bytesSent') - num(first, 'bytesSent')) * 1000) / (last.ts - first.ts) : NaN,
+      fpsIn: stats.map((e) => num(e, 'videoFpsIn')),
+      fpsOut: stats.map((e) => num(e, 'videoFpsOut')),
+      dropped: num(ended, 'videoFramesDropped'),
+    };
+  };
+  const result: CallResult = { name, a: side(a, meters.a), b: side(b, meters.b), timeline: [], warmupSec: (fromMs - joinedMs) / 1000 };
+  // Per second from the call's start: what a sends and b shows, and the way back.
+  const statsA = a.events.filter((e) => e.event === 'stats');
+  const statsB = b.events.filter((e) => e.event === 'stats');
+  const framesA = opts.log ? frameLatencies(opts.log, a.pid, joinedMs, toMs) : [];
+  const framesB = opts.log ? frameLatencies(opts.log, b.pid, joinedMs, toMs) : [];
+  const medianIn = (frames: Array<{ stampMs: number; latencyMs: number }>, s: number): string => {
+    const xs = frames.filter((f) => f.stampMs >= joinedMs + s * 1000 && f.stampMs < joinedMs + (s + 1) * 1000).map((f) => f.latencyMs);
+    return xs.length ? String(percentile(xs, 50)) : '-';
+  };
+  for (let s = 0; s < Math.min(statsA.length, statsB.length); s++) {
+    result.timeline.push(`| ${s + 1} | ${num(statsA[s], 'videoFpsOut')} | ${num(statsB[s], 'videoFpsIn')} | ${medianIn(framesB, s)} | ` +
+      `${num(statsB[s], 'videoFpsOut')} | ${num(statsA[s], 'videoFpsIn')} | ${medianIn(framesA, s)} | ${num(statsA[s], 'videoFramesDropped')} | ${num(statsB[s], 'videoFramesDropped')} |`);
+  }
+  return result;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Bytes received so far on the TCP connection accepted on `port` (the rival's receiver), from `ss`. */
+function receivedOnPort(port: number): number {
+  try {
+    const out = execFileSync('ss', ['-tinH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8', timeout: 5000 });
+    const m = /bytes_received:(\d+)/.exec(out);
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The rival: ffmpeg (raw stamped frames in, MJPEG over TCP out) -> ffmpeg (MJPEG in, RGB out). */
+async function rival(name: string, durationSec: number, frames: Buffer[], opts: { tuned: boolean; throttled: boolean }): Promise<RivalResult> {
+  const port = await freePort();
+  const quiet = ['-hide_banner', '-loglevel', 'error', '-nostats'];
+  // The plain receiver is what anyone would type; the tuned one uses our decoder's low-delay flags.
+  const input = opts.tuned ? ['-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1', '-f', 'jpeg_pipe'] : ['-f', 'mjpeg'];
+  const receiver = spawn('ffmpeg', [...quiet, ...input, '-i', `tcp://0.0.0.0:${port}?listen=1`, '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lat: Array<{ at: number; latencyMs: number }> = [];
+  const reader = new StampReader(WIDTH, HEIGHT, (latencyMs) => lat.push({ at: Date.now(), latencyMs }));
+  receiver.stdout!.on('data', (c: Buffer) => reader.push(c));
+  let errText = '';
+  receiver.stderr!.on('data', (s: Buffer) => { errText = (errText + s.toString()).slice(-2000); });
+  await delay(1000);
+  const senderArgs = [...quiet, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${WIDTH}x${HEIGHT}`, '-r', String(FPS), '-i', 'pipe:0',
+    '-an', '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(DEFAULT_VIDEO_QUALITY)), '-flush_packets', '1', '-f', 'mjpeg',
+    `tcp://${opts.throttled ? HOST_ADDR : '127.0.0.1'}:${port}`];
+  const sender: ChildProcess = opts.throttled
+    ? spawn('ip', ['netns', 'exec', NETNS_NAME, 'ffmpeg', ...senderArgs], { stdio: ['pipe', 'ignore', 'pipe'] })
+    : spawn('ffmpeg', senderArgs, { stdio: ['pipe', 'ignore', 'pipe'] });
+  sender.stdin!.on('error', () => undefined);
+  sender.stderr!.on('data', (s: Buffer) => { errText = (errText + s.toString()).slice(-2000); });
+  // The source writes without waiting, like a camera: when the path backs up, frames queue.
+  const stop = startStampedSource(frames, WIDTH, HEIGHT, FPS, (f) => { if (!sender.stdin!.destroyed) sender.stdin!.write(f); });
+  await delay(WARMUP_SEC * 1000);
+  const fromMs = Date.now();
+  const cpu = { s: new TreeCpuMeter(sender.pid!), r: new TreeCpuMeter(receiver.pid!) };
+  let procs = allProcs();
+  cpu.s.resetBaseline(procs);
+  cpu.r.resetBaseline(procs);
+  const w0 = receivedOnPort(port);
+  while (Date.now() < fromMs + durationSec * 1000) {
+    await delay(CPU_SAMPLE_INTERVAL_MS);
+    procs = allProcs();
+    cpu.s.sample(procs);
+    cpu.r.sample(procs);
+  }
+  const toMs = Date.now();
+  const w1 = receivedOnPort(port);
+  stop();
+  sender.kill('SIGKILL');
+  receiver.kill('SIGKILL');
+  const wallSec = (toMs - fromMs) / 1000;
+  const inWindow = lat.filter((x) => x.at >= fromMs && x.at <= toMs);
+  if (inWindow.length === 0) console.error(`warning: ${name}: no frame decoded; ffmpeg said: ${errText}`);
+  return {
+    name,
+    frameLatencyMs: inWindow.map((x) => x.latencyMs),
+    senderCpuPct: (cpu.s.used().totalSec / wallSec) * 100,
+    receiverCpuPct: (cpu.r.used().totalSec / wallSec) * 100,
+    bytesPerSec: (w1 - w0) / wallSec,
+    framesDecoded: inWindow.length,
+    fpsIn: inWindow.length / wallSec,
+    unreadable: reader.unreadable,
+  };
+}
+
+const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const kbps = (bytesPerSec: number): string => (Number.isFinite(bytesPerSec) ? `${((bytesPerSec * 8) / 1000).toFixed(0)} kbit/s` : '-');
+const mean = (xs: number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
+
+function latencyCells(xs: number[]): string {
+  return `${f0(percentile(xs, 50))} | ${f0(percentile(xs, 95))} | ${xs.length}`;
+}
+
+function callRows(r: CallResult): string[] {
+  const row = (who: string, s: Side, dir: string): string =>
+    `| ${r.name} | ${who} (${dir}) | ${latencyCells(s.frameLatencyMs)} | ${f0(percentile(s.statsLatencyMs, 50))} / ${f0(percentile(s.statsLatencyMs, 95))} | ` +
+    `${f1(s.cpuPct)} | ${kbps(s.bytesSentPerSec)} | ${f1(mean(s.fpsIn))} | ${Number.isFinite(s.dropped) ? s.dropped : '-'} |`;
+  return [row('a', r.a, 'b->a'), row('b', r.b, 'a->b')];
+}
+
+function rivalRow(r: RivalResult): string {
+  return `| ${r.name} | receiver | ${latencyCells(r.frameLatencyMs)} | - | ${f1(r.senderCpuPct)} + ${f1(r.receiverCpuPct)} | ${kbps(r.bytesPerSec)} | ` +
+    `${f1(r.fpsIn)} | ${r.unreadable} unreadable |`;
+}
+
+async function main(): Promise<void> {
+  const { durationSec, write, skipThrottled } = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const load0 = os.loadavg()[0]!;
+  const dir = mkdtempSync(join(os.tmpdir(), 'vcbench-'));
+  const shim = shimLauncher(dir);
+  const frames = backgroundFrames('ffmpeg', WIDTH, HEIGHT, FPS);
+  const background = join(dir, 'background.rgb');
+  writeFileSync(background, Buffer.concat(frames));
+  const daemon = await startDaemon(['--log-level', 'warn']);
+  const calls: CallResult[] = [];
+  const rivals: RivalResult[] = [];
+  let throttleNote = '';
+  try {
+    console.error('# our call, loopback, --video-in test (CPU and bytes as users run it)');
+    calls.push(await ourCall('ours, loopback, testsrc2', daemon, durationSec, { throttled: false }));
+    console.error('# our call, loopback, stamped frames (per-frame latency)');
+    calls.push(await ourCall('ours, loopback, stamped', daemon, durationSec, { shim, log: join(dir, 'lat-loop.log'), background, throttled: false }));
+    console.error('# rival, loopback, plain receiver');
+    rivals.push(await rival('rival, loopback, plain', durationSec, frames, { tuned: false, throttled: false }));
+    console.error('# rival, loopback, tuned receiver');
+    rivals.push(await rival('rival, loopback, tuned', durationSec, frames, { tuned: true, throttled: false }));
+    if (!skipThrottled) {
+      try {
+        setupBottleneck();
+        console.error(`# our call, a behind ${BOTTLENECK_DESCRIPTION}`);
+        calls.push(await ourCall('ours, 1 Mbit/s', daemon, durationSec, { shim, log: join(dir, 'lat-tbf.log'), background, throttled: true }));
+        console.error('# rival, sender behind the bottleneck');
+        rivals.push(await rival('rival, 1 Mbit/s, tuned', durationSec, frames, { tuned: true, throttled: true }));
+      } catch (err) {
+        throttleNote = `throttled runs skipped: ${(err as Error).message}`;
+        console.error(throttleNote);
+      } finally {
+        teardownBottleneck();
+      }
+    }
+  } finally {
+    await daemon.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const load1 = os.loadavg()[0]!;
+
+  const header = [
+    '| run | side (direction decoded) | p50 ms | p95 ms | frames | stats latencyMs p50 / p95 | CPU % of a core | bytes/s sent | fps in | dropped |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const table = [...header, ...calls.flatMap(callRows), ...rivals.map(rivalRow)];
+  const throttled = calls.find((c) => c.name.includes('Mbit'));
+  const timeline = throttled ? [
+    '| s | a fps out | b fps in | a->b p50 ms | b fps out | a fps in | b->a p50 ms | a dropped | b dropped |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...throttled.timeline,
+  ] : [];
+  const stamped = calls.find((c) => c.name.includes('stamped'));
+  const verdict: string[] = [];
+  if (stamped) {
+    const all = [...stamped.a.frameLatencyMs, ...stamped.b.frameLatencyMs];
+    verdict.push(`loopback p50 ${f0(percentile(all, 50))} ms (target ${TARGET_P50_MS}), p95 ${f0(percentile(all, 95))} ms (target ${TARGET_P95_MS})`);
+  }
+  if (throttled) {
+    const all = [...throttled.a.frameLatencyMs, ...throttled.b.frameLatencyMs];
+    verdict.push(`1 Mbit/s p95 ${f0(percentile(all, 95))} ms (target ${TARGET_P95_THROTTLED_MS}); a->b p95 ${f0(percentile(throttled.b.frameLatencyMs, 95))}, b->a p95 ${f0(percentile(throttled.a.frameLatencyMs, 95))}`);
+  }
+  const plain = calls.find((c) => c.name.includes('testsrc2'));
+  if (plain) verdict.push(`CPU per client ${f1(plain.a.cpuPct)} % and ${f1(plain.b.cpuPct)} % of one core (target ${TARGET_CPU_PCT}); a: ${plain.a.cpuBreakdown}; b: ${plain.b.cpuBreakdown}`);
+  if (stamped) verdict.push(`CPU with stamped frames (no lavfi generation): a ${stamped.a.cpuBreakdown}; b ${stamped.b.cpuBreakdown}`);
+  const warmups = calls.map((c) => c.warmupSec.toFixed(0)).join(', ');
+  const context = `${durationSec} s measured per run, after a warm-up (${WARMUP_SEC} s for the rival; ${warmups} s for our calls, until video flowed steadily, at most ${WARMUP_MAX_SEC} s), load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after, on ${os.cpus().length} cores`;
+
+  console.log(table.join('\n'));
+  if (timeline.length) console.log(`\n1 Mbit/s run, per second:\n${timeline.join('\n')}`);
+  console.log(`\n${verdict.join('\n')}\n${context}${throttleNote ? `\n${throttleNote}` : ''}`);
+
+  if (write) {
+    writeSection('Call', [
+      `Run ${startedAt.toISOString().slice(0, 16)}Z by \`npm run bench:call -- --write\`: ${context}.`,
+      `320x240@${FPS}, MJPEG q:v ${mjpegQscale(DEFAULT_VIDEO_QUALITY)} (quality ${DEFAULT_VIDEO_QUALITY}), Opus audio on the side, encrypted; a daemon on loopback.`,
+      'Latency is per frame, capture -> decoded: the source stamps the wall clock into each raw frame as it hands it to the',
+      'encoder and the stamp is read back from the decoded RGB frame (bench/lib/stamp.ts; for the client, through an ffmpeg',
+      'stand-in given with `--ffmpeg`). "stats latencyMs" is the client\'s own figure (an average, from the frame leaving the',
+      'capture ffmpeg). The rival is ffmpeg -> TCP -> ffmpeg with the same stamped frames, size, codec and quality; its CPU is',
+      'sender + receiver, its bytes/s what the receiver got over TCP. "plain" decodes with `-f mjpeg`, "tuned" with our',
+      `decoder's low-delay flags. The 1 Mbit/s runs put client a (or the rival's sender) behind ${BOTTLENECK_DESCRIPTION}.`,
+      '',
+      ...table,
+      ...(timeline.length ? ['', '1 Mbit/s, per second of the call (fps from the clients\' stats, latency from the stamps):', '', ...timeline] : []),
+      '',
+      ...verdict.map((v) => `- ${v}`),
+      ...(throttleNote ? [`- ${throttleNote}`] : []),
+    ].join('\n'));
+    console.log('wrote docs/benchmarks.md (Call)');
+  }
+}
+
+main().catch((err: unknown) => {
+  teardownBottleneck();
+  console.error(err);
+  process.exit(1);
+});
