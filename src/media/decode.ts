@@ -50,6 +50,10 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
   private width: number;
   private height: number;
   private sup: Supervisor | undefined;
+  /** Processes launched so far; each numbers its frames' source. */
+  private launches = 0;
+  /** The newest process that produced output: an older one (being stopped) is not heard any more. */
+  private newestOutput = 0;
   private waitingForKeyframe: boolean;
   private closed = false;
   /** Frames dropped because the decoder was backed up or waiting for a keyframe. */
@@ -80,6 +84,7 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     const width = this.width;
     const height = this.height;
     const frameBytes = width * height * 3;
+    const generation = ++this.launches;
     const sup = ffmpegSupervisor({
       name: `ffmpeg-${this.codec}-decoder`,
       ffmpeg: this.ffmpeg,
@@ -97,6 +102,9 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
       let pendingBytes = 0;
       child.stdout?.on('data', (chunk: Buffer) => {
         sup.markStarted();
+        // Once the replacement speaks, the old size's leftovers would only step back in time.
+        if (generation < this.newestOutput) return;
+        this.newestOutput = generation;
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes < frameBytes) return;
@@ -149,7 +157,14 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     }
   }
 
-  /** Changes the output size: restarts ffmpeg with the new scale (H.264 then waits for a keyframe). */
+  /**
+   * Changes the output size: a new ffmpeg with the new scale starts at once and takes every
+   * frame pushed from now on (H.264 then waits for a keyframe); the old one is stopped in the
+   * background, its last frames (of the old size, which they carry) still delivered until the
+   * new one has output. Starting the new one only after the old one exited left the picture
+   * frozen for the whole stop (up to its kill timeout) plus a start, and a push in between
+   * launched a second, unsupervised decoder.
+   */
   async setSize(width: number, height: number): Promise<void> {
     checkSize(width, height);
     if (width === this.width && height === this.height) return;
@@ -157,14 +172,15 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     this.height = height;
     const old = this.sup;
     this.sup = undefined;
+    if (!this.closed) {
+      this.launch();
+      if (this.codec === 'h264') this.emit('need-keyframe');
+    }
     if (old) {
       old.removeAllListeners('died');
       old.removeAllListeners('gave-up');
       await old.close();
     }
-    if (this.closed) return;
-    this.launch();
-    if (this.codec === 'h264') this.emit('need-keyframe');
   }
 
   /** Stops the decoder. Idempotent. */

@@ -113,6 +113,43 @@ test('h264: a decoder resized mid-stream waits for a keyframe and then gives fra
   assert.ok(out.some((f) => f.width === 64) && out.some((f) => f.width === 96 && f.data.length === 96 * 64 * 3));
 });
 
+/** ffmpeg processes whose parent is this test process. */
+function ffmpegChildren(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => /ffmpeg/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+test('mjpeg: setSize while frames keep coming: frames of the new size, one decoder process left, none after close', async () => {
+  const frames = await captureFor('mjpeg', 2000);
+  const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec: 'mjpeg', width: 64, height: 48 });
+  const out: DecodedFrame[] = [];
+  dec.on('frame', (f) => out.push(f));
+  dec.on('error', (e) => assert.fail(e.message));
+  dec.start();
+  let i = 0;
+  // Frames keep arriving at 15 fps, as from a peer, during and after the resize.
+  const feeder = setInterval(() => { dec.push(frames[i++ % frames.length]); }, 1000 / FPS);
+  try {
+    const deadline = Date.now() + 15_000;
+    while (!out.some((f) => f.width === 64) && Date.now() < deadline) await sleep(50);
+    assert.ok(out.some((f) => f.width === 64), 'frames of the first size');
+    // The old decoder is stopped while frames keep being pushed: before the fix, a push in
+    // that window started a decoder of its own, and setSize then started another one.
+    await withTimeout(dec.setSize(96, 64), 15_000, 'old decoder stopped');
+    while (!out.some((f) => f.width === 96) && Date.now() < deadline) await sleep(20);
+    assert.ok(out.some((f) => f.width === 96 && f.data.length === 96 * 64 * 3), 'frames of the new size');
+    await sleep(500);
+    assert.equal(ffmpegChildren().length, 1, `one decoder process after the resize: ${ffmpegChildren().join(',')}`);
+    const at = out.findIndex((f) => f.width === 96);
+    assert.ok(out.slice(at).every((f) => f.width === 96), 'no frame of the old size after the first of the new size');
+  } finally {
+    clearInterval(feeder);
+    await withTimeout(dec.close(), 10_000, 'decoder close');
+  }
+  await sleep(300);
+  assert.deepEqual(ffmpegChildren(), [], 'no decoder left after close');
+});
+
 test('opus: 20 ms packets of the 1 kHz test tone decode back to PCM whose dominant frequency is 1 kHz', async () => {
   const cap = new AudioCapture({ ffmpeg: FFMPEG, source: { kind: 'test' }, codec: 'opus' });
   const packets: AudioPacket[] = [];
