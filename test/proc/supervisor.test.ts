@@ -62,14 +62,15 @@ test('close() is idempotent, kills a child that ignores SIGTERM, and never resta
     restart: { maxRestarts: 5 },
     spawn: () => {
       spawns++;
-      return spawn(node, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'], { stdio: 'pipe' });
+      return spawn(node, ['-e', 'process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)'], { stdio: 'pipe' });
     },
   });
   const spawned = once(sup, 'spawn');
   sup.start();
   await spawned;
-  await new Promise((r) => setTimeout(r, 200));
   const child = sup.child!;
+  // Only once the child has installed its SIGTERM handler does close() have to escalate.
+  await once(child.stdout!, 'data');
   const p1 = sup.close();
   const p2 = sup.close();
   assert.equal(p1, p2);
