@@ -13,9 +13,17 @@ import { TerminalGuard } from './terminal-guard.js';
 import { TerminalSurface } from './terminal-surface.js';
 import { VideoPainter, type RendererFactory } from './video-painter.js';
 import { availableModes, defaultRendererFactory } from './renderer-factory.js';
+import { peerPictureSize } from './call-state.js';
+import { computeLayout } from './layout.js';
 
 /** After `q`, how long we wait for the session's `ended` before taking the terminal back anyway. */
 export const HANGUP_GRACE_MS = 3000;
+
+/**
+ * Share of wall time peer frames may take to render and write to the terminal (see
+ * PainterOptions.maxPaintShare): the rest stays for the sockets, capture, audio and Ink.
+ */
+export const VIDEO_PAINT_MAX_SHARE = 0.5;
 
 /** Text modes every terminal can show; `r` cycles through these (plus the mode we started in). */
 export const TEXT_RENDER_MODES: readonly RenderMode[] = ['symbols', 'blocks', 'ascii'];
@@ -67,6 +75,7 @@ export function runCallTui(session: CallSession, opts: CallTuiOptions): Promise<
       createRenderer,
       colors: opts.colors,
       cellPx: opts.cellPx,
+      maxPaintShare: VIDEO_PAINT_MAX_SHARE,
     });
 
     const hangup = () => {
@@ -87,6 +96,11 @@ export function runCallTui(session: CallSession, opts: CallTuiOptions): Promise<
 
     const onVideo = (frame: SessionEvents['video-frame'][0]) => painter.onVideoFrame(frame);
     const onSelf = (frame: SessionEvents['self-frame'][0]) => painter.onSelfFrame(frame);
+    // Runs before the session starts its decoder for the peer (it emits first): the decoder
+    // then starts at the size the call screen will draw, not the peer's capture size.
+    const onPeerJoined = ({ peer }: SessionEvents['peer-joined'][0]) => {
+      painter.prepare({ area: computeLayout(surface.columns, surface.rows).main, mode: opts.renderMode, selfView: false, source: peerPictureSize(peer) });
+    };
     // Ended: let the last React update run, then take the terminal back.
     const onEnded = () => setImmediate(() => finish());
     const onResize = () => {
@@ -100,6 +114,7 @@ export function runCallTui(session: CallSession, opts: CallTuiOptions): Promise<
       clearTimeout(hangupTimer);
       session.off('video-frame', onVideo);
       session.off('self-frame', onSelf);
+      session.off('peer-joined', onPeerJoined);
       session.off('ended', onEnded);
       opts.stdout.off('resize', onResize);
       painter.close();
@@ -116,6 +131,7 @@ export function runCallTui(session: CallSession, opts: CallTuiOptions): Promise<
     guard.enter();
     session.on('video-frame', onVideo);
     session.on('self-frame', onSelf);
+    session.on('peer-joined', onPeerJoined);
     session.on('ended', onEnded);
     if (!opts.cells) opts.stdout.on('resize', onResize);
 

@@ -32,6 +32,13 @@ export interface PainterOptions {
   colors: ColorDepth;
   /** Cell size in pixels when the terminal told us; it sets the cell aspect and helps sixel/kitty. */
   cellPx?: { width: number; height: number };
+  /**
+   * Largest share of wall time peer frames may take to render and write (0..1; default: no
+   * limit). Rendering and the write to a terminal are synchronous (Node writes to a TTY in
+   * blocking mode), so without a limit a slow mode or terminal starves the sockets, the
+   * capture and the UI. A frame that comes sooner waits; a newer one replaces it.
+   */
+  maxPaintShare?: number;
 }
 
 /** What the painter did, for the status of a bench or a test. */
@@ -41,10 +48,12 @@ export interface PainterCounters {
   framesRescaled: number;
   selfFramesPainted: number;
   layouts: number;
+  /** Peer frames replaced by a newer one while waiting for the paint budget. */
+  framesSkipped: number;
 }
 
 export class VideoPainter {
-  readonly counters: PainterCounters = { framesPainted: 0, framesDropped: 0, framesRescaled: 0, selfFramesPainted: 0, layouts: 0 };
+  readonly counters: PainterCounters = { framesPainted: 0, framesDropped: 0, framesRescaled: 0, selfFramesPainted: 0, layouts: 0, framesSkipped: 0 };
   private layout: PainterLayout | null = null;
   private peerRenderer: Renderer | null = null;
   private selfRenderer: Renderer | null = null;
@@ -57,6 +66,11 @@ export class VideoPainter {
   private closed = false;
   /** The surface generation the current layout was drawn for. */
   private drawnGeneration = -1;
+  /** Paint budget: no peer frame is painted before this time (performance.now() ms). */
+  private nextPaintAtMs = 0;
+  /** The newest peer frame waiting for the budget, and the timer that paints it. */
+  private waitingFrame: RgbFrame | null = null;
+  private waitTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PainterOptions) {}
 
@@ -128,8 +142,52 @@ export class VideoPainter {
     if (this.lastSelf && this.pipTarget) this.paintSelf(this.lastSelf);
   }
 
-  /** A decoded peer frame: draw it now, with the self-view on top. */
+  /**
+   * Tell the decoder the pixel size this layout will want, without drawing: called when the
+   * peer joins, before the session starts its decoder, so that the decoder starts at that
+   * size instead of being restarted by the first layout a moment later (a restart costs an
+   * ffmpeg start, seconds on a loaded machine). The mode is the current layout's, else `mode`.
+   */
+  prepare(next: PainterLayout): void {
+    if (this.closed || !next.area || next.area.cols <= 0 || next.area.rows <= 0) return;
+    const mode = this.layout?.mode ?? next.mode;
+    const renderer = this.peerRenderer && this.layout?.mode === mode ? this.peerRenderer : this.options.createRenderer(mode);
+    const fit = fitVideo(next.area.cols, next.area.rows, next.source.width, next.source.height, this.cellAspect);
+    const pixel = renderer.pixelSize(this.makeTarget({ col: next.area.col + fit.col, row: next.area.row + fit.row, cols: fit.cols, rows: fit.rows }));
+    if (pixel.width === this.pixel.width && pixel.height === this.pixel.height) return;
+    this.pixel = pixel;
+    this.options.controls.setVideoSize(pixel.width, pixel.height);
+    // As after any size change: an H.264 decoder starts only at a keyframe.
+    this.options.controls.requestKeyframe();
+  }
+
+  /** A decoded peer frame: draw it now (or when the paint budget allows), with the self-view on top. */
   onVideoFrame(frame: RgbFrame): void {
+    const share = this.options.maxPaintShare;
+    if (share && share > 0 && share < 1 && !this.closed) {
+      const waitMs = this.nextPaintAtMs - performance.now();
+      if (waitMs > 0) {
+        if (this.waitingFrame) this.counters.framesSkipped++;
+        this.waitingFrame = frame;
+        this.waitTimer ??= setTimeout(() => this.paintWaiting(), Math.ceil(waitMs));
+        return;
+      }
+      const startMs = performance.now();
+      this.paintPeer(frame);
+      this.nextPaintAtMs = startMs + (performance.now() - startMs) / share;
+      return;
+    }
+    this.paintPeer(frame);
+  }
+
+  private paintWaiting(): void {
+    this.waitTimer = undefined;
+    const frame = this.waitingFrame;
+    this.waitingFrame = null;
+    if (frame) this.onVideoFrame(frame);
+  }
+
+  private paintPeer(frame: RgbFrame): void {
     if (this.closed || !this.target || !this.peerRenderer) {
       this.counters.framesDropped++;
       return;
@@ -172,6 +230,9 @@ export class VideoPainter {
   /** Stop drawing; later frames are ignored. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.waitTimer);
+    this.waitTimer = undefined;
+    this.waitingFrame = null;
   }
 
   private paintSelf(frame: RgbFrame): void {

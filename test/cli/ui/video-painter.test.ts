@@ -133,3 +133,59 @@ test('changing the render mode makes a new renderer; same pixel size needs no ke
   assert.deepEqual(made, ['blocks', 'blocks', 'ascii', 'ascii']);
   assert.equal(session.callsNamed('requestKeyframe').length, 1);
 });
+
+test('prepare (peer joined): the decoder is told the size before it starts, so the first layout restarts nothing', () => {
+  const { painter, session, layout } = setup();
+  painter.prepare(layout());
+  assert.deepEqual(session.videoSize, { width: 56, height: 42 });
+  assert.equal(session.callsNamed('requestKeyframe').length, 1);
+  painter.setLayout(layout());
+  assert.equal(session.callsNamed('setVideoSize').length, 1, 'the layout wants the prepared size: no second setVideoSize');
+  assert.equal(session.callsNamed('requestKeyframe').length, 1, 'nor another keyframe');
+});
+
+/** Busy-waits: a renderer as slow as sixel on a loaded machine. */
+class SlowRenderer extends StubBlocksRenderer {
+  constructor(private readonly costMs: number) {
+    super('blocks');
+  }
+
+  override render(frame: Parameters<StubBlocksRenderer['render']>[0], target: Parameters<StubBlocksRenderer['render']>[1]): Buffer {
+    const until = performance.now() + this.costMs;
+    while (performance.now() < until) { /* the cost of a real render */ }
+    return super.render(frame, target);
+  }
+}
+
+test('paint budget: frames faster than the budget allows wait, the newest wins, and it is painted soon after', async () => {
+  const vt = new VirtualTerminal(80, 24);
+  const surface = new TerminalSurface({ write: vt.write, columns: 80, rows: 24 });
+  const session = new FakeSession();
+  const painter = new VideoPainter({ surface, controls: session, createRenderer: () => new SlowRenderer(20), colors: 'truecolor', maxPaintShare: 0.5 });
+  surface.write(`${'\n'.repeat(21)}notice\nSTATUS\nline two`);
+  painter.setLayout({ area: { col: 0, row: 0, cols: 80, rows: 21 }, mode: 'blocks', selfView: false, source: { width: 320, height: 240 } });
+  const colours: Array<[number, number, number]> = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255]];
+  // Five frames at once (a decoder that caught up): one paints now, the rest wait.
+  for (const c of colours) painter.onVideoFrame(makeFrame(56, 42, () => c));
+  assert.equal(painter.counters.framesPainted, 1);
+  assert.equal(painter.counters.framesSkipped, 3, 'frames 2..4 were replaced by newer ones');
+  assert.equal(vt.bgAt(20, 40), '255,0,0');
+  const deadline = Date.now() + 10_000;
+  while (painter.counters.framesPainted < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(painter.counters.framesPainted, 2, 'the waiting frame was painted');
+  assert.equal(vt.bgAt(20, 40), '0,255,255', 'and it was the newest');
+  painter.close();
+});
+
+test('paint budget: close drops a waiting frame and its timer', async () => {
+  const vt = new VirtualTerminal(80, 24);
+  const surface = new TerminalSurface({ write: vt.write, columns: 80, rows: 24 });
+  const painter = new VideoPainter({ surface, controls: new FakeSession(), createRenderer: () => new SlowRenderer(20), colors: 'truecolor', maxPaintShare: 0.5 });
+  painter.setLayout({ area: { col: 0, row: 0, cols: 80, rows: 21 }, mode: 'blocks', selfView: false, source: { width: 320, height: 240 } });
+  painter.onVideoFrame(makeFrame(56, 42, () => [255, 0, 0]));
+  painter.onVideoFrame(makeFrame(56, 42, () => [0, 255, 0]));
+  painter.close();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(painter.counters.framesPainted, 1);
+  assert.equal(vt.bgAt(20, 40), '255,0,0');
+});
