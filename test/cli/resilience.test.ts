@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
-import { runClient, clientArgs, type EventLine, type ClientRun } from '../helpers/call.js';
+import { runClient, clientArgs, ASOUNDRC, type EventLine, type ClientRun } from '../helpers/call.js';
 import { RECONNECT_GIVE_UP_SEC, reconnectDelayMs, reconnectGiveUpSec } from '../../src/cli/session/reconnect.js';
 
 /** Ceiling for any one wait on an event: generous, the machine is shared. */
@@ -279,6 +279,25 @@ test('capture ffmpeg SIGKILLed mid-call: a warning, capture restarts, the peer k
     assert.equal(ea.code, 0, a.stderr());
     assert.equal(eb.code, 0, b.stderr());
     assert.ok(!a.events.some((e) => e.event === 'peer-left' && e.reason === 'lost'), 'the call itself never dropped');
+  } finally {
+    killAll(a, b);
+  }
+});
+
+test('audio output unavailable: one clear warning, the call goes on without sound (frames and audio still received)', async () => {
+  // An ALSA device that does not exist: the speaker child fails to open it.
+  const { a, b } = await startCall(shared, code(), ['--audio-out', 'speaker:nosuchdevice'], [], { ALSA_CONFIG_PATH: ASOUNDRC });
+  try {
+    const warning = await waitEvent(a, 'audio warning', (e) => e.event === 'warning' && e.code === 'W_AUDIO_OUT');
+    assert.match(String(warning.message), /without sound/);
+    await framesBeyond(a, 'frames after the audio warning', warning.ts, framesAt(a, warning.ts) + 20);
+    hangUp(a);
+    const [ea, eb] = await Promise.all([a.exited, b.exited]);
+    assert.equal(ea.code, 0, a.stderr());
+    assert.equal(eb.code, 0, b.stderr());
+    const end = ended(a);
+    assert.ok((end.audioMsReceived as number) > 1000, `audio still received: ${end.audioMsReceived} ms`);
+    assert.equal(a.events.filter((e) => e.event === 'warning' && e.code === 'W_AUDIO_OUT').length, 1, 'said once');
   } finally {
     killAll(a, b);
   }
