@@ -87,3 +87,13 @@ test('tagLine puts the tag after event and ts, and keeps the remote HELLO', () =
   assert.equal(tagLine('{"event":"peer-joined","ts":5,"peer":{"client":"x"}}', 'b'), '{"event":"peer-joined","ts":5,"peer":"b","remote":{"client":"x"}}\n');
   assert.equal(tagLine('not json', 'a'), null);
 });
+
+test("the demo peers ignore the user's VIDEOCHAT_* defaults and config file", async () => {
+  const { demoPeerEnv } = await import('../../src/cli/commands/demo.js');
+  const env = demoPeerEnv({ PATH: '/usr/bin', VIDEOCHAT_RECORD: 'x.mkv', VIDEOCHAT_JSON: '1', VIDEOCHAT_DEBUG: '1', VIDEOCHAT_CONFIG: '/home/u/c.json' });
+  assert.equal(env.PATH, '/usr/bin');
+  assert.equal(env.VIDEOCHAT_DEBUG, '1');
+  assert.equal(env.VIDEOCHAT_RECORD, undefined);
+  assert.equal(env.VIDEOCHAT_JSON, undefined);
+  assert.notEqual(env.VIDEOCHAT_CONFIG, '/home/u/c.json');
+});

@@ -189,6 +189,9 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
       '--session', session, '--video-in', 'test', '--audio-in', 'test', '--ffmpeg', ffmpeg, '--wait', String(PEER_WAIT_SEC),
       ...(durationSec !== undefined ? ['--duration', String(durationSec)] : []),
     ];
+    // The peers are synthetic: the user's VIDEOCHAT_* defaults and config file (a `json`, `record`
+    // or `snapshot` setting, say) must not leak into them; everything they need is on their command line.
+    const peerEnv = demoPeerEnv(ctx.env);
     const startPeer = (name: PeerName, args: string[], attachTty: boolean): void => {
       const sup = new Supervisor({
         name: `peer ${name}`,
@@ -197,7 +200,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
         stop: (child) => child.kill('SIGINT'),
         spawn: () => spawn(process.execPath, [VIDEOCHAT_BIN, ...common, ...args], {
           stdio: attachTty ? 'inherit' : ['ignore', 'pipe', 'pipe'],
-          env: ctx.env,
+          env: peerEnv,
           // The shown peer stays in the terminal's foreground group (it reads keys); the others
           // get their own group so that only we decide when they stop.
           detached: !attachTty,
@@ -261,4 +264,14 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     killAll();
     process.off('exit', killAll);
   }
+}
+
+/** The environment of a demo peer: the user's, minus videochat defaults (debugging kept), and no config file. */
+export function demoPeerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('VIDEOCHAT_') || k === 'VIDEOCHAT_DEBUG') out[k] = v;
+  }
+  out.VIDEOCHAT_CONFIG = '/nonexistent/videochat-demo-uses-no-config.json';
+  return out;
 }
