@@ -29,7 +29,7 @@ import { DEFAULT_VIDEO_QUALITY, mjpegQscale } from '../src/media/args.js';
 import { benchSession, delay, percentile, spawnClient, type BenchClient, type CallEvent } from './lib/call-run.js';
 import { allProcs, label, TreeCpuMeter } from './lib/procs.js';
 import { StampReader, backgroundFrames, startStampedSource } from './lib/stamp.js';
-import { BOTTLENECK_DESCRIPTION, HOST_ADDR, NETNS_NAME, setupBottleneck, teardownBottleneck } from './lib/netns.js';
+import { BOTTLENECK_RATE, HOST_ADDR, NETNS_NAME, bottleneckDescription, setupBottleneck, teardownBottleneck } from './lib/netns.js';
 import { writeSection } from './lib/docs.js';
 
 const WIDTH = 320;
@@ -53,6 +53,11 @@ const TARGET_P50_MS = 100;
 const TARGET_P95_MS = 150;
 const TARGET_P95_THROTTLED_MS = 400;
 const TARGET_CPU_PCT = 25;
+/**
+ * Our stamped 320x240@15 stream needs ~0.7 Mbit/s, so it fits through 1 Mbit/s and nothing
+ * adapts there: the tighter second bottleneck shows the sender's frame rate adaptation.
+ */
+const TIGHT_RATE = '400kbit';
 
 const LIB_DIR = fileURLToPath(new URL('./lib/', import.meta.url));
 
@@ -90,12 +95,12 @@ interface RivalResult {
   unreadable: number;
 }
 
-function parseArgs(argv: string[]): { durationSec: number; write: boolean; skipThrottled: boolean } {
+function parseArgs(argv: string[]): { durationSec: number; write: boolean; skipThrottled: boolean; onlyThrottled: boolean } {
   let durationSec = DEFAULT_DURATION_SEC;
   const i = argv.indexOf('--duration');
   if (i >= 0) durationSec = Number(argv[i + 1]);
   if (!Number.isFinite(durationSec) || durationSec < 5) throw new Error('--duration must be >= 5 (seconds measured per run)');
-  return { durationSec, write: argv.includes('--write'), skipThrottled: argv.includes('--no-throttle') };
+  return { durationSec, write: argv.includes('--write'), skipThrottled: argv.includes('--no-throttle'), onlyThrottled: argv.includes('--only-throttled') };
 }
 
 /**
@@ -152,7 +157,13 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
   const a = spawnClient({ ...base, host: opts.throttled ? HOST_ADDR : '127.0.0.1', netns: opts.throttled ? NETNS_NAME : undefined });
   await a.waitFor('waiting', PEER_JOIN_TIMEOUT_MS);
   const b = spawnClient({ ...base, host: '127.0.0.1' });
-  await Promise.all([a.waitFor('peer-joined', PEER_JOIN_TIMEOUT_MS), b.waitFor('peer-joined', PEER_JOIN_TIMEOUT_MS)]);
+  try {
+    await Promise.all([a.waitFor('peer-joined', PEER_JOIN_TIMEOUT_MS), b.waitFor('peer-joined', PEER_JOIN_TIMEOUT_MS)]);
+  } catch (err) {
+    a.child.kill('SIGKILL');
+    b.child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}; b's events: ${b.events.map((e) => e.event).join(',')}; b stderr: ${b.stderr()}`);
+  }
   const joinedMs = Date.now();
   const notShim = (p: { cmdline: string; comm: string; pid: number; ppid: number; cpuSec: number; rssBytes: number }): boolean => label(p) !== 'shim';
   const meters = { a: new TreeCpuMeter(a.pid, notShim), b: new TreeCpuMeter(b.pid, notShim) };
@@ -314,7 +325,7 @@ function rivalRow(r: RivalResult): string {
 }
 
 async function main(): Promise<void> {
-  const { durationSec, write, skipThrottled } = parseArgs(process.argv.slice(2));
+  const { durationSec, write, skipThrottled, onlyThrottled } = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
   const load0 = os.loadavg()[0]!;
   const dir = mkdtempSync(join(os.tmpdir(), 'vcbench-'));
@@ -327,26 +338,30 @@ async function main(): Promise<void> {
   const rivals: RivalResult[] = [];
   let throttleNote = '';
   try {
-    console.error('# our call, loopback, --video-in test (CPU and bytes as users run it)');
-    calls.push(await ourCall('ours, loopback, testsrc2', daemon, durationSec, { throttled: false }));
-    console.error('# our call, loopback, stamped frames (per-frame latency)');
-    calls.push(await ourCall('ours, loopback, stamped', daemon, durationSec, { shim, log: join(dir, 'lat-loop.log'), background, throttled: false }));
-    console.error('# rival, loopback, plain receiver');
-    rivals.push(await rival('rival, loopback, plain', durationSec, frames, { tuned: false, throttled: false }));
-    console.error('# rival, loopback, tuned receiver');
-    rivals.push(await rival('rival, loopback, tuned', durationSec, frames, { tuned: true, throttled: false }));
+    if (!onlyThrottled) {
+      console.error('# our call, loopback, --video-in test (CPU and bytes as users run it)');
+      calls.push(await ourCall('ours, loopback, testsrc2', daemon, durationSec, { throttled: false }));
+      console.error('# our call, loopback, stamped frames (per-frame latency)');
+      calls.push(await ourCall('ours, loopback, stamped', daemon, durationSec, { shim, log: join(dir, 'lat-loop.log'), background, throttled: false }));
+      console.error('# rival, loopback, plain receiver');
+      rivals.push(await rival('rival, loopback, plain', durationSec, frames, { tuned: false, throttled: false }));
+      console.error('# rival, loopback, tuned receiver');
+      rivals.push(await rival('rival, loopback, tuned', durationSec, frames, { tuned: true, throttled: false }));
+    }
     if (!skipThrottled) {
-      try {
-        setupBottleneck();
-        console.error(`# our call, a behind ${BOTTLENECK_DESCRIPTION}`);
-        calls.push(await ourCall('ours, 1 Mbit/s', daemon, durationSec, { shim, log: join(dir, 'lat-tbf.log'), background, throttled: true }));
-        console.error('# rival, sender behind the bottleneck');
-        rivals.push(await rival('rival, 1 Mbit/s, tuned', durationSec, frames, { tuned: true, throttled: true }));
-      } catch (err) {
-        throttleNote = `throttled runs skipped: ${(err as Error).message}`;
-        console.error(throttleNote);
-      } finally {
-        teardownBottleneck();
+      for (const [rate, label] of [[BOTTLENECK_RATE, '1 Mbit/s'], [TIGHT_RATE, '0.4 Mbit/s']] as const) {
+        try {
+          setupBottleneck(rate);
+          console.error(`# our call, a behind ${bottleneckDescription(rate)}`);
+          calls.push(await ourCall(`ours, ${label}`, daemon, durationSec, { shim, log: join(dir, `lat-${rate}.log`), background, throttled: true }));
+          console.error('# rival, sender behind the bottleneck');
+          rivals.push(await rival(`rival, ${label}, tuned`, durationSec, frames, { tuned: true, throttled: true }));
+        } catch (err) {
+          throttleNote += `${label} runs failed or skipped: ${(err as Error).message}\n`;
+          console.error(throttleNote);
+        } finally {
+          teardownBottleneck();
+        }
       }
     }
   } finally {
@@ -360,21 +375,22 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const table = [...header, ...calls.flatMap(callRows), ...rivals.map(rivalRow)];
-  const throttled = calls.find((c) => c.name.includes('Mbit'));
-  const timeline = throttled ? [
+  const timelines = calls.filter((c) => c.name.includes('Mbit')).flatMap((c) => [
+    '', `${c.name}, per second of the call (fps from the clients' stats, latency = median of the frames stamped in that second):`, '',
     '| s | a fps out | b fps in | a->b p50 ms | b fps out | a fps in | b->a p50 ms | a dropped | b dropped |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...throttled.timeline,
-  ] : [];
+    ...c.timeline,
+  ]);
   const stamped = calls.find((c) => c.name.includes('stamped'));
   const verdict: string[] = [];
   if (stamped) {
     const all = [...stamped.a.frameLatencyMs, ...stamped.b.frameLatencyMs];
     verdict.push(`loopback p50 ${f0(percentile(all, 50))} ms (target ${TARGET_P50_MS}), p95 ${f0(percentile(all, 95))} ms (target ${TARGET_P95_MS})`);
   }
-  if (throttled) {
-    const all = [...throttled.a.frameLatencyMs, ...throttled.b.frameLatencyMs];
-    verdict.push(`1 Mbit/s p95 ${f0(percentile(all, 95))} ms (target ${TARGET_P95_THROTTLED_MS}); a->b p95 ${f0(percentile(throttled.b.frameLatencyMs, 95))}, b->a p95 ${f0(percentile(throttled.a.frameLatencyMs, 95))}`);
+  for (const t of calls.filter((c) => c.name.includes('Mbit'))) {
+    const all = [...t.a.frameLatencyMs, ...t.b.frameLatencyMs];
+    verdict.push(`${t.name}: p50 ${f0(percentile(all, 50))} ms, p95 ${f0(percentile(all, 95))} ms (target ${TARGET_P95_THROTTLED_MS} at 1 Mbit/s); ` +
+      `a->b p95 ${f0(percentile(t.b.frameLatencyMs, 95))}, b->a p95 ${f0(percentile(t.a.frameLatencyMs, 95))}; fps in at b ${f1(mean(t.b.fpsIn))}, at a ${f1(mean(t.a.fpsIn))}`);
   }
   const plain = calls.find((c) => c.name.includes('testsrc2'));
   if (plain) verdict.push(`CPU per client ${f1(plain.a.cpuPct)} % and ${f1(plain.b.cpuPct)} % of one core (target ${TARGET_CPU_PCT}); a: ${plain.a.cpuBreakdown}; b: ${plain.b.cpuBreakdown}`);
@@ -383,7 +399,7 @@ async function main(): Promise<void> {
   const context = `${durationSec} s measured per run, after a warm-up (${WARMUP_SEC} s for the rival; ${warmups} s for our calls, until video flowed steadily, at most ${WARMUP_MAX_SEC} s), load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after, on ${os.cpus().length} cores`;
 
   console.log(table.join('\n'));
-  if (timeline.length) console.log(`\n1 Mbit/s run, per second:\n${timeline.join('\n')}`);
+  if (timelines.length) console.log(timelines.join('\n'));
   console.log(`\n${verdict.join('\n')}\n${context}${throttleNote ? `\n${throttleNote}` : ''}`);
 
   if (write) {
@@ -395,13 +411,15 @@ async function main(): Promise<void> {
       'stand-in given with `--ffmpeg`). "stats latencyMs" is the client\'s own figure (an average, from the frame leaving the',
       'capture ffmpeg). The rival is ffmpeg -> TCP -> ffmpeg with the same stamped frames, size, codec and quality; its CPU is',
       'sender + receiver, its bytes/s what the receiver got over TCP. "plain" decodes with `-f mjpeg`, "tuned" with our',
-      `decoder's low-delay flags. The 1 Mbit/s runs put client a (or the rival's sender) behind ${BOTTLENECK_DESCRIPTION}.`,
+      `decoder's low-delay flags. The throttled runs put client a (or the rival's sender) behind ${bottleneckDescription('<rate>')};`,
+      'b and the relay stay on the host side, so each direction of the call crosses the bottleneck once (a->b: a\'s own socket',
+      'backs up; b->a: the relay\'s socket to a backs up, and b sees it only through TCP back-pressure).',
       '',
       ...table,
-      ...(timeline.length ? ['', '1 Mbit/s, per second of the call (fps from the clients\' stats, latency from the stamps):', '', ...timeline] : []),
+      ...timelines,
       '',
       ...verdict.map((v) => `- ${v}`),
-      ...(throttleNote ? [`- ${throttleNote}`] : []),
+      ...(throttleNote ? [`- ${throttleNote.trim()}`] : []),
     ].join('\n'));
     console.log('wrote docs/benchmarks.md (Call)');
   }

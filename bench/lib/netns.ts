@@ -13,6 +13,7 @@ const NS_IF = 'vcbench1';
 export const HOST_ADDR = '10.199.77.1';
 const NS_ADDR = '10.199.77.2';
 const PREFIX_BITS = 30;
+/** The bottleneck of issue 3. */
 export const BOTTLENECK_RATE = '1mbit';
 /** tbf: bucket depth and the longest a packet may wait in the shaper before it is dropped. */
 const TBF_BURST = '32kbit';
@@ -37,7 +38,7 @@ export function teardownBottleneck(): void {
 }
 
 /** Creates the namespace and the shaped veth pair; throws with the reason when it cannot. */
-export function setupBottleneck(): void {
+export function setupBottleneck(rate: string = BOTTLENECK_RATE): void {
   teardownBottleneck();
   run('ip', ['netns', 'add', NETNS_NAME]);
   run('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', NS_IF]);
@@ -47,10 +48,12 @@ export function setupBottleneck(): void {
   run('ip', ['-n', NETNS_NAME, 'addr', 'add', `${NS_ADDR}/${PREFIX_BITS}`, 'dev', NS_IF]);
   run('ip', ['-n', NETNS_NAME, 'link', 'set', NS_IF, 'up']);
   run('ip', ['-n', NETNS_NAME, 'link', 'set', 'lo', 'up']);
-  const tbf = ['root', 'tbf', 'rate', BOTTLENECK_RATE, 'burst', TBF_BURST, 'latency', TBF_LATENCY];
+  const tbf = ['root', 'tbf', 'rate', rate, 'burst', TBF_BURST, 'latency', TBF_LATENCY];
   run('tc', ['qdisc', 'add', 'dev', HOST_IF, ...tbf]);
   run('tc', ['-n', NETNS_NAME, 'qdisc', 'add', 'dev', NS_IF, ...tbf]);
 }
 
 /** The shaper settings, for the report. */
-export const BOTTLENECK_DESCRIPTION = `tbf rate ${BOTTLENECK_RATE} burst ${TBF_BURST} latency ${TBF_LATENCY} on both ends of a veth pair`;
+export function bottleneckDescription(rate: string = BOTTLENECK_RATE): string {
+  return `tbf rate ${rate} burst ${TBF_BURST} latency ${TBF_LATENCY} on both ends of a veth pair`;
+}
