@@ -102,6 +102,8 @@ type Kind = 'video' | 'audio';
 abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEmitter<E> {
   protected sup: Supervisor | undefined;
   private ended = false;
+  /** The device delivered data at least once (so a later failure is a loss, not an absence). */
+  private everProduced = false;
   private firstOutputTimer: NodeJS.Timeout | undefined;
 
   protected constructor(
@@ -146,6 +148,7 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
         if (!sup.started) {
           sup.markStarted();
           if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+          this.everProduced = true;
           this.emitCommon('started');
         }
         this.onData(chunk);
@@ -162,7 +165,10 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
   }
 
   private onGaveUp(death: ProcessDeath): void {
-    if (death.failedStart && this.isDevice) {
+    if (death.failedStart && this.isDevice && this.everProduced) {
+      // It worked, then died and will not come back (unplugged, taken by another program).
+      this.warn(this.kind === 'video' ? 'W_CAMERA_LOST' : 'W_MIC_LOST', `${this.label} lost, going on without it: ${describeDeath(death)}`);
+    } else if (death.failedStart && this.isDevice) {
       this.warn(this.kind === 'video' ? 'W_NO_CAMERA' : 'W_NO_MIC', `no ${this.label}, going on without it: ${describeDeath(death)}`);
     } else {
       const err = new MediaError('E_CAPTURE_FAILED', `${this.kind} capture failed: ${describeDeath(death)}`);

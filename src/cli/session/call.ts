@@ -741,7 +741,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private warn(w: MediaWarning): void {
-    if (w.code === 'W_NO_CAMERA' && !this.cameraOff) {
+    if ((w.code === 'W_NO_CAMERA' || w.code === 'W_CAMERA_LOST') && !this.cameraOff) {
       this.cameraOff = true;
       this.sendState();
     }
