@@ -324,6 +324,41 @@ function rivalRow(r: RivalResult): string {
     `${f1(r.fpsIn)} | ${r.unreadable} unreadable |`;
 }
 
+/**
+ * What the figures mean: measured once with bench/lib/stamp.ts on bare ffmpeg chains (stamped raw
+ * frames at 15 fps, one run each, machine load 11-13) and from the runs above; kept here so that
+ * `--write` does not drop it.
+ */
+const ANALYSIS = [
+  '### Where the latency goes, and what would fix it',
+  '',
+  '- **ffmpeg 5.1\'s command line holds frames back.** Each ffmpeg process hands out frame k only after it has read',
+  '  frame k+1 (k+2 when a filter graph is in the path: `-vf`, or an automatic pixel-format conversion), and at 15 fps a',
+  '  frame is 67 ms. Bare chains of stamped raw frames: raw -> ffmpeg -> raw 70 ms (one frame); the same with `-vf scale`',
+  '  136 ms (two); MJPEG encode -> decode (two processes, as the rival) 205-275 ms (three to four); the same with our',
+  '  capture\'s `fps=` filter 337 ms (five). So p50 <= 100 ms cannot be reached with two ffmpeg CLI processes at 15 fps:',
+  '  one alone costs 67-133 ms. The rival sits at ~270 ms for the same reason.',
+  '- **Ours adds about two frames to the rival** (~405 vs ~270 ms p50 on loopback): the capture\'s `fps=W` filter (one',
+  '  frame; `test` is already at the rate, and a camera is opened at `-framerate`, so it is needed only for files) and',
+  '  the decoder\'s `-vf scale` (one frame when the decode size is the capture size). The relay, the encryption and',
+  '  the sockets are in the noise (the client\'s own RTT is ~1 ms on loopback).',
+  '- **The client\'s `latencyMs` reads ~200 ms less than the truth**: it starts when the frame leaves the capture',
+  '  ffmpeg, so the capture side\'s held-back frames are not in it, and it is an average (0.8/0.2), so its p95 says',
+  '  little. Stamped frames are needed for the real figure.',
+  '- **Fixes (src, not done here):** drop `fps=` for `test` and cameras; skip `-vf scale` when sizes match; beyond',
+  '  that, decode MJPEG in process (no second CLI) or move to an ffmpeg whose CLI does not hold frames (6.1+/7, to be',
+  '  measured); a higher capture rate shortens each held frame (30 fps: 33 ms).',
+  '- **1 Mbit/s is not the bottleneck** for 320x240@15 MJPEG at quality 70 (~0.66 Mbit/s stamped, ~0.88 with',
+  '  testsrc2): the throttled call runs at 15 fps with the loopback latency, and nothing adapts. At 0.4 Mbit/s the',
+  '  sender behind the link (a->b) does step down (15 -> 3 fps, frames dropped) but only after several seconds of queue:',
+  '  `SOCKET_HIGH_WATER_BYTES` (256 KiB in Node) plus the kernel send buffer hold 5-8 s of video at 0.4 Mbit/s, so',
+  '  latency saw-tooths between ~3 and ~9 s as the rate recovers after 3 clean seconds and the queue builds again. The',
+  '  other direction (b->a, bottleneck on the relay\'s side) never adapts: b\'s own socket on loopback never backs up,',
+  '  so b keeps sending 15 fps and the queue grows without bound (latency past 20 s). Needed: a backlog limit in time',
+  '  (bytes queued / measured send rate, plus a small kernel SO_SNDBUF or TCP_NOTSENT_LOWAT) and receiver reports',
+  '  (REPORT: fps in, latency) that make the sender adapt to a bottleneck it cannot see.',
+];
+
 async function main(): Promise<void> {
   const { durationSec, write, skipThrottled, onlyThrottled } = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
@@ -420,6 +455,8 @@ async function main(): Promise<void> {
       '',
       ...verdict.map((v) => `- ${v}`),
       ...(throttleNote ? [`- ${throttleNote.trim()}`] : []),
+      '',
+      ...ANALYSIS,
     ].join('\n'));
     console.log('wrote docs/benchmarks.md (Call)');
   }
