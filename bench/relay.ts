@@ -10,14 +10,13 @@
  */
 import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { encodeHandshake } from '../src/codec/handshake.js';
 import { startDaemon, type StartedDaemon } from '../test/helpers/relay-client.js';
+import { connectTo as connect, LOAD_BYTES_PER_S, LoadGenerator, raisedLimitArgs, snapshotBin, treeRssMb, type LoadTotals } from './lib/relay-load.js';
 
 const MB = 1024 * 1024;
 const THROUGHPUT_BYTES = Number(process.env.BENCH_MB ?? 200) * MB;
@@ -25,22 +24,9 @@ const LOAD_PAIRS = Number(process.env.BENCH_PAIRS ?? 1000);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const PINGS = Number(process.env.BENCH_PINGS ?? 2000);
 const PING_BYTES = 1024;
-/** 256 kbit/s each way per client. */
-const LOAD_BYTES_PER_S = 256_000 / 8;
-const LOAD_TICK_MS = 100;
 const WRITE_CHUNK_BYTES = 64 * 1024;
 
 // ---------- helpers ----------
-
-function connect(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1' }, () => {
-      s.setNoDelay(true);
-      resolve(s);
-    });
-    s.once('error', reject);
-  });
-}
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -59,20 +45,6 @@ interface Rival {
   name: string;
   open(code: string): Promise<[Socket, Socket]>;
   close(): Promise<void>;
-}
-
-/**
- * The daemon runs from a private copy of dist/ + bin/ (other engineers rebuild the shared
- * tree, and a build starts by deleting dist/).
- */
-function snapshotBin(): string {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const dir = mkdtempSync(join(tmpdir(), 'videochatd-bench-'));
-  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
-  cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
-  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  return join(dir, 'bin', 'videochatd.js');
 }
 
 let daemonBin = '';
@@ -208,112 +180,19 @@ async function pingPong(a: Socket, b: Socket, count: number): Promise<number[]> 
   return rtts.sort((x, y) => x - y);
 }
 
-/** RSS in MB of `pid` and all its descendants. */
-function treeRssMb(pid: number): number {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const tree = new Set([pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [p, pp] of parent) {
-      if (!tree.has(p) && tree.has(pp)) {
-        tree.add(p);
-        grew = true;
-      }
-    }
-  }
-  let kb = 0;
-  for (const p of tree) {
-    try {
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      kb += Number(m?.[1] ?? 0);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return kb / 1024;
-}
-
 // ---------- load worker (a child process, so its event loop does not skew the latency probe) ----------
 
-interface LoadResult {
-  pairs: number;
-  sent: number;
-  received: number;
-  corrupt: number;
-}
-
 async function loadWorker(port: number, pairs: number, seconds: number): Promise<void> {
-  const pattern = randomBytes(LOAD_BYTES_PER_S * 2);
-  const perTick = Math.round((LOAD_BYTES_PER_S * LOAD_TICK_MS) / 1000);
-  const sockets: { s: Socket; sentOff: number; recvOff: number }[] = [];
-  let received = 0;
-  let corrupt = 0;
-  const track = (s: Socket): { s: Socket; sentOff: number; recvOff: number } => {
-    const st = { s, sentOff: 0, recvOff: 0 };
-    s.on('data', (c: Buffer) => {
-      // Each stream carries the pattern from offset 0, cyclically: check every byte.
-      let off = 0;
-      while (off < c.length) {
-        const p = st.recvOff % pattern.length;
-        const n = Math.min(c.length - off, pattern.length - p);
-        if (c.compare(pattern, p, p + n, off, off + n) !== 0) corrupt++;
-        off += n;
-        st.recvOff += n;
-      }
-      received += c.length;
-    });
-    s.on('error', () => {});
-    sockets.push(st);
-    return st;
-  };
-  const CONNECT_CONCURRENCY = 50;
-  for (let i = 0; i < pairs; i += CONNECT_CONCURRENCY) {
-    await Promise.all(
-      Array.from({ length: Math.min(CONNECT_CONCURRENCY, pairs - i) }, async (_, k) => {
-        const code = `load-${i + k}`;
-        const a = await connect(port);
-        a.write(encodeHandshake(code));
-        const b = await connect(port);
-        b.write(encodeHandshake(code));
-        track(a);
-        track(b);
-      }),
-    );
-  }
+  const gen = new LoadGenerator({ port }, randomBytes(LOAD_BYTES_PER_S * 2));
+  await gen.open(pairs);
   process.send?.({ type: 'connected' });
-  const t0 = Date.now();
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const tick = setInterval(() => {
-      for (const st of sockets) {
-        const p = st.sentOff % pattern.length;
-        const n = Math.min(perTick, pattern.length - p);
-        st.s.write(pattern.subarray(p, p + n));
-        st.sentOff += n;
-        sent += n;
-      }
-      if (Date.now() - t0 >= seconds * 1000) {
-        clearInterval(tick);
-        resolve();
-      }
-    }, LOAD_TICK_MS);
-  });
+  gen.start();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
   // Let the last bytes land.
-  const settleUntil = Date.now() + 10_000;
-  while (received < sent && Date.now() < settleUntil) await new Promise((r) => setTimeout(r, 100));
-  const result: LoadResult = { pairs, sent, received, corrupt };
+  await gen.stop();
+  const result: LoadTotals = gen.totals();
   process.send?.({ type: 'result', result });
-  for (const st of sockets) st.s.destroy();
+  gen.close();
   process.disconnect();
 }
 
@@ -380,14 +259,15 @@ async function main(): Promise<void> {
   log('');
 
   // 3. Load: pool mode.
-  const v = await videochatdRival(['--max-pairs', String(LOAD_PAIRS + 10), '--max-waiting', String(LOAD_PAIRS + 10)]);
+  // All load comes from 127.0.0.1: raise the per-address limits it would otherwise hit.
+  const v = await videochatdRival(raisedLimitArgs(LOAD_PAIRS));
   const rssIdle = treeRssMb(v.d.pid);
   const worker = fork(fileURLToPath(import.meta.url), ['--load-worker', String(v.d.videoPort), String(LOAD_PAIRS), String(LOAD_SECONDS)], {
     execArgv: process.execArgv,
   });
-  const messages: { type: string; result?: LoadResult }[] = [];
-  worker.on('message', (m: { type: string; result?: LoadResult }) => messages.push(m));
-  const waitMsg = async (type: string, ms: number): Promise<{ type: string; result?: LoadResult }> => {
+  const messages: { type: string; result?: LoadTotals }[] = [];
+  worker.on('message', (m: { type: string; result?: LoadTotals }) => messages.push(m));
+  const waitMsg = async (type: string, ms: number): Promise<{ type: string; result?: LoadTotals }> => {
     const until = Date.now() + ms;
     while (Date.now() < until) {
       const m = messages.find((x) => x.type === type);
