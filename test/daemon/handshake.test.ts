@@ -5,8 +5,13 @@ import {
   encodeHandshake,
   HandshakeError,
   HandshakeReader,
+  HANDSHAKE_LENGTH_PREFIX_BYTES,
   SESSION_CODE_MAX_BYTES,
 } from '../../src/codec/handshake.js';
+
+/** Cases the two properties below run together (the fuzzing bar of the relay is 100,000). */
+const ROUND_TRIP_RUNS = 30_000;
+const ARBITRARY_BYTES_RUNS = 80_000;
 
 test('encodes the original format: int32 LE length + UTF-8 code', () => {
   assert.deepEqual(encodeHandshake('ABC123'), Buffer.from([6, 0, 0, 0, 0x41, 0x42, 0x43, 0x31, 0x32, 0x33]));
@@ -83,5 +88,44 @@ test('property: any valid code round-trips whatever the chunking', () => {
         assert.deepEqual(Buffer.concat([result.rest, ...after]), Buffer.from(tail));
       },
     ),
+    { numRuns: ROUND_TRIP_RUNS },
+  );
+});
+
+test('property: arbitrary bytes in arbitrary chunks never crash the reader, and while it waits it holds less than one longest handshake', () => {
+  // Lengths near the limits are the interesting ones: bias the prefix towards them.
+  const prefix = fc.oneof(
+    fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+    fc.integer({ min: -2, max: 3 }),
+    fc.integer({ min: SESSION_CODE_MAX_BYTES - 2, max: SESSION_CODE_MAX_BYTES + 2 }),
+  );
+  fc.assert(
+    fc.property(prefix, fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 6 }), fc.boolean(), (len, chunks, raw) => {
+      const head = Buffer.alloc(HANDSHAKE_LENGTH_PREFIX_BYTES);
+      head.writeInt32LE(len);
+      // Half the cases are pure noise (no well-formed prefix at all).
+      const pieces = raw ? chunks.map((c) => Buffer.from(c)) : [head, ...chunks.map((c) => Buffer.from(c))];
+      const r = new HandshakeReader();
+      let outcome: 'waiting' | 'done' | 'failed' = 'waiting';
+      for (const piece of pieces) {
+        try {
+          const result = r.push(piece);
+          if (result) {
+            outcome = 'done';
+            assert.ok(result.code.length >= 1 && result.code.length <= SESSION_CODE_MAX_BYTES);
+            break;
+          }
+        } catch (err) {
+          assert.ok(err instanceof HandshakeError, `only HandshakeError may escape, got ${String(err)}`);
+          assert.equal(err.code, 'E_HANDSHAKE_LENGTH');
+          outcome = 'failed';
+          break;
+        }
+        assert.ok(r.bufferedBytes < HANDSHAKE_LENGTH_PREFIX_BYTES + SESSION_CODE_MAX_BYTES, 'held bytes bounded');
+      }
+      if (!raw && (len < 1 || len > SESSION_CODE_MAX_BYTES)) assert.equal(outcome, 'failed', `length ${len} must be refused`);
+      if (outcome === 'waiting') assert.equal(r.truncated().code, 'E_HANDSHAKE_TRUNCATED');
+    }),
+    { numRuns: ARBITRARY_BYTES_RUNS },
   );
 });
