@@ -82,6 +82,8 @@ interface CallResult {
   timeline: string[];
   /** Seconds from the peers joining to the start of the measured window. */
   warmupSec: number;
+  /** Both clients exited 0 (a call that broke is run again once). */
+  ok: boolean;
 }
 
 interface RivalResult {
@@ -208,7 +210,7 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
       dropped: num(ended, 'videoFramesDropped'),
     };
   };
-  const result: CallResult = { name, a: side(a, meters.a), b: side(b, meters.b), timeline: [], warmupSec: (fromMs - joinedMs) / 1000 };
+  const result: CallResult = { name, a: side(a, meters.a), b: side(b, meters.b), timeline: [], warmupSec: (fromMs - joinedMs) / 1000, ok: codeA === 0 && codeB === 0 };
   // Per second from the call's start: what a sends and b shows, and the way back.
   const statsA = a.events.filter((e) => e.event === 'stats');
   const statsB = b.events.filter((e) => e.event === 'stats');
@@ -359,6 +361,17 @@ const ANALYSIS = [
   '  (REPORT: fps in, latency) that make the sender adapt to a bottleneck it cannot see.',
 ];
 
+/** Runs one of our calls, and once more if it broke (on a busy machine a process may miss its start-up limit). */
+async function ourCallRetried(...args: Parameters<typeof ourCall>): Promise<CallResult> {
+  const first = await ourCall(...args).catch((err: unknown) => {
+    console.error(`warning: ${args[0]}: ${(err as Error).message}; running it again`);
+    return null;
+  });
+  if (first?.ok) return first;
+  if (first) console.error(`warning: ${args[0]}: the call broke; running it again`);
+  return ourCall(...args);
+}
+
 async function main(): Promise<void> {
   const { durationSec, write, skipThrottled, onlyThrottled } = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
@@ -375,9 +388,9 @@ async function main(): Promise<void> {
   try {
     if (!onlyThrottled) {
       console.error('# our call, loopback, --video-in test (CPU and bytes as users run it)');
-      calls.push(await ourCall('ours, loopback, testsrc2', daemon, durationSec, { throttled: false }));
+      calls.push(await ourCallRetried('ours, loopback, testsrc2', daemon, durationSec, { throttled: false }));
       console.error('# our call, loopback, stamped frames (per-frame latency)');
-      calls.push(await ourCall('ours, loopback, stamped', daemon, durationSec, { shim, log: join(dir, 'lat-loop.log'), background, throttled: false }));
+      calls.push(await ourCallRetried('ours, loopback, stamped', daemon, durationSec, { shim, log: join(dir, 'lat-loop.log'), background, throttled: false }));
       console.error('# rival, loopback, plain receiver');
       rivals.push(await rival('rival, loopback, plain', durationSec, frames, { tuned: false, throttled: false }));
       console.error('# rival, loopback, tuned receiver');
@@ -388,7 +401,7 @@ async function main(): Promise<void> {
         try {
           setupBottleneck(rate);
           console.error(`# our call, a behind ${bottleneckDescription(rate)}`);
-          calls.push(await ourCall(`ours, ${label}`, daemon, durationSec, { shim, log: join(dir, `lat-${rate}.log`), background, throttled: true }));
+          calls.push(await ourCallRetried(`ours, ${label}`, daemon, durationSec, { shim, log: join(dir, `lat-${rate}.log`), background, throttled: true }));
           console.error('# rival, sender behind the bottleneck');
           rivals.push(await rival(`rival, ${label}, tuned`, durationSec, frames, { tuned: true, throttled: true }));
         } catch (err) {
