@@ -230,9 +230,13 @@ class Player {
   }
 
   private area(): { cols: number; rows: number } {
-    if (this.s.cells) return this.s.cells;
-    if (this.tty && this.out.columns > 0 && this.out.rows > 0) return { cols: this.out.columns, rows: this.out.rows };
-    return DEFAULT_PIPE_CELLS;
+    const area = this.s.cells ?? (this.tty && this.out.columns > 0 && this.out.rows > 0 ? { cols: this.out.columns, rows: this.out.rows } : DEFAULT_PIPE_CELLS);
+    // A sixel image that reaches the last row scrolls the screen (the terminal puts the cursor
+    // on the row below it): seen in xterm with a portrait clip, cut at the top every frame.
+    if (this.tty && this.terminal.mode === 'sixel' && this.out.rows > 1 && area.rows >= this.out.rows) {
+      return { cols: area.cols, rows: this.out.rows - 1 };
+    }
+    return area;
   }
 
   private fit(colors: RenderTarget['colors']): RenderTarget {
