@@ -518,6 +518,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.emit('reconnected', { downMs: Date.now() - outage.sinceMs });
       return;
     }
+    // Back at the relay, waiting for the peer to come back (within --grace).
+    this.emit('waiting', { session: this.session });
     this.runGrace();
   }
 

@@ -82,7 +82,7 @@ function MainArea({ state, width, height }: { state: CallViewState; width: numbe
     case 'waiting':
       return <WaitingScreen session={state.session} connecting={state.phase === 'connecting'} width={width} height={height} />;
     case 'peer-left':
-      return <CenteredMessage text={state.peerLeftReason === 'lost' ? 'Connection to the peer lost…' : 'The peer hung up.'} width={width} height={height} />;
+      return <CenteredMessage text={state.peerLeftReason === 'lost' ? 'Connection to the peer lost; waiting for them to come back…' : 'The peer hung up.'} width={width} height={height} />;
     case 'reconnecting':
       return <CenteredMessage text={`Reconnecting (attempt ${state.reconnectAttempt})…`} width={width} height={height} />;
     case 'ended':

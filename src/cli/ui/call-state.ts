@@ -43,7 +43,7 @@ export type CallAction =
   | { type: 'warning'; code: string; message: string }
   | { type: 'peer-left'; reason: 'bye' | 'lost' }
   | { type: 'reconnecting'; attempt: number }
-  | { type: 'reconnected' }
+  | { type: 'reconnected'; peer?: PeerInfo }
   | { type: 'ended'; reason: EndReason; exitCode: number; message?: string }
   | { type: 'muted'; muted: boolean }
   | { type: 'camera-off'; off: boolean }
@@ -102,6 +102,8 @@ export function callReducer(state: CallViewState, action: CallAction): CallViewS
     case 'connecting':
       return { ...state, phase: 'connecting' };
     case 'waiting':
+      // After a lost peer we are waiting for that peer to come back: keep saying so.
+      if (state.peer && state.peerLeftReason === 'lost') return { ...state, phase: 'peer-left', session: action.session || state.session };
       return { ...state, phase: 'waiting', session: action.session || state.session };
     case 'peer-joined':
       return {
@@ -133,7 +135,9 @@ export function callReducer(state: CallViewState, action: CallAction): CallViewS
     case 'reconnecting':
       return { ...state, phase: 'reconnecting', reconnectAttempt: action.attempt };
     case 'reconnected':
-      return { ...state, phase: state.peer ? 'in-call' : 'waiting' };
+      return action.peer
+        ? { ...state, phase: 'in-call', peer: action.peer, peerLeftReason: null }
+        : { ...state, phase: state.peer ? 'in-call' : 'waiting' };
     case 'ended':
       return { ...state, phase: 'ended', ended: { reason: action.reason, exitCode: action.exitCode, message: action.message } };
     case 'muted':

@@ -19,7 +19,7 @@ export function useCallState(session: EventEmitter<SessionEvents>, init: Initial
       warning: ({ code, message }) => dispatch({ type: 'warning', code, message }),
       'peer-left': ({ reason }) => dispatch({ type: 'peer-left', reason }),
       reconnecting: ({ attempt }) => dispatch({ type: 'reconnecting', attempt }),
-      reconnected: () => dispatch({ type: 'reconnected' }),
+      reconnected: ({ peer }) => dispatch(peer ? { type: 'reconnected', peer } : { type: 'reconnected' }),
       ended: ({ reason, exitCode, message }) => dispatch({ type: 'ended', reason, exitCode, message }),
     };
     const entries = Object.entries(handlers) as Array<[keyof SessionEvents, (...args: unknown[]) => void]>;

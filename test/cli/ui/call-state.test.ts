@@ -41,3 +41,20 @@ test('the peer picture shape comes from what the peer said, else 4:3', () => {
   assert.deepEqual(peerPictureSize({ width: 0, height: 10 }), { width: 4, height: 3 });
   assert.deepEqual(peerPictureSize(null), { width: 4, height: 3 });
 });
+
+test('a lost peer: back at the relay we say we wait for them; their return restores the call with their new setup', () => {
+  const base = start();
+  const inCall = callReducer(base, { type: 'peer-joined', peer: { client: 'videochat', video: { width: 320, height: 240 } } });
+  const lost = callReducer(inCall, { type: 'peer-left', reason: 'lost' });
+  const relayDown = callReducer(lost, { type: 'reconnecting', attempt: 2 });
+  assert.equal(relayDown.phase, 'reconnecting');
+  const backAtRelay = callReducer(relayDown, { type: 'waiting', session: 'x' });
+  assert.equal(backAtRelay.phase, 'peer-left');
+  assert.equal(backAtRelay.peerLeftReason, 'lost');
+  const back = callReducer(backAtRelay, { type: 'reconnected', peer: { client: 'videochat', video: { width: 640, height: 480 } } });
+  assert.equal(back.phase, 'in-call');
+  assert.equal(back.peerLeftReason, null);
+  assert.deepEqual((back.peer as { video: unknown }).video, { width: 640, height: 480 });
+  // Before anyone joined, `waiting` is plain waiting.
+  assert.equal(callReducer(base, { type: 'waiting', session: 'x' }).phase, 'waiting');
+});
