@@ -89,11 +89,16 @@ function clampQuality(q: number): number {
   return Math.min(100, Math.max(1, q));
 }
 
-/** Output arguments that encode video to stdout: MJPEG as `-f mjpeg`, H.264 inside FLV. */
-export function videoEncoderArgs(p: VideoCaptureParams): string[] {
+/**
+ * Output arguments that encode video to stdout: MJPEG as `-f mjpeg`, H.264 inside FLV.
+ * `resampleFps`: only files need the `fps` filter (their rate is whatever they were made at);
+ * the test source and cameras are opened at the asked rate, and the filter would hold every
+ * frame back one more frame (67 ms at 15 fps: measured in bench/call.ts's bare chains).
+ */
+export function videoEncoderArgs(p: VideoCaptureParams, resampleFps = true): string[] {
   const quality = p.quality ?? DEFAULT_VIDEO_QUALITY;
-  // fps + scale make cameras and files match what the peer was told, whatever they deliver.
-  const filter = `fps=${p.fps},scale=${p.width}:${p.height}`;
+  // scale makes every source match the size the peer was told, whatever it delivers.
+  const filter = resampleFps ? `fps=${p.fps},scale=${p.width}:${p.height}` : `scale=${p.width}:${p.height}`;
   if (p.codec === 'mjpeg') {
     return ['-an', '-vf', `${filter},format=yuvj420p`, '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(quality)), '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1'];
   }
@@ -110,7 +115,7 @@ export function videoEncoderArgs(p: VideoCaptureParams): string[] {
 
 /** The whole command line of a video capture process. */
 export function videoCaptureArgs(source: VideoSource, p: VideoCaptureParams, opts: PlatformOptions = {}): string[] {
-  return [...COMMON, '-nostdin', ...videoInputArgs(source, p, opts), ...videoEncoderArgs(p)];
+  return [...COMMON, '-nostdin', ...videoInputArgs(source, p, opts), ...videoEncoderArgs(p, source.kind === 'file')];
 }
 
 /** Input arguments for an audio source. */

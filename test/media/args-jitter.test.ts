@@ -17,7 +17,10 @@ test('video sources per platform, exact arrays', () => {
 
 test('encoders: mjpeg to stdout, h264 ultrafast/zerolatency with a 1 s GOP in FLV, opus voip 20 ms in Ogg', () => {
   const mjpeg = videoCaptureArgs({ kind: 'test' }, { ...P, codec: 'mjpeg', quality: 70 });
-  assert.deepEqual(mjpeg.slice(-12), ['-an', '-vf', 'fps=15,scale=320:240,format=yuvj420p', '-c:v', 'mjpeg', '-q:v', '11', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1']);
+  assert.deepEqual(mjpeg.slice(-12), ['-an', '-vf', 'scale=320:240,format=yuvj420p', '-c:v', 'mjpeg', '-q:v', '11', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1']);
+  // Only a file is resampled to the call's frame rate (the others are opened at it).
+  const fromFile = videoCaptureArgs({ kind: 'file', path: 'a.mp4' }, { ...P, codec: 'mjpeg', quality: 70 });
+  assert.equal(fromFile[fromFile.indexOf('-vf') + 1], 'fps=15,scale=320:240,format=yuvj420p');
   const h264 = videoCaptureArgs({ kind: 'test' }, { ...P, codec: 'h264' });
   for (const [k, v] of [['-preset', 'ultrafast'], ['-tune', 'zerolatency'], ['-g', '15'], ['-bf', '0'], ['-f', 'flv']]) {
     assert.equal(h264[h264.lastIndexOf(k) + 1], v, k);
