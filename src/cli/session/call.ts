@@ -20,7 +20,7 @@ import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import type { AudioIn, AudioOut, VideoIn, VideoCodec, AudioCodec } from '../options.js';
 import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
-import { RELAY_CONNECT_TIMEOUT_MS, openRelayChannel } from './relay-link.js';
+import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
 import {
   PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_STABLE_MS, reconnectDelayMs,
 } from './reconnect.js';
@@ -34,6 +34,12 @@ export const PING_INTERVAL_MS = 1000;
 export const STATS_INTERVAL_MS = 1000;
 /** Time BYE gets to leave before the sockets are torn down. */
 export const BYE_FLUSH_MS = 300;
+/** How often we tell the peer what we received (REPORT): its sender measures the path delay from it. */
+export const REPORT_INTERVAL_MS = 200;
+/** Video waiting longer than this on the path (our buffers, the relay, a slow link) is not sent more of. */
+export const VIDEO_MAX_PATH_DELAY_MS = 350;
+/** Without a fresh report for this long while bytes are outstanding, the path counts as stuck. */
+export const REPORT_STALE_MS = 2000;
 /** The same warning code is emitted at most this often. */
 export const WARNING_THROTTLE_MS = 5000;
 /** Sender adaptation: drop ratio in one second above which the frame rate steps down. */
@@ -149,6 +155,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** H.264: send nothing until a keyframe (at the start, after a drop, or when asked). */
   private needKeyframe: boolean;
   private readonly lastWarnAt = new Map<string, number>();
+  /** The peer's latest receiver report on the current video channel. */
+  private peerReport: { bytesReceived: number; arrivedMs: number; pathDelayMs: number } | undefined;
 
   constructor(opts: CallOptions) {
     super();
@@ -276,6 +284,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const codeKey = this.secrets!.codeKey;
     this.video = this.wireChannel(new Channel('video', videoSocket, { insecure, codeKey }));
     this.audio = this.wireChannel(new Channel('audio', audioSocket, { insecure, codeKey }));
+    // Reports count the bytes of one connection: a new one starts from nothing.
+    this.peerReport = undefined;
     this.attachedAtMs = this.lastRelayContactMs = Date.now();
     // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
     this.video.sendHello();
@@ -380,6 +390,9 @@ export class CallSession extends EventEmitter<SessionEvents> {
         this.needKeyframe = true;
         this.videoCapture?.requestKeyframe();
         return;
+      case MessageType.REPORT:
+        this.onPeerReport(ch, msg.report, msg.timestampUs);
+        return;
       case MessageType.BYE:
         this.onPeerBye();
         return;
@@ -402,6 +415,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.startMedia(setup);
     this.intervals.push(setInterval(() => this.ping(), PING_INTERVAL_MS));
     this.intervals.push(setInterval(() => this.tickStats(), STATS_INTERVAL_MS));
+    this.intervals.push(setInterval(() => this.sendReport(), REPORT_INTERVAL_MS));
     this.ping();
     if (this.opts.durationSec !== undefined) this.after(this.opts.durationSec * 1000, () => this.hangup());
     this.sendState();
@@ -654,7 +668,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     if (this.opts.videoCodec === 'mjpeg' && this.sendFps < this.opts.fps) {
       if (nowMs - this.lastVideoSentMs < (1000 / this.sendFps) * 0.9) return;
     }
-    if (ch.backedUp) {
+    if (ch.backedUp || this.pathCongested(ch)) {
       // Never queue stale video: drop the whole frame; H.264 then waits for a keyframe.
       this.stats.videoDropped(true);
       if (this.opts.videoCodec === 'h264') this.needKeyframe = true;
@@ -669,6 +683,41 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.lastVideoSentMs = nowMs;
     ch.send({ type: MessageType.VIDEO, timestampUs: frame.captureTimeUs + this.offsetUs, keyframe: frame.keyframe, data: frame.data });
     this.stats.videoSent();
+  }
+
+  /** Tells the peer what arrived, so that its sender can see the queue on the path to us. */
+  private sendReport(): void {
+    const ch = this.video;
+    if (!ch || !this.callLive || this.ending) return;
+    const stats = this.currentStats();
+    ch.send({
+      type: MessageType.REPORT, timestampUs: this.nowUs(),
+      report: {
+        videoFramesReceived: stats.videoFramesReceived, videoFramesDropped: stats.videoFramesDropped, videoFpsIn: stats.videoFpsIn,
+        audioMsReceived: stats.audioMsReceived, audioBufferMs: stats.audioBufferMs, audioUnderruns: stats.audioUnderruns,
+        // Bytes of this connection (what the peer's send log counts), not the call's total.
+        bytesReceived: ch.bytesReceived, latencyMs: stats.latencyMs,
+      },
+    });
+  }
+
+  /** The peer's report: how long our oldest undelivered video byte had been on the way. */
+  private onPeerReport(ch: Channel, report: { bytesReceived: number }, timestampUs: number): void {
+    if (ch !== this.video) return;
+    // The report's time in our clock (offset corrected); before the offset is known, half an RTT ago.
+    const atMs = this.clock.offsetMs !== null
+      ? (this.clock.toLocalUs(timestampUs) - this.offsetUs) / 1000
+      : Date.now() - (this.clock.rttMs ?? 0) / 2;
+    this.peerReport = { bytesReceived: report.bytesReceived, arrivedMs: Date.now(), pathDelayMs: ch.sendLog.delayAt(report.bytesReceived, Math.min(atMs, Date.now())) };
+  }
+
+  /** Video is piling up somewhere between us and the peer (by its reports). */
+  private pathCongested(ch: Channel): boolean {
+    const r = this.peerReport;
+    if (!r) return false;
+    if (r.pathDelayMs > VIDEO_MAX_PATH_DELAY_MS) return true;
+    // Reports stopped while much is outstanding: the path is stuck (or the peer is); don't pile on.
+    return Date.now() - r.arrivedMs > REPORT_STALE_MS && ch.bytesSent - r.bytesReceived > SOCKET_HIGH_WATER_BYTES / 4;
   }
 
   private sendAudio(packet: AudioPacket): void {

@@ -14,6 +14,7 @@ import {
 import { ConnectionSecurity } from '../../codec/secure/connection.js';
 import { RecordRejectedError } from '../../codec/secure/errors.js';
 import { SOCKET_HIGH_WATER_BYTES } from './relay-link.js';
+import { SendLog } from './send-log.js';
 
 export interface ChannelEvents {
   hello: [Hello];
@@ -47,6 +48,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private closed = false;
   bytesSent = 0;
   bytesReceived = 0;
+  /** When each byte left, to turn the peer's receiver reports into a path delay. */
+  readonly sendLog = new SendLog();
   recordsRejected = 0;
 
   constructor(name: 'video' | 'audio', socket: net.Socket, opts: ChannelOptions) {
@@ -121,6 +124,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private write(buf: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
     this.bytesSent += buf.length;
+    this.sendLog.wrote(this.bytesSent, Date.now());
     this.socket.write(buf);
   }
 
