@@ -83,6 +83,9 @@ async function worker(port: number, pairs: number): Promise<void> {
 interface Sample {
   minute: number;
   rssMb: number;
+  /** The acceptor alone (it lives the whole run; handlers come and go). */
+  acceptorMb: number;
+  handlerMbs: number[];
   livePairs: number;
   handlers: number;
   load1: number;
@@ -141,9 +144,16 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const samples: Sample[] = [];
   const sample = (minute: number): void => {
-    const s: Sample = { minute, rssMb: treeRssMb(d.pid), livePairs: stats.live || pairs, handlers: handlerPids(d.pid).length, load1: loadavg()[0] ?? 0 };
+    const procs = tree(d.pid);
+    const mb = (bytes: number): number => bytes / (1024 * 1024);
+    const s: Sample = {
+      minute,
+      rssMb: treeRssMb(d.pid),
+      acceptorMb: mb(procs.find((p) => p.pid === d.pid)?.rssBytes ?? 0),
+      handlerMbs: procs.filter((p) => p.cmdline.includes('handler-main')).map((p) => mb(p.rssBytes)),
+      livePairs: stats.live || pairs, handlers: handlerPids(d.pid).length, load1: loadavg()[0] ?? 0 };
     samples.push(s);
-    log(`minute ${minute}: RSS ${s.rssMb.toFixed(0)} MB, ${s.livePairs} live pairs, ${stats.broken} broken so far, ${s.handlers} handlers, load ${s.load1.toFixed(2)}`);
+    log(`minute ${minute}: RSS ${s.rssMb.toFixed(0)} MB (acceptor ${s.acceptorMb.toFixed(0)}, handlers ${s.handlerMbs.map((x) => x.toFixed(0)).join('/')}), ${s.livePairs} live pairs, ${stats.broken} broken so far, ${s.handlers} handlers, load ${s.load1.toFixed(2)}`);
   };
   sample(0);
   const kills: Kill[] = [];
@@ -209,9 +219,11 @@ async function main(): Promise<void> {
   p(`Measured by \`npm run soak\` (bench/soak.ts) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), shared with other work; clients on the same machine.`);
   p(`${pairs} pairs (${pairs * 2} client sockets) at 256 kbit/s each way for ${minutes} min, pool mode with ${handlers} handlers; a random handler SIGKILLed about every ${killEveryS} s; broken pairs reconnect after ${REOPEN_AFTER_MS / 1000} s.`);
   p();
-  p('| minute | daemon RSS, all processes | live pairs | handlers | load average (1 min) |');
-  p('|---|---|---|---|---|');
-  for (const s of samples) p(`| ${s.minute} | ${s.rssMb.toFixed(0)} MB | ${s.livePairs} | ${s.handlers} | ${s.load1.toFixed(2)} |`);
+  p('| minute | daemon RSS, all processes | acceptor | handlers | live pairs | load average (1 min) |');
+  p('|---|---|---|---|---|---|');
+  for (const s of samples) {
+    p(`| ${s.minute} | ${s.rssMb.toFixed(0)} MB | ${s.acceptorMb.toFixed(0)} MB | ${s.handlerMbs.map((x) => x.toFixed(0)).join(' / ')} MB | ${s.livePairs} | ${s.load1.toFixed(2)} |`);
+  }
   p();
   p('| figure | value |');
   p('|---|---|');
