@@ -11,25 +11,39 @@ import { FatalError } from '../codec/errors.js';
 import { HandshakeError, HandshakeReader, type HandshakeResult } from '../codec/handshake.js';
 import type { Channel, PairEndReason } from './ipc.js';
 import { HandlerPool, type ActivePair } from './handler-pool.js';
+import { addressKey, ConnectionCounter, LIMITS_PRUNE_INTERVAL_MS, LogThrottle, RateLimiter } from './limits.js';
 import { alwaysLogger, SessionHasher, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { DaemonOptions } from './options.js';
 import { MemoryPairingDirectory, type PairingDirectory } from './pairing.js';
 
-/** Bytes a waiting client may send before it has a peer; past this we stop reading it. */
-export const WAITER_BUFFER_MAX_BYTES = 64 * 1024;
 /** listen() backlog (the original used 10, far too few for bursts). */
 export const LISTEN_BACKLOG_CONNECTIONS = 511;
 /** After the drain timeout cut, how long handlers get to report their pairs' ends. */
 export const CUT_REPORT_GRACE_MS = 2000;
 /** How often shutdown checks whether the last pair has finished. */
 const DRAIN_POLL_MS = 50;
+/** How often held-back rejection lines are summarised (and, every few ticks, limits pruned). */
+const LIMITS_TICK_MS = 1000;
 
 /** Why a waiter never got a peer. `shutdown`: the daemon stopped while it waited. */
 export type WaiterEndReason = 'lonely' | 'impatient' | 'shutdown';
 
-/** Rejections and handshake failures, each a stable reason code in logs and metrics. */
-export type RejectReason = HandshakeError['code'] | 'E_TOO_MANY_WAITING' | 'E_TOO_MANY_PAIRS';
+/**
+ * Rejections and handshake failures, each a stable reason code in logs and metrics.
+ * `E_TOO_MANY_PENDING`: --max-pending-handshakes; `E_IP_CONN_LIMIT`: --max-connections-per-ip;
+ * `E_IP_RATE_LIMIT`: --max-connection-rate-per-ip.
+ */
+export type RejectReason =
+  | HandshakeError['code']
+  | 'E_TOO_MANY_WAITING'
+  | 'E_TOO_MANY_PAIRS'
+  | 'E_TOO_MANY_PENDING'
+  | 'E_IP_CONN_LIMIT'
+  | 'E_IP_RATE_LIMIT';
+
+/** Reason code of the line logged when a waiting client reaches --max-buffer-bytes. */
+export const BUFFER_LIMIT_REASON = 'E_BUFFER_LIMIT';
 
 /** The `listening` line's fields. */
 export interface ListeningInfo {
@@ -54,6 +68,8 @@ interface Waiter {
   session: string;
   rest: Buffer[];
   restBytes: number;
+  /** Set once --max-buffer-bytes was reached (reading stopped, logged once). */
+  limited: boolean;
   since: number;
   timer: NodeJS.Timeout | undefined;
   detach: () => void;
@@ -77,6 +93,15 @@ export class RelayDaemon {
   private readonly directories: Record<Channel, PairingDirectory<Waiter>>;
   private readonly waiters = new Set<Waiter>();
   private readonly handshaking = new Set<Socket>();
+  private readonly rate: RateLimiter;
+  private readonly perIp: ConnectionCounter;
+  private readonly rejectLog = new LogThrottle();
+  /** The limits key of every socket the daemon accepted and still counts. */
+  private readonly ipKeyOf = new WeakMap<Socket, string>();
+  /** Sockets handed to the pool: their per-address count is released with their pair. */
+  private readonly handedOver = new WeakSet<Socket>();
+  private readonly pairIpKeys = new Map<number, string[]>();
+  private limitsTimer: NodeJS.Timeout | undefined;
   private nextPairId = 1;
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
@@ -90,6 +115,8 @@ export class RelayDaemon {
     const room = (): number => this.opts.maxWaiting - this.waiters.size;
     this.directories = { video: new MemoryPairingDirectory(room), audio: new MemoryPairingDirectory(room) };
     this.pool = new HandlerPool({ handlers: opts.handlers, forkPerPair: opts.forkPerPair });
+    this.rate = new RateLimiter(opts.maxConnectionRatePerIp);
+    this.perIp = new ConnectionCounter(opts.maxConnectionsPerIp);
     this.defineMetrics();
     this.wirePool();
   }
@@ -111,6 +138,12 @@ export class RelayDaemon {
       throw err;
     }
     this.pool.start();
+    let ticks = 0;
+    this.limitsTimer = setInterval(() => {
+      this.flushRejectLog();
+      if (++ticks % Math.round(LIMITS_PRUNE_INTERVAL_MS / LIMITS_TICK_MS) === 0) this.rate.prune();
+    }, LIMITS_TICK_MS);
+    this.limitsTimer.unref();
     const info: ListeningInfo = {
       videoPort: this.portOf(this.servers.get('video')),
       audioPort: this.portOf(this.servers.get('audio')),
@@ -144,6 +177,8 @@ export class RelayDaemon {
   private async runShutdown(signal: string | undefined): Promise<void> {
     this.log.info({ signal: signal ?? null, activePairs: this.pool.activePairs, waiting: this.waiters.size }, 'shutting down');
     for (const s of this.servers.values()) s.close();
+    clearInterval(this.limitsTimer);
+    this.flushRejectLog(Infinity);
     for (const socket of this.handshaking) socket.destroy();
     this.handshaking.clear();
     for (const w of [...this.waiters]) this.endWaiter(w, 'shutdown');
@@ -195,6 +230,24 @@ export class RelayDaemon {
       return;
     }
     this.metrics.inc('videochatd_connections_total', { channel });
+    // Cheapest checks first; a refused connection is never counted against its address.
+    const ipKey = addressKey(socket.remoteAddress);
+    if (!this.rate.take(ipKey)) {
+      this.reject(channel, socket, 'E_IP_RATE_LIMIT');
+      return;
+    }
+    if (this.handshaking.size >= this.opts.maxPendingHandshakes) {
+      this.reject(channel, socket, 'E_TOO_MANY_PENDING');
+      return;
+    }
+    if (!this.perIp.acquire(ipKey)) {
+      this.reject(channel, socket, 'E_IP_CONN_LIMIT');
+      return;
+    }
+    this.ipKeyOf.set(socket, ipKey);
+    socket.once('close', () => {
+      if (!this.handedOver.has(socket)) this.perIp.release(ipKey);
+    });
     this.handshaking.add(socket);
     const reader = new HandshakeReader();
     const cleanup = (): void => {
@@ -231,8 +284,28 @@ export class RelayDaemon {
   private reject(channel: Channel, socket: Socket, reason: RejectReason): void {
     const isHandshake = reason.startsWith('E_HANDSHAKE');
     this.metrics.inc(isHandshake ? 'videochatd_handshake_failures_total' : 'videochatd_rejected_total', { reason });
-    this.log.warn({ channel, reason, remote: remoteOf(socket) }, isHandshake ? 'handshake failed' : 'connection rejected');
+    // A flood must not turn into a flood of log lines: past a few per second per reason,
+    // rejections are only counted, and summarised once a second.
+    const { show, suppressedBefore } = this.rejectLog.admit(reason);
+    if (suppressedBefore > 0) this.log.warn({ reason, suppressed: suppressedBefore }, 'rejections not logged');
+    if (show) this.log.warn({ channel, reason, remote: remoteOf(socket) }, isHandshake ? 'handshake failed' : 'connection rejected');
     socket.destroy();
+  }
+
+  private flushRejectLog(now = Date.now()): void {
+    for (const { key, suppressed } of this.rejectLog.flush(now)) this.log.warn({ reason: key, suppressed }, 'rejections not logged');
+  }
+
+  /** Stops reading a waiter that holds --max-buffer-bytes; TCP then slows the client down. */
+  private limitWaiter(w: Waiter): void {
+    w.socket.pause();
+    if (w.limited) return;
+    w.limited = true;
+    this.metrics.inc('videochatd_buffer_limit_total', { channel: w.channel });
+    this.log.info(
+      { channel: w.channel, session: w.session, reason: BUFFER_LIMIT_REASON, remote: remoteOf(w.socket), bytesHeld: w.restBytes },
+      'buffer limit reached',
+    );
   }
 
   private async onHandshake(channel: Channel, socket: Socket, hs: HandshakeResult): Promise<void> {
@@ -243,6 +316,7 @@ export class RelayDaemon {
       session: this.hasher.hash(hs.code),
       rest: hs.rest.length > 0 ? [hs.rest] : [],
       restBytes: hs.rest.length,
+      limited: false,
       since: Date.now(),
       timer: undefined,
       detach: () => {},
@@ -252,12 +326,13 @@ export class RelayDaemon {
       w.rest.push(chunk);
       w.restBytes += chunk.length;
       // Past the cap the kernel holds the bytes and TCP slows the client down.
-      if (w.restBytes >= WAITER_BUFFER_MAX_BYTES) socket.pause();
+      if (w.restBytes >= this.opts.maxBufferBytes) this.limitWaiter(w);
     };
     const onGone = (): void => this.endWaiter(w, 'impatient');
     socket.on('data', onData);
     socket.once('end', onGone);
     socket.once('close', onGone);
+    if (w.restBytes >= this.opts.maxBufferBytes) this.limitWaiter(w);
     w.detach = () => {
       if (w.timer) clearTimeout(w.timer);
       // A flowing socket without a 'data' listener drops what it reads: hold the bytes in
@@ -310,8 +385,17 @@ export class RelayDaemon {
       return;
     }
     w.detach();
+    const pairId = this.nextPairId++;
+    // From here the pair owns both sockets' per-address counts (released at its end).
+    const keys: string[] = [];
+    for (const s of [peer.socket, w.socket]) {
+      this.handedOver.add(s);
+      const key = this.ipKeyOf.get(s);
+      if (key !== undefined) keys.push(key);
+    }
+    this.pairIpKeys.set(pairId, keys);
     this.pool.assign({
-      pairId: this.nextPairId++,
+      pairId,
       channel: w.channel,
       session: w.session,
       sockets: [peer.socket, w.socket],
@@ -360,6 +444,8 @@ export class RelayDaemon {
       this.log.info({ channel: pair.channel, session: pair.session, pairId: pair.pairId, handlerPid: pair.handlerPid ?? null }, 'pair started');
     });
     p.on('pair-ended', (pair: ActivePair, reason: PairEndReason, error) => {
+      for (const key of this.pairIpKeys.get(pair.pairId) ?? []) this.perIp.release(key);
+      this.pairIpKeys.delete(pair.pairId);
       this.metrics.inc('videochatd_pairs_ended_total', { channel: pair.channel, reason });
       this.log.info(
         {
@@ -384,6 +470,7 @@ export class RelayDaemon {
     m.define('videochatd_connections_total', 'counter', 'TCP connections accepted, per channel.');
     m.define('videochatd_handshake_failures_total', 'counter', 'Connections dropped during the handshake, by reason.');
     m.define('videochatd_rejected_total', 'counter', 'Connections turned away by a limit, by reason.');
+    m.define('videochatd_buffer_limit_total', 'counter', 'Waiting clients that reached --max-buffer-bytes (no longer read until paired), per channel.');
     m.define('videochatd_waiting', 'gauge', 'Clients waiting for a peer, per channel.');
     m.define('videochatd_active_pairs', 'gauge', 'Pairs being relayed, per channel.');
     m.define('videochatd_pairs_total', 'counter', 'Pairs that started relaying, per channel.');
@@ -397,6 +484,9 @@ export class RelayDaemon {
       m.inc('videochatd_bytes_relayed_total', { channel }, 0);
     }
     m.inc('videochatd_handler_restarts_total', {}, 0);
+    for (const reason of ['E_TOO_MANY_WAITING', 'E_TOO_MANY_PAIRS', 'E_TOO_MANY_PENDING', 'E_IP_CONN_LIMIT', 'E_IP_RATE_LIMIT'] satisfies RejectReason[]) {
+      m.inc('videochatd_rejected_total', { reason }, 0);
+    }
   }
 
   private serveMetrics(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -16,6 +16,23 @@ export const DEFAULT_WAIT_TIMEOUT_S = 600;
 export const DEFAULT_MAX_WAITING = 10_000;
 export const DEFAULT_MAX_PAIRS = 10_000;
 export const DEFAULT_DRAIN_TIMEOUT_S = 30;
+/**
+ * Connections that have not finished their handshake, all addresses together. A handshake
+ * takes one round trip; 1000 at once is far beyond a busy relay and bounds the slow-loris.
+ */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 1000;
+/**
+ * Connections one address (IPv6: one /64) holds at once: handshaking, waiting or paired.
+ * A client uses two per call; 256 leaves room for a NAT with a hundred calls behind it.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 256;
+/** New connections per second one address may open (token bucket, burst of one second). */
+export const DEFAULT_MAX_CONNECTION_RATE_PER_IP = 50;
+/** Bytes the daemon holds for one client that has no peer yet (then it stops reading it). */
+export const DEFAULT_MAX_BUFFER_BYTES = 64 * 1024;
+/** Bounds of --max-buffer-bytes: at least one handshake, at most 64 MiB per connection. */
+export const MIN_BUFFER_BYTES = 1024;
+export const MAX_BUFFER_BYTES = 64 * 1024 * 1024;
 /** Longest timeout an option accepts: Node timers overflow past 2^31-1 ms. */
 export const MAX_TIMEOUT_S = 2_147_483;
 /** Most handler processes in the pool; more than this on one host only costs memory. */
@@ -38,6 +55,14 @@ export interface DaemonOptions {
   waitTimeoutMs: number;
   maxWaiting: number;
   maxPairs: number;
+  /** Connections not yet past their handshake, all addresses together. */
+  maxPendingHandshakes: number;
+  /** Concurrent connections per address (IPv6 per /64); 0 = no limit. */
+  maxConnectionsPerIp: number;
+  /** New connections per second per address (IPv6 per /64); 0 = no limit. */
+  maxConnectionRatePerIp: number;
+  /** Bytes held for a client with no peer yet before the daemon stops reading it. */
+  maxBufferBytes: number;
   drainTimeoutMs: number;
   logLevel: LogLevel;
   metricsPort: number | undefined;
@@ -96,6 +121,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--wait-timeout <seconds>', 'close a waiting client that got no peer by then').argParser(positiveSeconds).default(DEFAULT_WAIT_TIMEOUT_S))
     .addOption(new Option('--max-waiting <n>', 'most clients waiting for a peer at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_WAITING))
     .addOption(new Option('--max-pairs <n>', 'most pairs relaying at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_PAIRS))
+    .addOption(new Option('--max-pending-handshakes <n>', 'most connections still sending their handshake, all addresses together').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_PENDING_HANDSHAKES))
+    .addOption(new Option('--max-connections-per-ip <n>', 'most connections one address (IPv6: one /64) holds at once; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTIONS_PER_IP))
+    .addOption(new Option('--max-connection-rate-per-ip <n>', 'most new connections per second from one address (IPv6: one /64), bursts of one second; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTION_RATE_PER_IP))
+    .addOption(new Option('--max-buffer-bytes <n>', 'bytes held for a client that has no peer yet; past this the daemon stops reading it').argParser(integer(MIN_BUFFER_BYTES, MAX_BUFFER_BYTES)).default(DEFAULT_MAX_BUFFER_BYTES))
     .addOption(new Option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, let active pairs run this long').argParser(seconds).default(DEFAULT_DRAIN_TIMEOUT_S))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (0 = ephemeral)').argParser(port))
@@ -140,6 +169,10 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     waitTimeout: number;
     maxWaiting: number;
     maxPairs: number;
+    maxPendingHandshakes: number;
+    maxConnectionsPerIp: number;
+    maxConnectionRatePerIp: number;
+    maxBufferBytes: number;
     drainTimeout: number;
     logLevel: LogLevel;
     metricsPort?: number;
@@ -157,6 +190,10 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     waitTimeoutMs: Math.round(o.waitTimeout * 1000),
     maxWaiting: o.maxWaiting,
     maxPairs: o.maxPairs,
+    maxPendingHandshakes: o.maxPendingHandshakes,
+    maxConnectionsPerIp: o.maxConnectionsPerIp,
+    maxConnectionRatePerIp: o.maxConnectionRatePerIp,
+    maxBufferBytes: o.maxBufferBytes,
     drainTimeoutMs: Math.round(o.drainTimeout * 1000),
     logLevel: o.logLevel,
     metricsPort: o.metricsPort,
