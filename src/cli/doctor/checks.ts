@@ -3,7 +3,7 @@
  * and its codecs are needed (`fail`); everything else is a `warn`, so that doctor passes on
  * a headless server that has ffmpeg and nothing else.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -89,24 +89,30 @@ interface ChildOutcome {
   timedOut: boolean;
 }
 
-/** Runs the real speaker child (the one calls use) on `device`, feeding it a little silence. */
-function runSpeakerChild(device: string, env: NodeJS.ProcessEnv): Promise<ChildOutcome> {
+/** Waits for a check's child process: its exit, its stderr, and SIGKILL past the check's time limit. */
+function outcomeOf(child: ChildProcess): Promise<ChildOutcome> {
   return new Promise((resolve) => {
-    const { command, args } = speakerChildCommand();
-    const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...env, VIDEOCHAT_SPEAKER_DEVICE: device } });
     let stderr = '';
     let timedOut = false;
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => { stderr += d; });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => { stderr += d; });
     const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, SPEAKER_CHECK_TIMEOUT_MS);
     child.on('error', (err) => { stderr += err.message; });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stderr: stderr.trim(), timedOut });
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(Buffer.alloc(AUDIO_FRAME_BYTES * SPEAKER_CHECK_FRAMES));
   });
+}
+
+/** Runs the real speaker child (the one calls use) on `device`, feeding it a little silence. */
+function runSpeakerChild(device: string, env: NodeJS.ProcessEnv): Promise<ChildOutcome> {
+  const { command, args } = speakerChildCommand();
+  const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...env, VIDEOCHAT_SPEAKER_DEVICE: device } });
+  const outcome = outcomeOf(child);
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(Buffer.alloc(AUDIO_FRAME_BYTES * SPEAKER_CHECK_FRAMES));
+  return outcome;
 }
 
 function lastLine(text: string): string {
@@ -156,20 +162,9 @@ function loadSpeakerChild(env: NodeJS.ProcessEnv): Promise<ChildOutcome> {
   const dir = mkdtempSync(join(tmpdir(), 'videochat-doctor-'));
   const conf = join(dir, 'asound.conf');
   writeFileSync(conf, NULL_DEFAULT_ASOUNDRC);
-  return new Promise<ChildOutcome>((resolve) => {
-    const script = `require(${JSON.stringify(target)})`;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, ALSA_CONFIG_PATH: conf } });
-    let stderr = '';
-    let timedOut = false;
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, SPEAKER_CHECK_TIMEOUT_MS);
-    child.on('error', (err) => { stderr += err.message; });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stderr: stderr.trim(), timedOut });
-    });
-  }).finally(() => rmSync(dir, { recursive: true, force: true }));
+  const script = `require(${JSON.stringify(target)})`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...env, ALSA_CONFIG_PATH: conf } });
+  return outcomeOf(child).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 /**
