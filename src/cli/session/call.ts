@@ -782,7 +782,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private setSendFps(fps: number): void {
     this.sendFps = fps;
-    this.stats.setTargetFps(fps);
     // H.264 frames depend on each other: the encoder itself must change rate (a short restart).
     if (this.opts.videoCodec === 'h264') void this.videoCapture?.setFps(fps).catch(() => undefined);
   }

@@ -95,10 +95,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.socket.writableLength > SOCKET_HIGH_WATER_BYTES;
   }
 
-  /** Bytes waiting in our socket's send queue. */
-  get queuedBytes(): number {
-    return this.socket.writableLength;
-  }
 
   /** Sends our HELLO (call once, right after the relay handshake). */
   sendHello(): void {

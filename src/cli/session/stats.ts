@@ -16,7 +16,6 @@ export class StatsCounter {
   private fpsIn = 0;
   private fpsOut = 0;
   private last = { sent: 0, dropped: 0 };
-  targetFps: number | null = null;
 
   videoSent(): void { this.framesSent++; this.windowSent++; }
   /** `congestion`: dropped because the socket was backed up (drives sender adaptation). */
@@ -28,7 +27,6 @@ export class StatsCounter {
   videoDecoded(): void { this.framesDecoded++; this.windowDecoded++; }
   audioSent(ms: number): void { this.audioMsSentTotal += ms; }
   audioReceived(ms: number): void { this.audioMsReceivedTotal += ms; }
-  setTargetFps(fps: number): void { this.targetFps = fps; }
 
   /** Closes the current window: fps figures are frames over the window's real length. */
   tick(): void {
