@@ -281,15 +281,18 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     const child = h.child;
     h.ready = false;
     h.child = undefined;
+    // The pairs the dead process held. Taken now: by the time its channel has drained, the
+    // slot's replacement may already hold new pairs of its own in `h.pairs`.
+    const lost = [...h.pairs];
     // 'exit' can overtake the last IPC messages (a per-pair handler reports its pair's end
     // and exits): settle the pairs only once the channel has delivered everything.
-    if (child?.connected) child.once('disconnect', () => this.settleDeath(h, death));
-    else this.settleDeath(h, death);
+    if (child?.connected) child.once('disconnect', () => this.settleDeath(h, death, lost));
+    else this.settleDeath(h, death, lost);
   }
 
-  private settleDeath(h: Handler, death: ProcessDeath): void {
+  private settleDeath(h: Handler, death: ProcessDeath, lost: number[]): void {
     this.emit('handler-died', death, h.slot);
-    for (const id of [...h.pairs]) {
+    for (const id of lost) {
       const idx = this.pending.findIndex((p) => p.pairId === id);
       if (idx >= 0) this.endUnsent(this.pending.splice(idx, 1)[0]!, 'handler-died');
       else this.endPair(id, h, 'handler-died', undefined);

@@ -33,11 +33,17 @@ export function digestOf(socket: Socket, n: number, timeoutMs = 60_000): Promise
   );
 }
 
-/** Writes `payload` in chunks of at most `chunkBytes`, honouring backpressure. */
+/**
+ * Writes `payload` in chunks of at most `chunkBytes`, honouring backpressure. Rejects once the
+ * socket is closed, including when it closed between two chunks ('close' has then already
+ * fired, so waiting for it or for 'drain' would hang forever).
+ */
 export async function writeAll(socket: Socket, payload: Buffer, chunkBytes = 256 * 1024, paceMs = 0): Promise<void> {
   for (let off = 0; off < payload.length; off += chunkBytes) {
     if (paceMs > 0 && off > 0) await new Promise((r) => setTimeout(r, paceMs));
+    if (socket.destroyed || socket.writableEnded) throw new Error(`closed while writing (${off} of ${payload.length} bytes written)`);
     if (!socket.write(payload.subarray(off, off + chunkBytes))) {
+      if (socket.destroyed) throw new Error(`closed while writing (${off} of ${payload.length} bytes written)`);
       await new Promise<void>((resolve, reject) => {
         const onDrain = (): void => {
           socket.off('close', onClose);
