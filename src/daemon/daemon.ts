@@ -175,8 +175,10 @@ export class RelayDaemon {
   }
 
   private async runShutdown(signal: string | undefined): Promise<void> {
-    this.log.info({ signal: signal ?? null, activePairs: this.pool.activePairs, waiting: this.waiters.size }, 'shutting down');
+    // Listeners close before the line is printed: whoever sees 'shutting down' can rely on new
+    // connections being refused.
     for (const s of this.servers.values()) s.close();
+    this.log.info({ signal: signal ?? null, activePairs: this.pool.activePairs, waiting: this.waiters.size }, 'shutting down');
     clearInterval(this.limitsTimer);
     this.flushRejectLog(Infinity);
     for (const socket of this.handshaking) socket.destroy();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -83,5 +84,18 @@ test('the listening line is printed exactly once even with --log-level silent, o
     assert.equal(d.lines.length, 1, 'silent: nothing but the listening line');
   } finally {
     await d.stop();
+  }
+});
+
+test('without --handlers the pool has one handler per CPU', async () => {
+  const d = await startDaemon([]);
+  try {
+    const cpus = availableParallelism();
+    const listening = d.lines.find((l) => l.msg === 'listening')!;
+    assert.equal(listening.handlers, cpus);
+    const started = await d.waitForLines((l) => l.msg === 'handler started', cpus);
+    assert.equal(new Set(started.map((l) => l.handlerPid)).size, cpus);
+  } finally {
+    assert.equal((await d.stop()).code, 0);
   }
 });

@@ -45,7 +45,7 @@ async function pairOn(d: StartedDaemon, code: string): Promise<{ a: import('node
 }
 
 test('--handlers 2: SIGKILL of one handler mid-transfer leaves the other pair intact and the pool is back to two', async () => {
-  const d = await startDaemon(['--handlers', '2']);
+  const d = await startDaemon(['--handlers', '2', '--metrics-port', '0']);
   try {
     const startedLines = await d.waitForLines((l) => l.msg === 'handler started', 2);
     const pids = startedLines.map((l) => l.handlerPid as number);
@@ -76,6 +76,10 @@ test('--handlers 2: SIGKILL of one handler mid-transfer leaves the other pair in
     assert.ok(!pids.includes(replacement));
     assert.ok(alive(replacement) && alive(p2.handlerPid));
     await until(() => reaped(p1.handlerPid), 'the killed handler is reaped');
+    const metrics = await (await fetch(`http://127.0.0.1:${d.metricsPort}/metrics`)).text();
+    assert.match(metrics, /^videochatd_handler_restarts_total 1$/m);
+    assert.match(metrics, /^videochatd_handlers 2$/m);
+    assert.match(metrics, /^videochatd_pairs_ended_total\{channel="video",reason="handler-died"\} 1$/m);
 
     const p3 = await pairOn(d, 'after-the-crash');
     const r3 = await exchange(p3.a, p3.b, 1_000_000, 1_000_000);

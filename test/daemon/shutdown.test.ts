@@ -43,6 +43,24 @@ test('SIGTERM: stops accepting, closes waiters, lets the pair in flight finish, 
   assert.equal(ended?.reason, 'happy');
 });
 
+test('SIGINT drains like SIGTERM: the pair in flight finishes byte-exact, exit 0', async () => {
+  const d = await startDaemon(['--handlers', '1', '--drain-timeout', '60']);
+  const a = await connectClient(d.videoPort, 'interrupted');
+  const b = await connectClient(d.videoPort, 'interrupted');
+  a.write('ping');
+  await readExactly(b, 4);
+  const exited = d.stop('SIGINT', 90_000);
+  await d.waitForLine((l) => l.msg === 'shutting down');
+  assert.equal(await refused(d.videoPort), true, 'no new connections after SIGINT');
+  const r = await exchange(a, b, 2 * 1024 * 1024, 2 * 1024 * 1024);
+  assert.equal(r.gotAB, r.sentAB);
+  assert.equal(r.gotBA, r.sentBA);
+  a.end();
+  b.end();
+  assert.equal((await exited).code, 0);
+  assert.equal(d.lines.find((l) => l.msg === 'pair ended')?.reason, 'happy');
+});
+
 test('drain timeout: an idle pair is cut with reason shutdown and the daemon exits 0', async () => {
   const d = await startDaemon(['--handlers', '1', '--drain-timeout', '1']);
   const a = await connectClient(d.videoPort, 'idle');
