@@ -8,7 +8,8 @@ import type { Socket } from 'node:net';
 import type { PairEndReason } from './ipc.js';
 
 /**
- * After one side has closed, how long the other may keep its half open before both are
+ * After one side's connection has closed entirely (not a half-close: that side may still be
+ * reading), how long the other gets to take its queued bytes and close before both are
  * destroyed (the original server closed both at once; this lets in-flight bytes land).
  */
 export const PAIR_CLOSE_LINGER_MS = 5000;
@@ -59,9 +60,19 @@ export function relayPair(
   for (const s of [s0, s1]) {
     // Latency matters more than segment count for interactive media.
     s.setNoDelay(true);
+    // A client that half-closes (shutdown of its sending side) may still be reading: its FIN
+    // is forwarded to the peer (see 'end' below) and the peer's bytes keep flowing to it.
+    // Sockets that arrive over IPC are built with allowHalfOpen false, which would end our
+    // side towards it at once and silently drop whatever the peer still sends.
+    s.allowHalfOpen = true;
+    // An error ends that socket only (Node destroys it; its 'close' below ends the other side
+    // after what is queued for it). Once a side has ended normally, a reset from a client
+    // that has gone (EPIPE/ECONNRESET while the peer still sends) is how a hang-up looks, not
+    // an error of the pair.
     s.on('error', (err) => {
-      firstError ??= err;
-      destroyBoth('errory');
+      if (reason !== undefined) return;
+      reason = 'errory';
+      firstError = err;
     });
     s.on('close', () => {
       closed++;
@@ -80,8 +91,8 @@ export function relayPair(
   const pump = (src: Socket, dst: Socket, count: (n: number) => void, first: Buffer): void => {
     let paused = false;
     const push = (chunk: Buffer): void => {
-      count(chunk.length);
       if (dst.writableEnded || dst.destroyed) return; // the reader is gone: nothing can reach it
+      count(chunk.length);
       if (!dst.write(chunk) && !paused) {
         paused = true;
         src.pause();

@@ -233,3 +233,66 @@ test('backpressure: a reader that stops holds its writer back, the handler buffe
   b.destroy();
   console.log(`backpressure: accepted ${(w.accepted / 1048576).toFixed(1)} MB before the stall; handler RSS +${((rssStalled - rssBefore) / 1048576).toFixed(1)} MB`);
 });
+
+/** Resolves with the socket's 'end' (EOF from the relay); rejects if it closes or errors first. */
+function endOf(s: net.Socket): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolve, reject) => {
+      s.once('end', () => resolve());
+      s.once('close', () => reject(new Error('closed without EOF')));
+    }),
+    60_000,
+    'EOF',
+  );
+}
+
+test('half-close: a client that shuts down its sending side still gets everything its peer sends afterwards, then EOF', async () => {
+  const a = await connectClient(d.videoPort, 'half-close', { allowHalfOpen: true });
+  const b = await connectClient(d.videoPort, 'half-close', { allowHalfOpen: true });
+  a.write('?');
+  await readExactly(b, 1);
+  const request = randomBytes(1024 * 1024);
+  const answer = randomBytes(3 * 1024 * 1024);
+  const gotRequest = digestOf(b, request.length);
+  const bSawEof = endOf(b);
+  a.end(request); // a is done sending; it still reads
+  assert.equal((await gotRequest).digest, sha256(request));
+  await bSawEof;
+  // Only now does b answer: every byte must reach a, followed by EOF.
+  const gotAnswer = digestOf(a, answer.length);
+  const aSawEof = endOf(a);
+  b.end(answer);
+  assert.equal((await gotAnswer).digest, sha256(answer));
+  await aSawEof;
+  const ended = await d.waitForLine((l) => l.msg === 'pair ended' && l.bytesAtoB === 1 + request.length);
+  assert.equal(ended.reason, 'happy');
+  assert.equal(ended.bytesBtoA, answer.length);
+  a.destroy();
+  b.destroy();
+});
+
+test('a hang-up while the peer still streams is a happy end, and bytes queued for a slow reader still land', async () => {
+  const a = await connectClient(d.audioPort, 'hang-up');
+  const b = await connectClient(d.audioPort, 'hang-up');
+  a.write('!');
+  await readExactly(b, 1);
+  // a writes 3 MB and leaves (close, not half-close) while b is not reading yet. 3 MB fits the
+  // buffers on the way (the backpressure test measures ~7 MB), so a can finish writing.
+  const last = randomBytes(3 * 1024 * 1024);
+  await new Promise<void>((resolve) => a.end(last, () => resolve()));
+  a.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  // b goes on streaming towards a, which is gone: a's kernel answers with resets.
+  const streaming = setInterval(() => {
+    if (!b.destroyed && !b.writableEnded) b.write(randomBytes(16 * 1024));
+  }, 5);
+  b.on('error', () => {});
+  await new Promise((r) => setTimeout(r, 1000));
+  const got = await digestOf(b, last.length);
+  clearInterval(streaming);
+  assert.equal(got.digest, sha256(last), 'what a sent before leaving reaches b in full');
+  b.destroy();
+  const ended = await d.waitForLine((l) => l.msg === 'pair ended' && l.bytesAtoB === 1 + last.length);
+  assert.equal(ended.reason, 'happy');
+  assert.equal(ended.error, undefined);
+});

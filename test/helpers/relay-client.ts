@@ -126,11 +126,13 @@ export interface ConnectOptions {
   /** Write the handshake one byte per write (with a short pause between). */
   dribble?: boolean;
   timeoutMs?: number;
+  /** Keep our sending side open after the peer's EOF (as C clients and `nc` do). */
+  allowHalfOpen?: boolean;
 }
 
 /** Connects to `port` and sends the original handshake for `code`. */
 export async function connectClient(port: number, code: string | Buffer, opts: ConnectOptions = {}): Promise<Socket> {
-  const socket = net.connect({ port, host: opts.host ?? '127.0.0.1' });
+  const socket = net.connect({ port, host: opts.host ?? '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false });
   socket.setNoDelay(true);
   await withTimeout(
     new Promise<void>((resolve, reject) => {
