@@ -19,6 +19,14 @@ import { MemoryPairingDirectory, type PairingDirectory } from './pairing.js';
 
 /** listen() backlog (the original used 10, far too few for bursts). */
 export const LISTEN_BACKLOG_CONNECTIONS = 511;
+/**
+ * Idle time before TCP keepalive probes start on every client connection (the kernel then
+ * probes every net.ipv4.tcp_keepalive_intvl, 75 s by default, 9 times). Without it, a pair
+ * whose two hosts vanished without a FIN (suspended laptop, NAT entry expired) and that sends
+ * nothing would be held forever; with it such a pair ends as `errory` in about 12 minutes.
+ * The setting is on the socket itself, so it survives the hand-over to a handler.
+ */
+export const TCP_KEEPALIVE_IDLE_MS = 60_000;
 /** After the drain timeout cut, how long handlers get to report their pairs' ends. */
 export const CUT_REPORT_GRACE_MS = 2000;
 /** How often shutdown checks whether the last pair has finished. */
@@ -125,7 +133,7 @@ export class RelayDaemon {
   async start(): Promise<ListeningInfo> {
     try {
       for (const channel of CHANNELS) {
-        const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(channel, socket));
+        const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_IDLE_MS }, (socket) => this.onConnection(channel, socket));
         this.servers.set(channel, server);
         await this.bind(server, channel === 'video' ? this.opts.videoPort : this.opts.audioPort, `${channel} port`);
       }

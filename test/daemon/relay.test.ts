@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import {
   connectClient,
   readExactly,
@@ -295,4 +296,31 @@ test('a hang-up while the peer still streams is a happy end, and bytes queued fo
   const ended = await d.waitForLine((l) => l.msg === 'pair ended' && l.bytesAtoB === 1 + last.length);
   assert.equal(ended.reason, 'happy');
   assert.equal(ended.error, undefined);
+});
+
+test('relayed connections carry TCP keepalive (60 s idle), set at accept and kept through the hand-over to the handler', async (t) => {
+  const ss = spawnSync('ss', ['-V'], { encoding: 'utf8' });
+  if (ss.status !== 0) {
+    t.skip('ss (iproute2) is not installed');
+    return;
+  }
+  const before = d.lines.filter((l) => l.msg === 'pair started').length;
+  const a = await connectClient(d.videoPort, 'keepalive');
+  const b = await connectClient(d.videoPort, 'keepalive');
+  a.write('x');
+  await readExactly(b, 1);
+  const started = (await d.waitForLines((l) => l.msg === 'pair started', before + 1))[before]!;
+  const ours = new Set([a.localPort, b.localPort]);
+  const rows = spawnSync('ss', ['-tnoHp', 'state', 'established', `( sport = :${d.videoPort} )`], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((row) => [...ours].some((port) => row.includes(`:${port} `)));
+  assert.equal(rows.length, 2, `the pair's two relay-side sockets:\n${rows.join('\n')}`);
+  for (const row of rows) {
+    assert.match(row, new RegExp(`pid=${started.handlerPid as number},`), 'held by the handler');
+    const timer = /timer:\(keepalive,(\d+)sec/.exec(row);
+    assert.ok(timer, `keepalive timer on: ${row}`);
+    assert.ok(Number(timer[1]) > 0 && Number(timer[1]) <= 60, row);
+  }
+  a.destroy();
+  b.destroy();
 });
