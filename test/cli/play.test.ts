@@ -3,6 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ASOUNDRC, VIDEOCHAT_BIN } from '../helpers/call.js';
@@ -159,4 +160,43 @@ At least one output file must be specified`);
   const silent = parseProbe(`  Duration: N/A, bitrate: N/A
   Stream #0:0: Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 320x240, 15 tbr, 1200k tbn`);
   assert.deepEqual(silent, { video: { width: 320, height: 240, sar: 1, fps: 15 }, hasAudio: false, durationSec: null });
+});
+
+test('paced playback to a reader slower than the clip skips frames and stays on time; every frame sent is whole', async () => {
+  // Off a terminal a pipe blocks the writer just as a TTY does (Node writes both synchronously
+  // on Linux), so a slow reader here stands for a slow terminal. Sixel at 160x48 cells is
+  // ~130 KB a frame (3 MB/s at 25 fps); the reader takes 160 KB/s: sending every frame would
+  // take ~20 times the clip's length.
+  const readerBytesPerSec = 160 * 1024;
+  const tickMs = 50;
+  const started = Date.now();
+  const child = spawn(process.execPath, [VIDEOCHAT_BIN, 'play', clip, '--cells', '160x48', '--render', 'sixel', '--audio-out', 'none'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => (stderr += d));
+  const chunks: Buffer[] = [];
+  const stdout = child.stdout;
+  const slowRead = setInterval(() => {
+    const n = Math.min(stdout.readableLength, Math.round((readerBytesPerSec * tickMs) / 1000));
+    const chunk = n > 0 ? (stdout.read(n) as Buffer | null) : null;
+    if (chunk) chunks.push(chunk);
+  }, tickMs);
+  const [code] = (await Promise.race([
+    once(child, 'exit'),
+    new Promise((_, reject) => setTimeout(() => reject(new Error('play did not end within 60 s')), 60_000)),
+  ])) as [number | null];
+  const ms = Date.now() - started;
+  clearInterval(slowRead);
+  // Take the rest at full speed.
+  stdout.on('data', (d: Buffer) => chunks.push(d));
+  if (!stdout.readableEnded) await once(stdout, 'end');
+  assert.equal(code, 0, stderr);
+  const text = Buffer.concat(chunks).toString('latin1');
+  const frames = count(text, SYNC_BEGIN);
+  assert.equal(count(text, SYNC_END), frames, 'every frame sent is whole');
+  assert.ok(frames >= 1 && frames < CLIP_SEC * CLIP_FPS / 2, `${frames} of ${CLIP_SEC * CLIP_FPS} frames sent`);
+  // Every frame it would have sent takes the reader ~CLIP_SEC * 20 s; skipping keeps it near CLIP_SEC.
+  assert.ok(ms < CLIP_SEC * 1000 * 5, `took ${ms} ms for a ${CLIP_SEC} s clip`);
 });

@@ -27,6 +27,7 @@ import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/su
 import { COLORS_CHOICES, RENDER_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import { detectCapabilities } from '../term/index.js';
+import { PaintBudget } from '../ui/paint-budget.js';
 import { scaleNearest } from '../ui/scale-frame.js';
 import { probeMedia, type MediaProbe } from './media-probe.js';
 import { decodeSize, fitPicture } from './picture-fit.js';
@@ -34,8 +35,13 @@ import { chooseRendering } from './terminal-env.js';
 
 /** The cell area off a terminal when `--cells` is not given. */
 export const DEFAULT_PIPE_CELLS = { cols: 80, rows: 24 } as const;
-/** Paced playback: rendered bytes allowed to wait in stdout before frames are skipped (never queued). */
-export const MAX_QUEUED_OUTPUT_BYTES = 4 * 1024 * 1024;
+/**
+ * Paced playback: the largest share of wall time frames may take to render and write. The
+ * write blocks while the terminal swallows the frame, so this leaves a terminal slower than
+ * the clip's frame rate time to draw (xterm repaints only when its input runs dry: kept
+ * busy, it showed an empty window for a whole 90 s clip); the frames in between are skipped.
+ */
+export const PLAY_PAINT_MAX_SHARE = 0.5;
 /**
  * A decode that ended with errors on stderr and fewer than this share of the frames the
  * container announced is a corrupt file (exit 7), not a normal end.
@@ -216,6 +222,7 @@ class Player {
   private readonly stopped = new Promise<void>((r) => { this.resolveStop = r; });
   private frames = 0;
   private skipped = 0;
+  private readonly budget = new PaintBudget(PLAY_PAINT_MAX_SHARE);
 
   constructor(
     private readonly s: PlaySettings, private readonly probe: MediaProbe, private readonly ffmpeg: string,
@@ -349,16 +356,21 @@ class Player {
 
   private draw(frame: RgbFrame, child: ChildProcess): void {
     this.frames++;
-    if (!this.renderer || this.stopping) return;
-    // Paced: a terminal that cannot keep up loses frames rather than falling behind the sound.
-    if (this.s.paced && this.out.writableLength > MAX_QUEUED_OUTPUT_BYTES) {
+    const renderer = this.renderer;
+    if (!renderer || this.stopping) return;
+    // Paced: a reader that cannot keep up loses frames rather than falling behind the sound.
+    // A TTY write blocks, and the budget leaves the terminal time of its own; a pipe write
+    // queues, and a frame still queued means the reader is behind: never queue a second.
+    if (this.s.paced && (this.out.writableLength > 0 || this.budget.waitMs() > 0)) {
       this.skipped++;
       return;
     }
-    const picture = scaleNearest(frame, this.drawSize.width, this.drawSize.height);
-    const bytes = this.renderer.render(picture, this.target);
-    if (bytes.length === 0) return;
-    const ok = this.out.write(wrapSynchronized(bytes));
+    const paint = (): boolean => {
+      const picture = scaleNearest(frame, this.drawSize.width, this.drawSize.height);
+      const bytes = renderer.render(picture, this.target);
+      return bytes.length === 0 || this.out.write(wrapSynchronized(bytes));
+    };
+    const ok = this.s.paced ? this.budget.spend(paint) : paint();
     if (!ok && !this.s.paced && child.stdout && !child.stdout.isPaused()) {
       // Unpaced: every frame goes out, so wait for the reader instead of skipping.
       const stdout = child.stdout;

@@ -7,6 +7,7 @@
 import type { ColorDepth, RenderMode, RenderTarget, Renderer, RgbFrame } from '../../codec/render/types.js';
 import type { CallControls } from './controls.js';
 import { DEFAULT_CELL_ASPECT, fitVideo, pipBox, type CellBox } from './fit-video.js';
+import { PaintBudget } from './paint-budget.js';
 import { scaleNearest } from './scale-frame.js';
 import type { TerminalSurface } from './terminal-surface.js';
 
@@ -66,13 +67,16 @@ export class VideoPainter {
   private closed = false;
   /** The surface generation the current layout was drawn for. */
   private drawnGeneration = -1;
-  /** Paint budget: no peer frame is painted before this time (performance.now() ms). */
-  private nextPaintAtMs = 0;
+  /** Limits peer-frame painting to `maxPaintShare` of wall time (null: no limit). */
+  private readonly budget: PaintBudget | null;
   /** The newest peer frame waiting for the budget, and the timer that paints it. */
   private waitingFrame: RgbFrame | null = null;
   private waitTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: PainterOptions) {}
+  constructor(private readonly options: PainterOptions) {
+    const share = options.maxPaintShare;
+    this.budget = share && share > 0 && share < 1 ? new PaintBudget(share) : null;
+  }
 
   private get cellAspect(): number {
     const px = this.options.cellPx;
@@ -163,18 +167,16 @@ export class VideoPainter {
 
   /** A decoded peer frame: draw it now (or when the paint budget allows), with the self-view on top. */
   onVideoFrame(frame: RgbFrame): void {
-    const share = this.options.maxPaintShare;
-    if (share && share > 0 && share < 1 && !this.closed) {
-      const waitMs = this.nextPaintAtMs - performance.now();
+    const budget = this.budget;
+    if (budget && !this.closed) {
+      const waitMs = budget.waitMs();
       if (waitMs > 0) {
         if (this.waitingFrame) this.counters.framesSkipped++;
         this.waitingFrame = frame;
         this.waitTimer ??= setTimeout(() => this.paintWaiting(), Math.ceil(waitMs));
         return;
       }
-      const startMs = performance.now();
-      this.paintPeer(frame);
-      this.nextPaintAtMs = startMs + (performance.now() - startMs) / share;
+      budget.spend(() => this.paintPeer(frame));
       return;
     }
     this.paintPeer(frame);
