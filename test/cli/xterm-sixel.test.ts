@@ -59,7 +59,10 @@ async function stop(child: ChildProcess): Promise<void> {
 before(async () => {
   if (skipReason) return;
   // -displayfd: Xvfb picks a free display and writes its number to fd 3 (no clash with others).
-  const xvfb = track(spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${SCREEN.width}x${SCREEN.height}x24`, '-nolisten', 'tcp'], {
+  // -noreset: by default an X server resets when its last client leaves, and refuses clients
+  // meanwhile; each test's xterm is the only client, so the next one failed now and then
+  // ("Can't open display").
+  const xvfb = track(spawn('Xvfb', ['-displayfd', '3', '-noreset', '-screen', '0', `${SCREEN.width}x${SCREEN.height}x24`, '-nolisten', 'tcp'], {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
   }));
   const fd3 = xvfb.stdio[3] as NodeJS.ReadableStream;
@@ -88,21 +91,32 @@ function startXterm(title: string, script: string): ChildProcess {
   const path = join(dir, `${title}.sh`);
   // Inside xterm: TERM=xterm from xterm itself; nothing from an outer tmux or terminal.
   writeFileSync(path, `unset TMUX TMUX_PANE COLORTERM NO_COLOR TERM_PROGRAM KITTY_WINDOW_ID\ncd ${JSON.stringify(root)}\n${script}\nsleep 300\n`);
-  return track(spawn('xterm', [
+  const xterm = track(spawn('xterm', [
     '-T', title, '-ti', 'vt340', '-xrm', 'XTerm*decTerminalID: vt340', '-xrm', 'XTerm*numColorRegisters: 256',
     '-geometry', `${XTERM_COLS}x${XTERM_ROWS}+0+0`, '-e', 'bash', path,
-  ], { env: { ...process.env, DISPLAY: display }, stdio: 'ignore' }));
+  ], { env: { ...process.env, DISPLAY: display }, stdio: ['ignore', 'ignore', 'pipe'] }));
+  let stderr = '';
+  xterm.stderr!.setEncoding('utf8');
+  xterm.stderr!.on('data', (s: string) => (stderr = (stderr + s).slice(-2000)));
+  xtermStderr.set(xterm, () => stderr);
+  return xterm;
 }
 
+/** What each xterm printed on stderr (for the message when its window does not appear). */
+const xtermStderr = new WeakMap<ChildProcess, () => string>();
+
 /** The xterm window on the screen (inside its border). */
-async function windowBox(title: string): Promise<Box> {
+async function windowBox(title: string, xterm: ChildProcess): Promise<Box> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     const r = spawnSync('xwininfo', ['-display', display, '-name', title], { encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
     const num = (label: string) => Number(new RegExp(`${label}:\\s+(-?\\d+)`).exec(r.stdout ?? '')?.[1]);
     const box = { x: num('Absolute upper-left X'), y: num('Absolute upper-left Y'), width: num('Width'), height: num('Height') };
     if (r.status === 0 && Object.values(box).every(Number.isFinite)) return box;
-    if (Date.now() > deadline) throw new Error(`no window '${title}' on ${display}: ${r.stderr}`);
+    if (Date.now() > deadline) {
+      const state = xterm.exitCode !== null || xterm.signalCode !== null ? `xterm exited (${xterm.exitCode ?? xterm.signalCode})` : 'xterm still running';
+      throw new Error(`no window '${title}' on ${display}: ${r.stderr.trim()}; ${state}; xterm stderr: ${xtermStderr.get(xterm)?.().trim() || '(none)'}`);
+    }
     await new Promise((res) => setTimeout(res, 500));
   }
 }
@@ -275,7 +289,7 @@ test('xterm vt340: play --render sixel shows the test pattern inside the window,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], { timeout: 120_000 });
   const title = 'vc-play-sixel';
   const xterm = startXterm(title, `node bin/videochat.js play ${JSON.stringify(clip)} --render sixel --no-audio 2>${JSON.stringify(join(dir, 'play.err'))}`);
-  const win = await windowBox(title);
+  const win = await windowBox(title, xterm);
   const region = pictureRegion(win, 0);
   const { report, png } = await waitForBars(title, win, region, () => xterm.exitCode === null);
   keepingScreenshots(() => assertPicture(report, win, region, png));
@@ -288,7 +302,7 @@ test('xterm vt340: play of a portrait clip stays off the last row (a sixel image
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], { timeout: 120_000 });
   const title = 'vc-play-portrait';
   const xterm = startXterm(title, `node bin/videochat.js play ${JSON.stringify(clip)} --render sixel --no-audio 2>${JSON.stringify(join(dir, 'portrait.err'))}`);
-  const win = await windowBox(title);
+  const win = await windowBox(title, xterm);
   const region = pictureRegion(win, 0);
   const { report, png } = await waitForBars(title, win, region, () => xterm.exitCode === null);
   keepingScreenshots(() => {
@@ -323,7 +337,7 @@ test('xterm vt340: connect --render auto picks sixel (DA1) and shows the peer te
   peer.stderr!.resume();
   const title = 'vc-connect-sixel';
   const xterm = startXterm(title, `node bin/videochat.js connect ${common.join(' ')} --render auto 2>${JSON.stringify(join(dir, 'connect.err'))}`);
-  const win = await windowBox(title);
+  const win = await windowBox(title, xterm);
   // The picture belongs above the notice row and the two status rows.
   const region = pictureRegion(win, 3);
   const { report, png } = await waitForBars(title, win, region, () => xterm.exitCode === null && peer.exitCode === null);
