@@ -163,10 +163,9 @@ At least one output file must be specified`);
 });
 
 test('paced playback to a reader slower than the clip skips frames and stays on time; every frame sent is whole', async () => {
-  // Off a terminal a pipe blocks the writer just as a TTY does (Node writes both synchronously
-  // on Linux), so a slow reader here stands for a slow terminal. Sixel at 160x48 cells is
-  // ~130 KB a frame (3 MB/s at 25 fps); the reader takes 160 KB/s: sending every frame would
-  // take ~20 times the clip's length.
+  // Off a terminal Node's writes to the pipe queue (a TTY write blocks instead: the xterm test
+  // covers that side). Sixel at 160x48 cells is ~130 KB a frame (3 MB/s at 25 fps); the
+  // reader takes 160 KB/s: sending every frame would take ~20 times the clip's length.
   const readerBytesPerSec = 160 * 1024;
   const tickMs = 50;
   const started = Date.now();

@@ -1,7 +1,7 @@
 /**
  * Caps the share of wall time spent painting video. Rendering and the write to a terminal
- * are synchronous (Node writes to a TTY, and on Linux to a pipe, in blocking mode), so a
- * write lasts as long as the terminal takes to swallow the frame. Without a cap, a terminal
+ * are synchronous (Node writes to a TTY in blocking mode; to a pipe it does not), so a write
+ * lasts as long as the terminal takes to swallow the frame. Without a cap, a terminal
  * slower than the frame rate is kept busy without a pause: the program starves its other
  * work, and a terminal that repaints only when its input runs dry (xterm with sixel) shows
  * nothing at all. After a paint that took `d` ms, the next one may start `d / share` ms after
