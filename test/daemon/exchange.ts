@@ -1,7 +1,34 @@
-/** Shared by the daemon tests: move random bytes both ways at once and compare digests. */
+/** Shared by the daemon tests: pair two clients; move random bytes both ways at once and compare digests. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { withTimeout } from '../helpers/relay-client.js';
+import { connectClient, readExactly, withTimeout, type StartedDaemon } from '../helpers/relay-client.js';
+
+/** A pair the daemon has handed to a handler, as its `pair started` line tells. */
+export interface StartedPair {
+  a: Socket;
+  b: Socket;
+  handlerPid: number;
+  session: string;
+}
+
+/**
+ * Connects two clients with `code` and waits until one byte ('x', a -> b) has been relayed and
+ * the daemon has logged the pair's start. `bytesAtoB` of the pair therefore starts at 1.
+ */
+export async function pairOn(
+  d: StartedDaemon,
+  code: string,
+  opts: { channel?: 'video' | 'audio'; allowHalfOpen?: boolean } = {},
+): Promise<StartedPair> {
+  const port = opts.channel === 'audio' ? d.audioPort : d.videoPort;
+  const before = d.lines.filter((l) => l.msg === 'pair started').length;
+  const a = await connectClient(port, code, { allowHalfOpen: opts.allowHalfOpen });
+  const b = await connectClient(port, code, { allowHalfOpen: opts.allowHalfOpen });
+  a.write('x');
+  await readExactly(b, 1);
+  const started = (await d.waitForLines((l) => l.msg === 'pair started', before + 1))[before]!;
+  return { a, b, handlerPid: started.handlerPid as number, session: started.session as string };
+}
 
 export function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');

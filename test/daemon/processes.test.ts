@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connectClient, readExactly, startDaemon, waitClosed, withTimeout, type StartedDaemon } from '../helpers/relay-client.js';
-import { exchange } from './exchange.js';
+import { startDaemon, waitClosed, withTimeout } from '../helpers/relay-client.js';
+import { exchange, pairOn } from './exchange.js';
 
 /** True while `pid` exists and is not a zombie. */
 function alive(pid: number): boolean {
@@ -32,16 +32,6 @@ async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Pro
     timeoutMs,
     what,
   );
-}
-
-async function pairOn(d: StartedDaemon, code: string): Promise<{ a: import('node:net').Socket; b: import('node:net').Socket; handlerPid: number; session: string }> {
-  const before = d.lines.filter((l) => l.msg === 'pair started').length;
-  const a = await connectClient(d.videoPort, code);
-  const b = await connectClient(d.videoPort, code);
-  a.write('x');
-  await readExactly(b, 1);
-  const started = (await d.waitForLines((l) => l.msg === 'pair started', before + 1))[before]!;
-  return { a, b, handlerPid: started.handlerPid as number, session: started.session as string };
 }
 
 test('--handlers 2: SIGKILL of one handler mid-transfer leaves the other pair intact and the pool is back to two', async () => {

@@ -12,7 +12,7 @@ import {
   withTimeout,
   type StartedDaemon,
 } from '../helpers/relay-client.js';
-import { digestOf, exchange, sha256 } from './exchange.js';
+import { digestOf, exchange, pairOn, sha256 } from './exchange.js';
 
 let d: StartedDaemon;
 
@@ -199,13 +199,7 @@ async function writeUntilStalled(s: net.Socket, chunk: Buffer, limitBytes: numbe
 }
 
 test('backpressure: a reader that stops holds its writer back, the handler buffers a bounded amount, the other direction flows, and nothing is lost when it reads again', async () => {
-  const before = d.lines.filter((l) => l.msg === 'pair started').length;
-  const a = await connectClient(d.videoPort, 'slow-reader');
-  const b = await connectClient(d.videoPort, 'slow-reader');
-  a.write('x');
-  await readExactly(b, 1); // b is paused from here on: it reads nothing
-  const started = (await d.waitForLines((l) => l.msg === 'pair started', before + 1))[before]!;
-  const handlerPid = started.handlerPid as number;
+  const { a, b, handlerPid } = await pairOn(d, 'slow-reader'); // b is paused from here on: it reads nothing
   const rssBefore = rssBytes(handlerPid);
 
   // a offers up to 512 MB; without backpressure the handler would have to hold it all.
@@ -227,9 +221,7 @@ test('backpressure: a reader that stops holds its writer back, the handler buffe
 
   // b reads again: every byte a wrote arrives, in order.
   const all = Buffer.concat(w.sent);
-  const received = digestOf(b, all.length, 120_000);
-  const r = await received;
-  assert.equal(r.digest, sha256(all));
+  assert.equal((await digestOf(b, all.length, 120_000)).digest, sha256(all));
   a.destroy();
   b.destroy();
   console.log(`backpressure: accepted ${(w.accepted / 1048576).toFixed(1)} MB before the stall; handler RSS +${((rssStalled - rssBefore) / 1048576).toFixed(1)} MB`);
@@ -248,10 +240,7 @@ function endOf(s: net.Socket): Promise<void> {
 }
 
 test('half-close: a client that shuts down its sending side still gets everything its peer sends afterwards, then EOF', async () => {
-  const a = await connectClient(d.videoPort, 'half-close', { allowHalfOpen: true });
-  const b = await connectClient(d.videoPort, 'half-close', { allowHalfOpen: true });
-  a.write('?');
-  await readExactly(b, 1);
+  const { a, b } = await pairOn(d, 'half-close', { allowHalfOpen: true });
   const request = randomBytes(1024 * 1024);
   const answer = randomBytes(3 * 1024 * 1024);
   const gotRequest = digestOf(b, request.length);
@@ -273,10 +262,7 @@ test('half-close: a client that shuts down its sending side still gets everythin
 });
 
 test('a hang-up while the peer still streams is a happy end, and bytes queued for a slow reader still land', async () => {
-  const a = await connectClient(d.audioPort, 'hang-up');
-  const b = await connectClient(d.audioPort, 'hang-up');
-  a.write('!');
-  await readExactly(b, 1);
+  const { a, b } = await pairOn(d, 'hang-up', { channel: 'audio' });
   // a writes 3 MB and leaves (close, not half-close) while b is not reading yet. 3 MB fits the
   // buffers on the way (the backpressure test measures ~7 MB), so a can finish writing.
   const last = randomBytes(3 * 1024 * 1024);
@@ -304,19 +290,14 @@ test('relayed connections carry TCP keepalive (60 s idle), set at accept and kep
     t.skip('ss (iproute2) is not installed');
     return;
   }
-  const before = d.lines.filter((l) => l.msg === 'pair started').length;
-  const a = await connectClient(d.videoPort, 'keepalive');
-  const b = await connectClient(d.videoPort, 'keepalive');
-  a.write('x');
-  await readExactly(b, 1);
-  const started = (await d.waitForLines((l) => l.msg === 'pair started', before + 1))[before]!;
+  const { a, b, handlerPid } = await pairOn(d, 'keepalive');
   const ours = new Set([a.localPort, b.localPort]);
   const rows = spawnSync('ss', ['-tnoHp', 'state', 'established', `( sport = :${d.videoPort} )`], { encoding: 'utf8' })
     .stdout.split('\n')
     .filter((row) => [...ours].some((port) => row.includes(`:${port} `)));
   assert.equal(rows.length, 2, `the pair's two relay-side sockets:\n${rows.join('\n')}`);
   for (const row of rows) {
-    assert.match(row, new RegExp(`pid=${started.handlerPid as number},`), 'held by the handler');
+    assert.match(row, new RegExp(`pid=${handlerPid},`), 'held by the handler');
     const timer = /timer:\(keepalive,(\d+)sec/.exec(row);
     assert.ok(timer, `keepalive timer on: ${row}`);
     assert.ok(Number(timer[1]) > 0 && Number(timer[1]) <= 60, row);
