@@ -3,7 +3,7 @@
  * errors to the documented exit statuses. Only bin/videochat.js calls process.exit.
  */
 import { CommanderError } from 'commander';
-import { buildProgram, type CommandContext, type CommandResult, type RawOptions } from './program.js';
+import { buildProgram, oneLineUsageError, type CommandContext, type CommandResult, type RawOptions } from './program.js';
 import { FatalError } from '../codec/errors.js';
 
 type CommandModule = { run: (args: string[], options: RawOptions, ctx: CommandContext) => CommandResult };
@@ -44,15 +44,16 @@ export async function main(argv: string[], ctx: CommandContext = {
     },
     (p) => { result = p; },
     ctx.env,
+    (line) => ctx.stderr.write(`videochat: ${line}\n`),
   );
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (s) => ctx.stdout.write(s),
-    writeErr: (s) => ctx.stderr.write(s),
-  });
-  for (const sub of program.commands) {
-    sub.exitOverride();
-    sub.configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  for (const cmd of [program, ...program.commands]) {
+    const name = cmd === program ? '' : cmd.name();
+    cmd.exitOverride();
+    cmd.configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      outputError: (s, write) => write(oneLineUsageError(s, name)),
+    });
   }
   try {
     if (argv.length === 0) {

@@ -5,7 +5,8 @@
  * `--help` stays fast and nothing heavy (ffmpeg, speaker, ink) loads before it is needed.
  */
 import { Command, Option } from 'commander';
-import { loadConfig, envName, configPath, type ConfigValues } from './config.js';
+import { loadConfig, envName, configPath, writtenKey, type ConfigValues } from './config.js';
+import { blameSource, recordSource } from './option-source.js';
 import {
   DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_HOST, DEFAULT_SIZE, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC,
   DEFAULT_GRACE_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS,
@@ -84,18 +85,19 @@ function parseBooleanText(text: string, where: string): boolean {
  * A negatable flag such as `--no-reconnect` can be written either way round in the file:
  * `"no-reconnect": true` or `"reconnect": false`.
  */
-function configValue(option: Option, config: ConfigValues, file: string): string | boolean | undefined {
+function configValue(option: Option, config: ConfigValues, file: string): { value: string | boolean; key: string } | undefined {
   const flag = option.long?.replace(/^--/, '') ?? option.attributeName();
   const isBoolean = !option.required && !option.optional;
-  const read = (key: string): string | boolean | undefined => {
+  const read = (key: string): { value: string | boolean; key: string } | undefined => {
     const value = config[key];
     if (value === undefined) return undefined;
-    if (isBoolean) return typeof value === 'boolean' ? value : parseBooleanText(String(value), `"${key}" in ${file}`);
-    if (typeof value === 'boolean') throw new UsageError(`"${key}" in ${file} needs a value, not ${value}`);
-    return String(value);
+    const where = `"${writtenKey(config, key)}" in ${file}`;
+    if (isBoolean) return { value: typeof value === 'boolean' ? value : parseBooleanText(String(value), where), key };
+    if (typeof value === 'boolean') throw new UsageError(`${where} needs a value, not ${value}`);
+    return { value: String(value), key };
   };
   const direct = read(flag);
-  if (direct !== undefined) return option.negate ? !direct : direct;
+  if (direct !== undefined) return option.negate ? { ...direct, value: !direct.value } : direct;
   if (option.negate) return read(flag.replace(/^no-/, ''));
   return undefined;
 }
@@ -119,17 +121,45 @@ function applyConfig(cmd: Command, config: ConfigValues, env: NodeJS.ProcessEnv)
       const value = isBoolean ? parseBooleanText(envText, option.envVar) : envText;
       // For a negated flag the variable is named after the flag: VIDEOCHAT_NO_RECONNECT=1 -> reconnect false.
       raw[key] = isBoolean && option.negate ? !value : value;
+      if (option.long) recordSource(raw, option.long.replace(/^--/, ''), option.envVar);
       continue;
     }
-    const fromFile = configValue(option, config, configPath(env));
+    const file = configPath(env);
+    const fromFile = configValue(option, config, file);
     if (fromFile !== undefined) {
-      raw[key] = fromFile;
+      raw[key] = fromFile.value;
+      if (option.long) recordSource(raw, option.long.replace(/^--/, ''), `"${writtenKey(config, fromFile.key)}" in ${file}`);
     } else if (source === 'env') {
       // Commander saw a variable in process.env that `env` does not have: back to the default.
       raw[key] = option.negate ? true : (option.defaultValue as string | boolean | undefined);
     }
   }
   return raw;
+}
+
+/** Keys of the config file that are no option of any command (a typo would otherwise be silently ignored). */
+function unknownConfigKeys(program: Command, config: ConfigValues): string[] {
+  const known = new Set<string>();
+  for (const cmd of program.commands) {
+    for (const option of cmd.options) {
+      const flag = option.long?.replace(/^--/, '');
+      if (!flag) continue;
+      known.add(flag);
+      if (option.negate) known.add(flag.replace(/^no-/, ''));
+    }
+  }
+  return Object.keys(config).filter((k) => !known.has(k));
+}
+
+/**
+ * Commander's error (`error: unknown option '--hots'` and maybe a second line `(Did you mean
+ * --host?)`) as one line in our form: `videochat: unknown option '--hots' (did you mean
+ * --host?); see videochat connect --help`.
+ */
+export function oneLineUsageError(text: string, command: string): string {
+  const body = text.trim().replace(/^error:\s*/, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ')
+    .replace('(Did you mean', '(did you mean');
+  return `videochat: ${body}; see videochat ${command ? `${command} ` : ''}--help\n`;
 }
 
 /**
@@ -140,14 +170,23 @@ export function buildProgram(
   run: (command: string, args: string[], options: RawOptions) => CommandResult,
   setResult: (p: CommandResult) => void,
   env: NodeJS.ProcessEnv = process.env,
+  warn: (line: string) => void = () => undefined,
 ): Command {
   let config: ConfigValues | undefined;
-  const getConfig = (): ConfigValues => (config ??= loadConfig(env));
+  const getConfig = (): ConfigValues => {
+    if (config) return config;
+    config = loadConfig(env);
+    const unknown = unknownConfigKeys(program, config);
+    if (unknown.length) {
+      const keys = unknown.map((k) => `"${writtenKey(config!, k)}"`).join(', ');
+      warn(`warning: ${configPath(env)}: unknown key${unknown.length > 1 ? 's' : ''} ${keys} (not an option of any command); ignored`);
+    }
+    return config;
+  };
   const program = new Command('videochat')
     .description('Video calls in the terminal, through a videochatd relay.')
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show help')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', `
 Exit status: 0 hangup, 2 usage, 3 relay-unreachable, 4 no-peer, 5 peer-lost, 6 protocol,
 7 media, 8 key-confirmation, 9 reconnect-failed.
@@ -157,7 +196,10 @@ See videochat(1).`);
   const action = (name: string) => (...params: unknown[]): void => {
     const cmd = params[params.length - 1] as Command;
     const args = params.slice(0, -2).filter((p): p is string => typeof p === 'string');
-    setResult(run(name, args, applyConfig(cmd, getConfig(), env)));
+    const raw = applyConfig(cmd, getConfig(), env);
+    setResult(run(name, args, raw).catch((err: unknown) => {
+      throw blameSource(err, raw);
+    }));
   };
 
   addConnectOptions(

@@ -173,7 +173,7 @@ test('a bad value from the file or the environment is a usage error (exit 2)', a
     assert.equal(boolForValue.status, 2, boolForValue.stderr);
     assert.match(boolForValue.stderr, /"host"/);
 
-    const badBool = await runVideochat(['connect', ...QUIET], cleanEnv(home, { VIDEOCHAT_JSON: 'maybe', VIDEOCHAT_CONFIG: '/nonexistent/config.json' }));
+    const badBool = await runVideochat(['connect', ...QUIET], cleanEnv(home, { VIDEOCHAT_JSON: 'maybe', VIDEOCHAT_CONFIG: '/dev/null' }));
     assert.equal(badBool.status, 2, badBool.stderr);
     assert.match(badBool.stderr, /VIDEOCHAT_JSON/);
   } finally {
@@ -252,5 +252,68 @@ test('every command reads the same sources: play, demo, doctor, devices', async 
     assert.equal((await parsedOptions(['devices'], { ...env, VIDEOCHAT_JSON: 'off' })).json, false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad value is blamed on where it came from: the variable, or the file and its key as written', async () => {
+  const home = homeWithConfig({ videoPort: 'seventy' });
+  try {
+    const fromEnv = await runVideochat(['connect', '--json', ...QUIET], cleanEnv(home, { VIDEOCHAT_VIDEO_PORT: 'abc' }));
+    assert.equal(fromEnv.status, 2, fromEnv.stderr);
+    const envLines = fromEnv.stderr.trim().split('\n');
+    assert.equal(envLines.length, 1, fromEnv.stderr);
+    assert.match(envLines[0], /^videochat: VIDEOCHAT_VIDEO_PORT \(for --video-port\) must be a port number 0-65535, got 'abc'$/);
+
+    const fromFile = await runVideochat(['connect', '--json', ...QUIET], cleanEnv(home));
+    assert.equal(fromFile.status, 2, fromFile.stderr);
+    const file = join(home, '.config', 'videochat', 'config.json');
+    assert.match(fromFile.stderr, new RegExp(`^videochat: "videoPort" in ${file} \\(for --video-port\\) must be a port number`));
+
+    const fromFlag = await runVideochat(['connect', '--json', '--video-port', 'x', ...QUIET], cleanEnv(home));
+    assert.equal(fromFlag.status, 2, fromFlag.stderr);
+    assert.match(fromFlag.stderr, /^videochat: --video-port must be a port number 0-65535, got 'x'$/m, 'a typed flag is named as typed');
+
+    const doctor = await runVideochat(['doctor', '--json'], cleanEnv(home, { VIDEOCHAT_CONFIG: '/dev/null', VIDEOCHAT_VIDEO_PORT: '70000' }));
+    assert.equal(doctor.status, 2, doctor.stderr);
+    assert.match(doctor.stderr, /^videochat: VIDEOCHAT_VIDEO_PORT \(for --video-port\) must be/m, 'every command, not only connect');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('VIDEOCHAT_CONFIG naming a missing file is an error; an empty file is no config', async () => {
+  const home = homeWithConfig(undefined);
+  try {
+    const missing = join(home, 'typo.json');
+    const run = await runVideochat(['connect', '--json', ...QUIET], cleanEnv(home, { VIDEOCHAT_CONFIG: missing }));
+    assert.equal(run.status, 2, run.stderr);
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr, `videochat: VIDEOCHAT_CONFIG names ${missing}, which does not exist\n`);
+
+    const [videoPort, audioPort] = [await closedPort(), await closedPort()];
+    const empty = join(home, 'empty.json');
+    writeFileSync(empty, '\n');
+    const ok = await runVideochat(['connect', '--json', '--video-port', String(videoPort), '--audio-port', String(audioPort), ...QUIET],
+      cleanEnv(home, { VIDEOCHAT_CONFIG: empty }));
+    assert.equal(ok.status, 3, ok.stderr);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('unknown keys in the config file get one warning naming them; known keys still apply', async () => {
+  const [videoPort, audioPort] = [await closedPort(), await closedPort()];
+  const home = homeWithConfig({ hots: '10.0.0.1', 'audio-prot': 1, videoPort, audioPort, reconnect: false });
+  try {
+    const run = await runVideochat(['connect', '--json', ...QUIET], cleanEnv(home));
+    assert.equal(run.status, 3, run.stderr);
+    assert.equal(connectingOf(run).videoPort, videoPort);
+    const warnings = run.stderr.split('\n').filter((l) => /unknown key/.test(l));
+    assert.equal(warnings.length, 1, run.stderr);
+    assert.match(warnings[0], /^videochat: warning: .*config\.json: unknown keys "hots", "audio-prot" \(not an option of any command\); ignored$/);
+    assert.doesNotMatch(warnings[0], /reconnect/, '"reconnect": false is the negated --no-reconnect');
+    assert.ok(run.events.every((e) => typeof e.event === 'string'), 'stdout stays NDJSON only');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
   }
 });

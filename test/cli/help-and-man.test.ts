@@ -46,7 +46,13 @@ test('videochat.1 renders without groff warnings', () => {
 test('usage errors are one line on stderr and exit 2', () => {
   const r = spawnSync(process.execPath, [bin, 'connect', '--bogus'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /unknown option '--bogus'/);
+  assert.equal(r.stderr, "videochat: unknown option '--bogus'; see videochat connect --help\n");
+  const typo = spawnSync(process.execPath, [bin, 'connect', '--hots', 'x'], { encoding: 'utf8' });
+  assert.equal(typo.status, 2);
+  assert.equal(typo.stderr, "videochat: unknown option '--hots' (did you mean --host?); see videochat connect --help\n");
+  const noCommand = spawnSync(process.execPath, [bin, 'conect'], { encoding: 'utf8' });
+  assert.equal(noCommand.status, 2);
+  assert.equal(noCommand.stderr, "videochat: unknown command 'conect' (did you mean connect?); see videochat --help\n");
   const r2 = spawnSync(process.execPath, [bin, 'completion', 'tcsh'], { encoding: 'utf8' });
   assert.equal(r2.status, 2);
   assert.equal(r2.stderr.trim().split('\n').length, 1);

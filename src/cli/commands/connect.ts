@@ -19,6 +19,7 @@ import { attachNdjson, ndjsonLine } from '../session/ndjson.js';
 import { attachHumanLog } from '../session/human-log.js';
 import { sessionCodeFor } from '../session/code.js';
 import { reconnectGiveUpSec } from '../session/reconnect.js';
+import { blameSource } from '../option-source.js';
 
 /** Everything `connect` needs, validated. */
 export interface ConnectSettings {
@@ -121,7 +122,8 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
   try {
     settings = resolveConnectSettings(raw, ctx.env, ctx.stdout.isTTY === true);
     ffmpeg = (await resolveFfmpeg({ flag: settings.ffmpegFlag, env: ctx.env })).path;
-  } catch (err) {
+  } catch (caught) {
+    const err = blameSource(caught, raw);
     if (err instanceof FatalError) return fatal(err.reason as EndReason, err.message);
     throw err;
   }

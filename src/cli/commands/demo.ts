@@ -272,6 +272,7 @@ export function demoPeerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   for (const [k, v] of Object.entries(env)) {
     if (!k.startsWith('VIDEOCHAT_') || k === 'VIDEOCHAT_DEBUG') out[k] = v;
   }
-  out.VIDEOCHAT_CONFIG = '/nonexistent/videochat-demo-uses-no-config.json';
+  // An empty file is an empty config (a missing VIDEOCHAT_CONFIG file is an error).
+  out.VIDEOCHAT_CONFIG = '/dev/null';
   return out;
 }

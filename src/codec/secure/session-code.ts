@@ -168,7 +168,7 @@ function describe(bits: number, reason: string): CodeStrength {
     weak,
     reason,
     warning: weak
-      ? `warning: weak session code (about ${Math.floor(bits)} bits: ${reason}); whoever runs the relay could guess it ` +
+      ? `weak session code (about ${Math.floor(bits)} bits: ${reason}); whoever runs the relay could guess it ` +
         'offline and impersonate your peer: run connect without --session to get a strong generated code'
       : null,
   };
