@@ -57,7 +57,7 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal)'))
     .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)'))
-    .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file"))
+    .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file (exit 7 when it fails mid-call)"))
     .addOption(opt('--snapshot <file.png>', "save the peer's first decoded frame as PNG, then hang up (exit 0)"))
     .addOption(opt('--headless', 'no TUI; human-readable progress on stderr'))
     .addOption(opt('--json', 'NDJSON events on stdout (implies --headless)'))

@@ -68,11 +68,20 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
   /** Opens the output and starts the playout clock. Wire `warning` first. */
   start(): this {
     if (this.timer || this.closed) return this;
-    if (this.spec.kind === 'wav') this.wav = new WavFileWriter(this.spec.path, AUDIO_SAMPLE_RATE_HZ, 1, 16);
+    if (this.spec.kind === 'wav') this.openWav(this.spec.path);
     if (this.spec.kind === 'speaker') this.startSpeaker(this.spec.device);
     this.clockStartMs = performance.now();
     this.timer = setInterval(() => this.tick(), AUDIO_FRAME_MS);
     return this;
+  }
+
+  /** A WAV file that cannot be opened or written is a warning; the call goes on without sound. */
+  private openWav(path: string): void {
+    try {
+      this.wav = new WavFileWriter(path, AUDIO_SAMPLE_RATE_HZ, 1, 16);
+    } catch (err) {
+      this.warnOnce('W_AUDIO_OUT', `cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); going on without sound`);
+    }
   }
 
   private startSpeaker(device: string | undefined): void {
@@ -127,7 +136,20 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
   }
 
   private output(frame: Buffer): void {
-    if (this.wav) this.wav.write(frame);
+    if (this.wav) {
+      try {
+        this.wav.write(frame);
+      } catch (err) {
+        const path = this.wav.path;
+        try {
+          this.wav.close();
+        } catch {
+          // The header may not fit on a full disk either: the fd is closed all the same.
+        }
+        this.wav = undefined;
+        this.warnOnce('W_AUDIO_OUT', `writing ${path} failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the sound stops here`);
+      }
+    }
     const stdin = this.speaker?.child?.stdin;
     if (stdin && stdin.writable && stdin.writableLength <= SPEAKER_MAX_QUEUED_BYTES) stdin.write(frame);
   }
@@ -137,7 +159,11 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    this.wav?.close();
+    try {
+      this.wav?.close();
+    } catch {
+      // Already reported when a write failed; the header of a file on a full disk may not fit either.
+    }
     const sup = this.speaker;
     if (sup) {
       sup.removeAllListeners('died');

@@ -20,6 +20,7 @@ import { attachHumanLog } from '../session/human-log.js';
 import { sessionCodeFor } from '../session/code.js';
 import { reconnectGiveUpSec } from '../session/reconnect.js';
 import { blameSource } from '../option-source.js';
+import { preflightPaths } from '../preflight.js';
 
 /** Everything `connect` needs, validated. */
 export interface ConnectSettings {
@@ -122,6 +123,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
   try {
     settings = resolveConnectSettings(raw, ctx.env, ctx.stdout.isTTY === true);
     ffmpeg = (await resolveFfmpeg({ flag: settings.ffmpegFlag, env: ctx.env })).path;
+    await preflightPaths(ffmpeg, { ...settings.call, ...(settings.snapshot ? { snapshot: settings.snapshot } : {}) });
   } catch (caught) {
     const err = blameSource(caught, raw);
     if (err instanceof FatalError) return fatal(err.reason as EndReason, err.message);

@@ -123,6 +123,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private audioDecoder: AudioDecoder | undefined;
   private sink: AudioSink | undefined;
   private recorder: Recorder | undefined;
+  /** Why the recording stopped early (a call that ends well then exits 7: the file is incomplete). */
+  private recordFailure: string | undefined;
   private peerSetup: Setup | null = null;
   /** A peer joined at least once (the first `peer-joined` was emitted). */
   private peerJoined = false;
@@ -632,7 +634,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
     }
     if (this.opts.record) {
       const rec = new Recorder({ ffmpeg, path: this.opts.record, video: peer.video?.codec ?? null, audio: peer.audio?.codec ?? null });
-      rec.on('warning', (w) => this.warn(w));
+      rec.on('warning', (w) => {
+        if (w.code === 'W_RECORD_FAILED') this.recordFailure ??= w.message;
+        this.warn(w);
+      });
       this.recorder = rec;
       rec.start();
     }
@@ -851,6 +856,9 @@ export class CallSession extends EventEmitter<SessionEvents> {
       for (const ch of [this.video, this.audio]) ch?.end();
       await delay(this.video || this.audio ? BYE_FLUSH_MS : 0);
       for (const ch of [this.video, this.audio]) ch?.destroy();
+      if (reason === 'hangup' && this.recordFailure) {
+        [reason, message] = ['media', `the call ended well, but the recording is incomplete: ${this.recordFailure}`];
+      }
       const ended: EndedEvent = { reason, exitCode: EXIT_CODES[reason], ...stats, ...(message ? { message } : {}) };
       this.emit('ended', ended);
       this.resolveRun?.(ended);
