@@ -232,7 +232,7 @@ See videochat(1).`);
   program
     .command('doctor')
     .description('check ffmpeg, audio output, camera, microphone, terminal and relay; print fixes')
-    .addOption(opt('--host <host>', 'also check that this relay is reachable'))
+    .addOption(opt('--host <host>', 'also check that this relay is reachable (exit 3 when it is not)'))
     .addOption(opt('--video-port <port>', `relay video port (default: ${DEFAULT_VIDEO_PORT})`))
     .addOption(opt('--audio-port <port>', `relay audio port (default: ${DEFAULT_AUDIO_PORT})`))
     .addOption(opt('--json', 'one JSON object on stdout'))

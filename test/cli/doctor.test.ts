@@ -50,6 +50,9 @@ test('on this machine: exit 0, ffmpeg and its codecs ok, the rest at most warnin
   assert.match(r.stdout, /^warn\s+camera[^\n]*\n\s+fix: /m);
   assert.match(r.stdout, /^warn\s+microphone[^\n]*\n\s+fix: /m);
   assert.match(r.stdout, /ready for calls/);
+  // ffmpeg's version, not its copyright line.
+  assert.match(r.stdout, /^ok\s+ffmpeg\s+\S*ffmpeg \(version \S+; found via \w+\)$/m);
+  assert.doesNotMatch(r.stdout, /Copyright/);
 });
 
 test('--json: one object, ok true, every check with name, status, detail and a fix when not ok', async () => {
@@ -90,13 +93,23 @@ test('--ffmpeg /nonexistent: exit 1, ffmpeg fails with a fix hint', async () => 
   assert.equal(check(j, 'ffmpeg').status, 'fail');
 });
 
-test('--host: a closed port is a warning (exit 0), a running relay is ok', async () => {
+test('--host: a relay that is down fails (exit 3, not "ready for calls"), a running relay is ok', async () => {
   const port = await closedPort();
   const closed = await doctor(['--json', '--host', '127.0.0.1', '--video-port', String(port), '--audio-port', String(port)]);
-  assert.equal(closed.code, 0);
-  const relay = check(JSON.parse(closed.stdout) as Report, 'relay');
-  assert.equal(relay.status, 'warn');
-  assert.match(relay.detail, /unreachable.*ECONNREFUSED/);
+  assert.equal(closed.code, 3, closed.stdout + closed.stderr);
+  const report = JSON.parse(closed.stdout) as Report;
+  assert.equal(report.ok, false);
+  const relay = check(report, 'relay');
+  assert.equal(relay.status, 'fail');
+  assert.equal(relay.detail, `127.0.0.1 unreachable (video port: nothing listens at 127.0.0.1:${port}; audio port: nothing listens at 127.0.0.1:${port})`);
+  const human = await doctor(['--host', '127.0.0.1', '--video-port', String(port), '--audio-port', String(port)]);
+  assert.equal(human.code, 3);
+  assert.match(human.stdout, /^fail\s+relay\s+127\.0\.0\.1 unreachable/m);
+  assert.doesNotMatch(human.stdout, /ready for calls/);
+  assert.match(human.stdout, /not ready: the relay at 127\.0\.0\.1 is unreachable/);
+  const noHost = await doctor(['--host', 'nosuch.invalid', '--json']);
+  assert.equal(noHost.code, 3);
+  assert.match(check(JSON.parse(noHost.stdout) as Report, 'relay').detail, /(no such host|cannot look up) nosuch\.invalid/);
   const daemon = await startDaemon(['--log-level', 'warn']);
   try {
     const up = await doctor(['--json', '--host', '127.0.0.1', '--video-port', String(daemon.videoPort), '--audio-port', String(daemon.audioPort)]);

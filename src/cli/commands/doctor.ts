@@ -1,8 +1,8 @@
 /**
  * `videochat doctor [--host H] [--json]`: checks what a call needs and prints a fix for every
  * problem. Exit 1 when something needed is missing (ffmpeg, or one of its codecs we use),
- * else 0: audio output, camera, microphone, terminal and relay are warnings only, so doctor
- * passes on a headless server with ffmpeg. `--json`: one object `{ ok, checks: [{ name,
+ * 3 when all that fails is the relay asked about with --host, else 0: audio output, camera,
+ * microphone and terminal are warnings only, so doctor passes on a headless server with ffmpeg. `--json`: one object `{ ok, checks: [{ name,
  * status: ok|warn|fail, detail, fix }] }`.
  */
 import { DEFAULT_AUDIO_PORT, DEFAULT_VIDEO_PORT, parsePort } from '../options.js';
@@ -13,6 +13,8 @@ import {
 
 /** Exit status when something needed is missing. */
 export const EXIT_DOCTOR_FAILED = 1;
+/** Exit status when only the relay asked about (--host) is unreachable (as connect's relay-unreachable). */
+export const EXIT_DOCTOR_RELAY_DOWN = 3;
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -47,7 +49,9 @@ function human(checks: CheckResult[]): string {
 
 export async function run(_args: string[], raw: RawOptions, ctx: CommandContext): Promise<number> {
   const checks = await runChecks(raw, ctx);
-  const ok = checks.every((c) => c.status !== 'fail');
+  const failed = checks.filter((c) => c.status === 'fail');
+  const ok = failed.length === 0;
+  const onlyRelay = !ok && failed.every((c) => c.name === 'relay');
   if (raw.json === true) {
     ctx.stdout.write(`${JSON.stringify({ ok, checks })}\n`);
   } else {
@@ -55,7 +59,8 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     const warns = checks.filter((c) => c.status === 'warn').length;
     ctx.stdout.write(ok
       ? `\nready for calls${warns ? ` (${warns} warning${warns > 1 ? 's' : ''}: see the fixes above)` : ''}\n`
-      : '\nnot ready: fix the failed checks above\n');
+      : onlyRelay ? `\nnot ready: the relay at ${str(raw.host)} is unreachable (see its fix above)\n`
+        : '\nnot ready: fix the failed checks above\n');
   }
-  return ok ? 0 : EXIT_DOCTOR_FAILED;
+  return ok ? 0 : onlyRelay ? EXIT_DOCTOR_RELAY_DOWN : EXIT_DOCTOR_FAILED;
 }

@@ -14,6 +14,7 @@ import { AUDIO_FRAME_BYTES } from '../../media/args.js';
 import { speakerChildCommand } from '../../media/audio-sink.js';
 import { chooseRendering, readTerminalEnv } from '../commands/terminal-env.js';
 import { listDevices, type DeviceList } from '../commands/device-list.js';
+import { describeConnectError } from '../net-words.js';
 
 /** A relay port must accept a TCP connection within this time. */
 export const RELAY_CONNECT_TIMEOUT_MS = 3000;
@@ -46,13 +47,18 @@ const fail = (name: string, detail: string, fix: string): CheckResult => ({ name
 export async function checkFfmpeg(flag: string | undefined, env: NodeJS.ProcessEnv): Promise<{ result: CheckResult; ffmpeg?: ResolvedFfmpeg }> {
   try {
     const ffmpeg = await resolveFfmpeg({ flag, env });
-    return { result: ok('ffmpeg', `${ffmpeg.path} (${ffmpeg.version}; found via ${ffmpeg.source})`), ffmpeg };
+    return { result: ok('ffmpeg', `${ffmpeg.path} (${versionWords(ffmpeg.version)}; found via ${ffmpeg.source})`), ffmpeg };
   } catch (err) {
     return {
       result: fail('ffmpeg', (err as Error).message.replace(/; install ffmpeg.*$/, ''),
         'install ffmpeg (apt install ffmpeg, dnf install ffmpeg, brew install ffmpeg) or pass --ffmpeg PATH / set VIDEOCHAT_FFMPEG'),
     };
   }
+}
+
+/** `ffmpeg version 5.1.6-0+deb12u1 Copyright (c) 2000-2024 the FFmpeg developers` -> `version 5.1.6-0+deb12u1`. */
+export function versionWords(firstLine: string): string {
+  return firstLine.replace(/\s+Copyright\b.*$/i, '').replace(/^ffmpeg\s+/i, '').trim() || firstLine;
 }
 
 /** The codecs we encode and decode with, plus lavfi for `--video-in test` (a warning only). */
@@ -251,7 +257,7 @@ export function tcpReachable(host: string, port: number, timeoutMs = RELAY_CONNE
     };
     socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000} s`));
     socket.once('connect', () => done(null));
-    socket.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(describeConnectError(e, host, port)));
   });
 }
 
@@ -259,8 +265,9 @@ export function tcpReachable(host: string, port: number, timeoutMs = RELAY_CONNE
 export async function checkRelay(host: string, videoPort: number, audioPort: number): Promise<CheckResult> {
   const [v, a] = await Promise.all([tcpReachable(host, videoPort), tcpReachable(host, audioPort)]);
   if (!v && !a) return ok('relay', `${host} accepts connections on video port ${videoPort} and audio port ${audioPort}`);
-  const bad = [v ? `video port ${videoPort}: ${v}` : '', a ? `audio port ${audioPort}: ${a}` : ''].filter(Boolean).join('; ');
-  return warn('relay', `${host} unreachable (${bad})`,
+  const bad = [v ? `video port: ${v}` : '', a ? `audio port: ${a}` : ''].filter(Boolean).join('; ');
+  // The relay asked about is down: calls through it cannot work, so this fails (not a warning).
+  return fail('relay', `${host} unreachable (${bad})`,
     'check that videochatd runs there and listens on these ports (--video-port/--audio-port), and that no firewall blocks them');
 }
 

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { FatalError } from '../../codec/errors.js';
+import { describeConnectError, hostPort } from '../net-words.js';
 
 /** How long a TCP connect to the relay may take before it counts as unreachable. */
 export const RELAY_CONNECT_TIMEOUT_MS = 10_000;
@@ -43,11 +44,11 @@ export function openRelayChannel(
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new RelayUnreachableError(`cannot reach relay ${host}:${port}: no answer within ${timeoutMs / 1000} s`));
+      reject(new RelayUnreachableError(`cannot reach the relay: no answer from ${hostPort(host, port)} within ${timeoutMs / 1000} s`));
     }, timeoutMs);
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new RelayUnreachableError(`cannot reach relay ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      reject(new RelayUnreachableError(`cannot reach the relay: ${describeConnectError(err, host, port)}`, { cause: err }));
     });
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -1,0 +1,48 @@
+// What a user reads when something is off: words, not errno codes or doubled prefixes.
+// Real `videochat connect` processes against closed loopback ports and an unresolvable name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { runClient } from '../helpers/call.js';
+
+const QUIET = ['--video-in', 'none', '--audio-in', 'none', '--render', 'none', '--audio-out', 'none', '--no-reconnect'];
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+test('relay unreachable: "nothing listens at H:P" and "no such host H", never ECONNREFUSED / ENOTFOUND', async () => {
+  const port = await closedPort();
+  const refused = runClient(['connect', '--json', '--host', '127.0.0.1', '--video-port', String(port), '--audio-port', String(port), ...QUIET]);
+  assert.equal((await refused.exited).code, 3, refused.stderr());
+  const end = refused.events.at(-1)!;
+  assert.equal(end.message, `cannot reach the relay: nothing listens at 127.0.0.1:${port}`);
+  assert.doesNotMatch(refused.stderr(), /ECONNREFUSED/);
+
+  const unknown = runClient(['connect', '--json', '--host', 'nosuch.invalid', ...QUIET]);
+  assert.equal((await unknown.exited).code, 3, unknown.stderr());
+  assert.match(String(unknown.events.at(-1)!.message), /^cannot reach the relay: (no such host|cannot look up) nosuch\.invalid/);
+  assert.doesNotMatch(unknown.stderr(), /ENOTFOUND|EAI_AGAIN/);
+});
+
+test('a weak typed code: "warning W_WEAK_CODE: weak session code ...", not "warning: warning:"', async () => {
+  const port = await closedPort();
+  const run = runClient(['connect', '--headless', '--session', 'abc', '--host', '127.0.0.1', '--video-port', String(port), '--audio-port', String(port), ...QUIET]);
+  await run.exited;
+  const line = run.stderr().split('\n').find((l) => l.includes('W_WEAK_CODE'));
+  assert.ok(line, run.stderr());
+  assert.match(line, /^videochat: warning W_WEAK_CODE: weak session code \(about \d+ bits/);
+  assert.doesNotMatch(line, /warning.*warning/);
+});
+
+test('the man page lists no tests-only variable', () => {
+  const man = readFileSync(new URL('../../man/videochat.1', import.meta.url), 'utf8');
+  assert.doesNotMatch(man, /VIDEOCHAT_TEST_/);
+});
