@@ -226,6 +226,7 @@ See videochat(1).`);
     .addOption(opt('--json', "both peers' NDJSON events on stdout, tagged with peer a or b (implies --headless)"))
     .addOption(opt('--duration <sec>', 'end the demo after SEC seconds (default: until q)'))
     .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--audio-out <sink>', "where peer a plays b's tone: speaker | speaker:PCM | none | FILE.wav (default: speaker; none headless)"))
     .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .action(action('demo'));
 

@@ -10,7 +10,8 @@
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { describeDeath, Supervisor } from '../proc/supervisor.js';
+import { describeDeath, Supervisor, type ProcessDeath } from '../proc/supervisor.js';
+import { NO_SOUND_CARD, alsaDefaultSource } from './alsa.js';
 import { AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE_HZ } from './args.js';
 import type { MediaWarning } from './capture.js';
 import { JitterBuffer } from './jitter-buffer.js';
@@ -44,6 +45,22 @@ export function speakerChildCommand(): { command: string; args: string[] } {
   const ts = self.endsWith('.ts');
   const childPath = fileURLToPath(new URL(ts ? './audio-sink-child.ts' : './audio-sink-child.js', self));
   return { command: process.execPath, args: ts ? ['--import', 'tsx', childPath] : [childPath] };
+}
+
+/**
+ * The one line for a speaker child that died. libasound aborts the process (SIGABRT, with an
+ * assertion like `pcm_params.c:2354 ...`) when there is no default device: that is said in
+ * doctor's words, not quoted. Any other death is quoted as it happened.
+ */
+export function audioOutLost(death: ProcessDeath, device: string | undefined, env: NodeJS.ProcessEnv): string {
+  const aborted = death.signal === 'SIGABRT' || death.stderrTail.some((l) => /Assertion .* failed|snd_pcm|ALSA lib/i.test(l));
+  if (death.failedStart && aborted) {
+    if (device) return `no sound: the ALSA device ${device} cannot be opened; going on without sound`;
+    return alsaDefaultSource(env) === null
+      ? `${NO_SOUND_CARD}: going on without sound`
+      : "no sound: ALSA's default output cannot be opened; going on without sound";
+  }
+  return `audio output lost, going on without sound: ${describeDeath(death)}`;
 }
 
 /** Received audio -> jitter buffer -> speaker child, WAV file or nowhere. */
@@ -99,7 +116,7 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
     });
     sup.on('died', (death) => {
       this.speaker = undefined;
-      this.warnOnce('W_AUDIO_OUT', `audio output lost, going on without sound: ${describeDeath(death)}`);
+      this.warnOnce('W_AUDIO_OUT', audioOutLost(death, device, this.env));
     });
     this.speaker = sup;
     sup.start();

@@ -141,3 +141,15 @@ test('videochatd.8 renders without groff warnings', () => {
   assert.equal(r.status, 0);
   assert.equal(r.stderr, '');
 });
+
+test('every call key is documented in README and videochat.1', async () => {
+  const { KEY_BINDINGS } = await import('../../src/cli/ui/keys.js');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const man = spawnSync('groff', ['-man', '-Tutf8', '-P-c', '-P-b', '-P-u', manPath], { encoding: 'utf8' }).stdout;
+  const keys = /\n\s*KEYS\n([\s\S]*?)\n\s*EVENTS\n/.exec(man)?.[1] ?? '';
+  assert.ok(keys, 'videochat.1 has a KEYS section');
+  for (const { label } of KEY_BINDINGS) {
+    assert.ok(readme.includes(`\`${label}\``), `README documents the key ${label}`);
+    assert.match(keys, new RegExp(`(^|[\\s,])${label.replace(/[?]/g, '\\?')}([\\s,]|$)`, 'm'), `videochat.1 documents the key ${label}`);
+  }
+});

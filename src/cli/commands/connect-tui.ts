@@ -37,7 +37,10 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
  * wait for replies) and returns the function that starts the call screen for a session.
  */
 export async function prepareInteractive(
-  settings: { render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number }; call: { audioIn: { kind: string } } },
+  settings: {
+    render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number };
+    call: { audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number };
+  },
   ctx: CommandContext,
 ): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
   const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
@@ -50,6 +53,9 @@ export async function prepareInteractive(
     createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
-    echoHint: settings.call.audioIn.kind !== 'none',
+    // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a WAV file.
+    echoHint: settings.call.audioIn.kind !== 'none' && settings.call.audioOut.kind === 'speaker',
+    insecure: settings.call.insecure,
+    relay: { host: settings.call.host, videoPort: settings.call.videoPort, audioPort: settings.call.audioPort },
   });
 }

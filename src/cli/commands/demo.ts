@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { FatalError } from '../../codec/errors.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { Supervisor, describeDeath } from '../../proc/supervisor.js';
-import { RENDER_CHOICES, parseChoice, parseSeconds } from '../options.js';
+import { RENDER_CHOICES, parseAudioOut, parseChoice, parseSeconds } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import { EXIT_CODES } from '../session/events.js';
 import { ndjsonLine } from '../session/ndjson.js';
@@ -133,6 +133,9 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
   const headless = json || raw.headless === true || ctx.stdout.isTTY !== true;
   const durationSec = typeof raw.duration === 'string' ? parseSeconds(raw.duration, '--duration') : undefined;
   const render = parseChoice(typeof raw.render === 'string' ? raw.render : 'auto', RENDER_CHOICES, '--render');
+  // Checked here (exit 2 before anything starts); peer a checks a FILE.wav path again itself.
+  const audioOut = typeof raw.audioOut === 'string' ? raw.audioOut : headless ? 'none' : 'speaker';
+  parseAudioOut(audioOut);
   const fatal = (err: FatalError): number => {
     if (json) {
       for (const peer of ['a', 'b'] as const) {
@@ -230,9 +233,9 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
       peers.push({ name, sup, exited });
     };
 
-    // Peer b is silent (no speaker); a plays b's tone in the TUI, and is silent headless.
+    // Peer b is silent (no speaker); a plays b's tone (--audio-out: the speaker in the TUI, nothing headless).
     startPeer('b', ['--json', '--audio-out', 'none'], false);
-    startPeer('a', headless ? [json ? '--json' : '--headless', '--audio-out', 'none'] : ['--render', render], !headless);
+    startPeer('a', [...(headless ? [json ? '--json' : '--headless'] : ['--render', render]), '--audio-out', audioOut], !headless);
     ctx.stderr.write(`demo: relay pid ${relay.pid} on 127.0.0.1 video ${relay.videoPort} audio ${relay.audioPort}; `
       + `peers a and b, session ${session}${headless && durationSec === undefined ? '; Ctrl-C ends the demo' : ''}\n`);
     for (const p of peers) {

@@ -223,6 +223,8 @@ class Player {
   private frames = 0;
   private skipped = 0;
   private readonly budget = new PaintBudget(PLAY_PAINT_MAX_SHARE);
+  /** Warnings held back while the picture is on the terminal (a line there would be painted over, or over it). */
+  private readonly heldBack: string[] = [];
 
   constructor(
     private readonly s: PlaySettings, private readonly probe: MediaProbe, private readonly ffmpeg: string,
@@ -261,6 +263,7 @@ class Player {
       return await this.run();
     } finally {
       for (const c of this.cleanups.reverse()) c();
+      for (const line of this.heldBack) this.ctx.stderr.write(line);
     }
   }
 
@@ -270,7 +273,7 @@ class Player {
     let audio: ReturnType<typeof startDecoder> | undefined;
     if (probe.hasAudio && s.audioOut.kind !== 'none') {
       sink = new AudioSink(s.audioOut, { env: this.ctx.env });
-      sink.on('warning', (w) => this.ctx.stderr.write(`videochat: ${w.message}\n`));
+      sink.on('warning', (w) => this.warn(w.message));
       sink.start();
       const target = sink;
       audio = startDecoder('ffmpeg-play-audio', this.ffmpeg, playAudioArgs(s.file), (chunk) => target.push(chunk));
@@ -384,6 +387,13 @@ class Player {
     if (this.stopping) return;
     this.stopping = true;
     this.resolveStop?.();
+  }
+
+  /** One warning line: at once, or after the terminal is given back when the picture is drawn on it. */
+  private warn(message: string): void {
+    const line = `videochat: ${message}\n`;
+    if (this.tty && this.probe.video && this.renderer) this.heldBack.push(line);
+    else this.ctx.stderr.write(line);
   }
 
   /** Cursor, keys, signals and resize; every change is undone by a cleanup. */

@@ -4,14 +4,15 @@
  * a headless server that has ffmpeg and nothing else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ffmpegCapabilities, resolveFfmpeg, type ResolvedFfmpeg } from '../../media/ffmpeg-path.js';
 import { AUDIO_FRAME_BYTES } from '../../media/args.js';
 import { speakerChildCommand } from '../../media/audio-sink.js';
+import { NO_SOUND_CARD, alsaDefaultSource } from '../../media/alsa.js';
 import { chooseRendering, readTerminalEnv } from '../commands/terminal-env.js';
 import { listDevices, type DeviceList } from '../commands/device-list.js';
 import { describeConnectError } from '../net-words.js';
@@ -125,31 +126,6 @@ function lastLine(text: string): string {
   return text.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? '';
 }
 
-/** Where ALSA's `default` comes from, or null when nothing defines a usable one. */
-export function alsaDefaultSource(env: NodeJS.ProcessEnv, procAsoundDir = '/proc/asound'): string | null {
-  if (env.ALSA_CONFIG_PATH) return `ALSA_CONFIG_PATH=${env.ALSA_CONFIG_PATH}`;
-  for (const f of [join(env.HOME ?? homedir(), '.asoundrc'), '/etc/asound.conf']) {
-    if (existsSync(f)) return f;
-  }
-  // PipeWire / PulseAudio install an ALSA plugin that becomes the default.
-  for (const dir of ['/usr/share/alsa/alsa.conf.d', '/etc/alsa/conf.d']) {
-    try {
-      const plugin = readdirSync(dir).find((f) => /pulse|pipewire/.test(f));
-      if (plugin) return `${join(dir, plugin)}`;
-    } catch {
-      // Not there: try the next place.
-    }
-  }
-  let cards = '';
-  try {
-    cards = readFileSync(join(procAsoundDir, 'cards'), 'utf8');
-  } catch {
-    // No ALSA in the kernel (containers, servers).
-  }
-  const card = /^\s*\d+ \[[^\]]*\]: (.*)$/m.exec(cards);
-  return card ? `sound card ${card[1].trim()}` : null;
-}
-
 /**
  * ALSA configuration for the load check: speaker's native module opens ALSA's `default` PCM
  * while it loads (to ask for its formats) and aborts when there is none, so loading it with
@@ -194,7 +170,7 @@ export async function checkAudioOutput(env: NodeJS.ProcessEnv, platform: NodeJS.
     if (source) results.push(ok('ALSA default', source));
     else if (played.code === 0) results.push(ok('ALSA default', 'from the system configuration'));
     else {
-      results.push(warn('ALSA default', 'no sound card and no ALSA configuration (~/.asoundrc, /etc/asound.conf, a pulse/pipewire plugin)',
+      results.push(warn('ALSA default', `${NO_SOUND_CARD} (~/.asoundrc, /etc/asound.conf, a pulse/pipewire plugin)`,
         `on a desktop install a sound server (PipeWire or PulseAudio with its ALSA plugin); on a server: ${fallback}`));
     }
   }

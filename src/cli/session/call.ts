@@ -111,6 +111,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
   readonly session: string;
   muted = false;
   cameraOff = false;
+  /** We have no camera at all (`--video-in none`, or it is missing or was lost): not the same as turned off. */
+  noCamera: boolean;
+  /** We have no microphone at all. */
+  noMic: boolean;
   private readonly opts: CallOptions;
   private readonly offsetUs: number;
   private video: Channel | undefined;
@@ -167,6 +171,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.offsetUs = Math.round((opts.clockOffsetMs ?? 0) * 1000);
     this.sendFps = opts.fps;
     this.needKeyframe = opts.videoCodec === 'h264';
+    this.noCamera = opts.videoIn.kind === 'none';
+    this.noMic = opts.audioIn.kind === 'none';
   }
 
   /** Our clock in µs since the epoch (with the test-only offset). */
@@ -386,7 +392,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
         this.clock.add({ t0Us: msg.t0Us, t1Us: msg.t1Us, t2Us: msg.t2Us, t3Us: this.nowUs() });
         return;
       case MessageType.STATE:
-        this.emit('peer-state', { muted: msg.muted, cameraOff: msg.cameraOff });
+        this.emit('peer-state', { muted: msg.muted, cameraOff: msg.cameraOff, noCamera: msg.noCamera === true, noMic: msg.noMic === true });
         return;
       case MessageType.KEYFRAME_REQUEST:
         this.needKeyframe = true;
@@ -507,7 +513,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const outage = this.outage;
     if (this.ending || !outage) return;
     outage.attempt++;
-    this.emit('reconnecting', { attempt: outage.attempt });
+    this.emit('reconnecting', { attempt: outage.attempt, giveUpAtMs: this.lastRelayContactMs + this.giveUpMs });
     let sockets: [net.Socket, net.Socket];
     try {
       sockets = await this.openSockets(RECONNECT_CONNECT_TIMEOUT_MS);
@@ -792,12 +798,20 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private sendState(): void {
-    this.video?.send({ type: MessageType.STATE, timestampUs: this.nowUs(), muted: this.muted, cameraOff: this.cameraOff });
+    // No camera is sent as camera off too: a peer that does not know the no-camera bit shows that.
+    this.video?.send({
+      type: MessageType.STATE, timestampUs: this.nowUs(), muted: this.muted, cameraOff: this.cameraOff || this.noCamera,
+      noCamera: this.noCamera, noMic: this.noMic,
+    });
   }
 
   private warn(w: MediaWarning): void {
-    if ((w.code === 'W_NO_CAMERA' || w.code === 'W_CAMERA_LOST') && !this.cameraOff) {
-      this.cameraOff = true;
+    if ((w.code === 'W_NO_CAMERA' || w.code === 'W_CAMERA_LOST') && !this.noCamera) {
+      this.noCamera = true;
+      this.sendState();
+    }
+    if ((w.code === 'W_NO_MIC' || w.code === 'W_MIC_LOST') && !this.noMic) {
+      this.noMic = true;
       this.sendState();
     }
     this.emit('warning', { code: w.code, message: w.message });

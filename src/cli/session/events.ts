@@ -59,6 +59,10 @@ export interface PeerInfo {
 export interface PeerState {
   muted: boolean;
   cameraOff: boolean;
+  /** The peer has no camera at all (added to the contract's fields). */
+  noCamera?: boolean;
+  /** The peer has no microphone at all. */
+  noMic?: boolean;
 }
 
 export interface SessionEvents {
@@ -69,8 +73,11 @@ export interface SessionEvents {
   warning: [{ code: string; message: string }];
   'peer-left': [{ reason: 'bye' | 'lost' }];
   'peer-state': [PeerState];
-  /** One reconnect attempt is being made (1, 2, ...; counted per interruption). */
-  reconnecting: [{ attempt: number }];
+  /**
+   * One reconnect attempt is being made (1, 2, ...; counted per interruption). `giveUpAtMs`:
+   * when (ms since the epoch) the call ends with reconnect-failed if the relay stays away.
+   */
+  reconnecting: [{ attempt: number; giveUpAtMs?: number }];
   /**
    * The call is back: the peer's SETUP arrived on fresh channels (`peer` is what it said), or,
    * when no peer had joined yet, we are back at the relay waiting. `downMs`: how long it was out.

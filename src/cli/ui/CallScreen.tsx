@@ -6,7 +6,9 @@ import type { RenderMode } from '../../codec/render/types.js';
 import type { CallControls } from './controls.js';
 import type { KeyAction } from './keys.js';
 import type { VideoPainter } from './video-painter.js';
-import { peerPictureSize, videoIsLive, type CallAction, type CallViewState } from './call-state.js';
+import { peerHasNoCamera, peerPictureSize, videoIsLive, type CallAction, type CallViewState, type RelayAddress } from './call-state.js';
+import { peerCommand } from './format.js';
+import { ReconnectingMessage } from './ReconnectingMessage.js';
 import { computeLayout, MIN_VIDEO_ROWS } from './layout.js';
 import { useTerminalSize } from './use-terminal-size.js';
 import { useCallState } from './use-call-state.js';
@@ -36,6 +38,10 @@ export interface CallScreenProps {
   onHangup: () => void;
   /** Say "use headphones" once when the peer joins (default true). */
   echoHint?: boolean;
+  /** The call runs with --insecure (by choice: no "encryption pending"). */
+  insecure?: boolean;
+  /** The relay the call uses (for the peer's command line on the waiting screen). */
+  relay?: RelayAddress;
 }
 
 /** The call screen: video area (or waiting screen / overlay / message), notice row, status bar. */
@@ -49,6 +55,10 @@ export function CallScreen(props: CallScreenProps) {
     encrypted: controls.encrypted,
     renderMode: props.initialMode,
     echoHint: props.echoHint,
+    noCamera: controls.noCamera === true,
+    noMic: controls.noMic === true,
+    insecure: props.insecure === true,
+    ...(props.relay ? { relay: props.relay } : {}),
   });
   const layout = computeLayout(columns, rows);
   const main = layout.main;
@@ -80,15 +90,16 @@ function MainArea({ state, width, height }: { state: CallViewState; width: numbe
   switch (state.phase) {
     case 'connecting':
     case 'waiting':
-      return <WaitingScreen session={state.session} connecting={state.phase === 'connecting'} width={width} height={height} />;
+      return <WaitingScreen session={state.session} command={peerCommand(state)} connecting={state.phase === 'connecting'} width={width} height={height} />;
     case 'peer-left':
       return <CenteredMessage text={state.peerLeftReason === 'lost' ? 'Connection to the peer lost; waiting for them to come back…' : 'The peer hung up.'} width={width} height={height} />;
     case 'reconnecting':
-      return <CenteredMessage text={`Reconnecting (attempt ${state.reconnectAttempt})…`} width={width} height={height} />;
+      return <ReconnectingMessage state={state} width={width} height={height} />;
     case 'ended':
       return <CenteredMessage text="Call ended." width={width} height={height} />;
     case 'in-call':
       // Blank rows: the painter draws here, outside React.
+      if (peerHasNoCamera(state)) return <CenteredMessage text="The peer has no camera." width={width} height={height} />;
       return state.peerState.cameraOff ? <CenteredMessage text="The peer turned the camera off." width={width} height={height} /> : null;
   }
 }

@@ -2,14 +2,21 @@ import { Box, Text } from 'ink';
 import { bigTextFitting } from './big-text.js';
 import { useSpinner } from './use-spinner.js';
 
+const LEAD = 'They run: ';
+
 /**
- * Before the peer is there: a spinner and the session code, large enough to read out to
- * the other person.
+ * Before the peer is there: a spinner, the session code large enough to read out to the
+ * other person, and the whole command they run to reach this relay (on its own row when
+ * "They run:" and the command do not fit on one; wrapped when even the command does not).
  */
-export function WaitingScreen({ session, connecting, width, height }: { session: string; connecting: boolean; width: number; height: number }) {
+export function WaitingScreen({ session, command, connecting, width, height }: {
+  session: string; command: string; connecting: boolean; width: number; height: number;
+}) {
   const spinner = useSpinner();
-  // Spinner line, blank, code, blank, hint: the code gets what is left.
-  const big = bigTextFitting(session, width - 2, height - 4);
+  const oneLine = LEAD.length + command.length <= width - 2;
+  const commandRows = oneLine ? 1 : 1 + Math.ceil(command.length / Math.max(1, width - 2));
+  // Spinner line, blank, code, blank, command: the code gets what is left.
+  const big = bigTextFitting(session, width - 2, height - 3 - commandRows);
   return (
     <Box flexDirection="column" width={width} height={height} alignItems="center" justifyContent="center">
       <Text>
@@ -26,7 +33,17 @@ export function WaitingScreen({ session, connecting, width, height }: { session:
         <Text bold>{[...session].join(' ')}</Text>
       )}
       <Text> </Text>
-      <Text dimColor>They run: videochat connect --session {session}</Text>
+      {oneLine ? (
+        <Text>
+          <Text dimColor>{LEAD}</Text>
+          {command}
+        </Text>
+      ) : (
+        <>
+          <Text dimColor>{LEAD.trim()}</Text>
+          <Text>{command}</Text>
+        </>
+      )}
     </Box>
   );
 }

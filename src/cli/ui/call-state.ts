@@ -31,18 +31,34 @@ export interface CallViewState {
   echoHintDone: boolean;
   peerLeftReason: 'bye' | 'lost' | null;
   reconnectAttempt: number;
+  /** When the call gives up reconnecting (ms since the epoch), as the session said. */
+  reconnectGiveUpAtMs: number | null;
   ended: { reason: EndReason; exitCode: number; message?: string } | null;
+  /** The relay we connect to, from `connecting` (for the peer's command line on the waiting screen). */
+  relay: RelayAddress | null;
+  /** We have no camera / no microphone at all (none, missing or lost): shown as such, not "on". */
+  noCamera: boolean;
+  noMic: boolean;
+  /** The user chose --insecure: "NOT encrypted" is the plan, not a pending key exchange. */
+  insecure: boolean;
+}
+
+/** Where the relay is. */
+export interface RelayAddress {
+  host: string;
+  videoPort: number;
+  audioPort: number;
 }
 
 export type CallAction =
-  | { type: 'connecting' }
+  | { type: 'connecting'; relay?: RelayAddress }
   | { type: 'waiting'; session: string }
   | { type: 'peer-joined'; peer: PeerInfo }
   | { type: 'peer-state'; state: PeerState }
   | { type: 'stats'; stats: CallStats; nowMs: number }
   | { type: 'warning'; code: string; message: string }
   | { type: 'peer-left'; reason: 'bye' | 'lost' }
-  | { type: 'reconnecting'; attempt: number }
+  | { type: 'reconnecting'; attempt: number; giveUpAtMs?: number }
   | { type: 'reconnected'; peer?: PeerInfo }
   | { type: 'ended'; reason: EndReason; exitCode: number; message?: string }
   | { type: 'muted'; muted: boolean }
@@ -63,6 +79,11 @@ export interface InitialCallView {
   selfView?: boolean;
   /** Show the headphones hint when the peer joins (false when we send no audio). */
   echoHint?: boolean;
+  noCamera?: boolean;
+  noMic?: boolean;
+  insecure?: boolean;
+  /** The relay, when known before `connecting` (which may come before the screen listens). */
+  relay?: RelayAddress;
 }
 
 export function initialCallView(init: InitialCallView): CallViewState {
@@ -86,8 +107,29 @@ export function initialCallView(init: InitialCallView): CallViewState {
     echoHintDone: init.echoHint === false,
     peerLeftReason: null,
     reconnectAttempt: 0,
+    reconnectGiveUpAtMs: null,
     ended: null,
+    relay: init.relay ?? null,
+    noCamera: init.noCamera ?? false,
+    noMic: init.noMic ?? false,
+    insecure: init.insecure ?? false,
   };
+}
+
+/** Warnings that mean we have no camera / no microphone (any more). */
+const NO_CAMERA_WARNINGS = new Set(['W_NO_CAMERA', 'W_CAMERA_LOST']);
+const NO_MIC_WARNINGS = new Set(['W_NO_MIC', 'W_MIC_LOST']);
+/** Our sound output is gone: nothing to echo, no headphones tip. */
+const NO_SOUND_WARNINGS = new Set(['W_AUDIO_OUT']);
+
+/** The peer has no camera: it said so in STATE, or its SETUP had no video. */
+export function peerHasNoCamera(state: CallViewState): boolean {
+  return state.peerState.noCamera === true || state.peer?.video === null;
+}
+
+/** The peer has no microphone: it said so in STATE, or its SETUP had no audio. */
+export function peerHasNoMic(state: CallViewState): boolean {
+  return state.peerState.noMic === true || state.peer?.audio === null;
 }
 
 const BITS_PER_BYTE = 8;
@@ -100,7 +142,7 @@ function kbps(bytesNow: number, bytesBefore: number, elapsedMs: number): number 
 export function callReducer(state: CallViewState, action: CallAction): CallViewState {
   switch (action.type) {
     case 'connecting':
-      return { ...state, phase: 'connecting' };
+      return { ...state, phase: 'connecting', relay: action.relay ?? state.relay };
     case 'waiting':
       // After a lost peer we are waiting for that peer to come back: keep saying so.
       if (state.peer && state.peerLeftReason === 'lost') return { ...state, phase: 'peer-left', session: action.session || state.session };
@@ -128,12 +170,21 @@ export function callReducer(state: CallViewState, action: CallAction): CallViewS
         kbpsOut: before ? kbps(action.stats.bytesSent, before.bytesSent, elapsed) : null,
       };
     }
-    case 'warning':
-      return { ...state, notice: { code: action.code, message: action.message } };
+    case 'warning': {
+      const next = { ...state, notice: { code: action.code, message: action.message } };
+      if (NO_CAMERA_WARNINGS.has(action.code)) next.noCamera = true;
+      if (NO_MIC_WARNINGS.has(action.code)) next.noMic = true;
+      if (NO_MIC_WARNINGS.has(action.code) || NO_SOUND_WARNINGS.has(action.code)) {
+        // No mic or no speaker: nothing of the peer's voice can come back to them.
+        next.echoHint = false;
+        next.echoHintDone = true;
+      }
+      return next;
+    }
     case 'peer-left':
       return { ...state, phase: 'peer-left', peerLeftReason: action.reason };
     case 'reconnecting':
-      return { ...state, phase: 'reconnecting', reconnectAttempt: action.attempt };
+      return { ...state, phase: 'reconnecting', reconnectAttempt: action.attempt, reconnectGiveUpAtMs: action.giveUpAtMs ?? null };
     case 'reconnected':
       return action.peer
         ? { ...state, phase: 'in-call', peer: action.peer, peerLeftReason: null }
@@ -161,7 +212,7 @@ export function callReducer(state: CallViewState, action: CallAction): CallViewS
 
 /** The peer picture is on screen (the painter may draw) in this state. */
 export function videoIsLive(state: CallViewState): boolean {
-  return state.phase === 'in-call' && !state.peerState.cameraOff && !state.help;
+  return state.phase === 'in-call' && !state.peerState.cameraOff && !peerHasNoCamera(state) && !state.help;
 }
 
 /** Assumed shape of the peer's picture until its HELLO says otherwise (the default 320x240). */

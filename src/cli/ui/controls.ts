@@ -9,6 +9,9 @@ export interface CallControls {
   readonly muted: boolean;
   /** Our camera is off (signalled to the peer). */
   readonly cameraOff: boolean;
+  /** We have no camera / no microphone at all (none, missing or lost), as opposed to turned off. */
+  readonly noCamera?: boolean;
+  readonly noMic?: boolean;
   /** The media stream is end-to-end encrypted. */
   readonly encrypted: boolean;
   /** Say BYE and end the call; the session then emits `ended` with reason `hangup`. */

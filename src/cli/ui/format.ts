@@ -1,5 +1,6 @@
 /** Small formatting helpers for the status bar: fixed widths so the bar does not jitter. */
-import type { CallViewState } from './call-state.js';
+import { peerHasNoCamera, peerHasNoMic, type CallViewState } from './call-state.js';
+import { DEFAULT_AUDIO_PORT, DEFAULT_VIDEO_PORT } from '../options.js';
 
 /** Shown for a value that is not known yet. */
 export const UNKNOWN = '–';
@@ -31,8 +32,37 @@ export function describePeer(state: CallViewState): string {
     case 'ended':
       return 'ended';
     case 'in-call': {
-      const flags = [state.peerState.muted ? 'muted' : '', state.peerState.cameraOff ? 'camera off' : ''].filter(Boolean);
+      const mic = peerHasNoMic(state) ? 'no mic' : state.peerState.muted ? 'muted' : '';
+      const camera = peerHasNoCamera(state) ? 'no camera' : state.peerState.cameraOff ? 'camera off' : '';
+      const flags = [mic, camera].filter(Boolean);
       return flags.length ? `peer ${flags.join(', ')}` : 'peer live';
     }
   }
+}
+
+/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9._:@/+=,%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command the other person runs to reach us: the same relay (host, and ports when not the
+ * defaults), the same --insecure choice (both sides must agree), the session code.
+ */
+export function peerCommand(state: Pick<CallViewState, 'relay' | 'insecure' | 'session'>): string {
+  const parts = ['videochat', 'connect'];
+  const r = state.relay;
+  if (r) {
+    parts.push('--host', shellWord(r.host));
+    if (r.videoPort !== DEFAULT_VIDEO_PORT) parts.push('--video-port', String(r.videoPort));
+    if (r.audioPort !== DEFAULT_AUDIO_PORT) parts.push('--audio-port', String(r.audioPort));
+  }
+  if (state.insecure) parts.push('--insecure');
+  parts.push('--session', shellWord(state.session));
+  return parts.join(' ');
+}
+
+/** Whole seconds from now until `atMs`, never below 0. */
+export function secondsUntil(atMs: number, nowMs: number): number {
+  return Math.max(0, Math.ceil((atMs - nowMs) / 1000));
 }

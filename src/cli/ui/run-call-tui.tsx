@@ -41,6 +41,10 @@ export interface CallTuiOptions {
   cellPx?: { width: number; height: number };
   /** Show the "use headphones" hint once when the peer joins (default true; false without audio). */
   echoHint?: boolean;
+  /** The call runs with --insecure. */
+  insecure?: boolean;
+  /** The relay the call uses. */
+  relay?: { host: string; videoPort: number; audioPort: number };
   /** Renderer factory (default: the codec's `createRenderer`). */
   createRenderer?: RendererFactory;
   /** Install process-wide signal/exit/crash handlers (default true). */
@@ -145,6 +149,8 @@ export function runCallTui(session: CallSession, opts: CallTuiOptions): Promise<
         initialMode={opts.renderMode}
         onHangup={hangup}
         echoHint={opts.echoHint}
+        insecure={opts.insecure}
+        {...(opts.relay ? { relay: opts.relay } : {})}
       />,
       {
         // Ink hands every frame to the surface as text; the surface places it (see terminal-surface.ts).

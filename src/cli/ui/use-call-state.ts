@@ -11,14 +11,16 @@ export function useCallState(session: EventEmitter<SessionEvents>, init: Initial
   const [state, dispatch] = useReducer(callReducer, init, initialCallView);
   useEffect(() => {
     const handlers: { [K in keyof SessionEvents]?: (...args: SessionEvents[K]) => void } = {
-      connecting: () => dispatch({ type: 'connecting' }),
+      connecting: (relay) => dispatch(relay
+        ? { type: 'connecting', relay: { host: relay.host, videoPort: relay.videoPort, audioPort: relay.audioPort } }
+        : { type: 'connecting' }),
       waiting: ({ session: code }) => dispatch({ type: 'waiting', session: code }),
       'peer-joined': ({ peer }) => dispatch({ type: 'peer-joined', peer }),
       'peer-state': (peerState) => dispatch({ type: 'peer-state', state: peerState }),
       stats: (stats) => dispatch({ type: 'stats', stats, nowMs: Date.now() }),
       warning: ({ code, message }) => dispatch({ type: 'warning', code, message }),
       'peer-left': ({ reason }) => dispatch({ type: 'peer-left', reason }),
-      reconnecting: ({ attempt }) => dispatch({ type: 'reconnecting', attempt }),
+      reconnecting: ({ attempt, giveUpAtMs }) => dispatch({ type: 'reconnecting', attempt, ...(giveUpAtMs !== undefined ? { giveUpAtMs } : {}) }),
       reconnected: ({ peer }) => dispatch(peer ? { type: 'reconnected', peer } : { type: 'reconnected' }),
       ended: ({ reason, exitCode, message }) => dispatch({ type: 'ended', reason, exitCode, message }),
     };

@@ -129,6 +129,10 @@ export interface StateMessage extends MessageHeaderFields {
   type: typeof MessageType.STATE;
   muted: boolean;
   cameraOff: boolean;
+  /** No camera at all (added; peers that do not know the bit see `cameraOff`). */
+  noCamera?: boolean;
+  /** No microphone at all (added). */
+  noMic?: boolean;
 }
 export interface KeyframeRequestMessage extends MessageHeaderFields {
   type: typeof MessageType.KEYFRAME_REQUEST;

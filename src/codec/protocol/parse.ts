@@ -25,7 +25,7 @@ import {
   type VideoSetup,
 } from './messages.js';
 import { RecordParser, type RecordParserOptions } from './record.js';
-import { EMPTY_PAYLOAD, STATE_CAMERA_OFF_BIT, STATE_MUTED_BIT } from './serialize.js';
+import { EMPTY_PAYLOAD, STATE_CAMERA_OFF_BIT, STATE_MUTED_BIT, STATE_NO_CAMERA_BIT, STATE_NO_MIC_BIT } from './serialize.js';
 import { readU64BE } from './uint64.js';
 
 /** Largest frame width or height a SETUP may announce. */
@@ -188,7 +188,12 @@ export function decodeMessage(body: Uint8Array): Message {
       return { type, seq, timestampUs, t0Us: u64(type, payload, 0), t1Us: u64(type, payload, 8), t2Us: u64(type, payload, 16) };
     case MessageType.STATE:
       need(type, payload, 1);
-      return { type, seq, timestampUs, muted: (payload[0] & STATE_MUTED_BIT) !== 0, cameraOff: (payload[0] & STATE_CAMERA_OFF_BIT) !== 0 };
+      return {
+        type, seq, timestampUs, muted: (payload[0] & STATE_MUTED_BIT) !== 0, cameraOff: (payload[0] & STATE_CAMERA_OFF_BIT) !== 0,
+        // The added bits appear only when set: a STATE of an older peer parses as it always did.
+        ...((payload[0] & STATE_NO_CAMERA_BIT) !== 0 ? { noCamera: true } : {}),
+        ...((payload[0] & STATE_NO_MIC_BIT) !== 0 ? { noMic: true } : {}),
+      };
     case MessageType.KEYFRAME_REQUEST:
       return { type, seq, timestampUs };
     case MessageType.BYE:

@@ -44,6 +44,10 @@ interface Serialized {
 export const STATE_MUTED_BIT = 0x01;
 /** Bit of the STATE payload byte: the sender's camera is off. */
 export const STATE_CAMERA_OFF_BIT = 0x02;
+/** Bit of the STATE payload byte: the sender has no camera at all (none, or it failed); sent with STATE_CAMERA_OFF_BIT. */
+export const STATE_NO_CAMERA_BIT = 0x04;
+/** Bit of the STATE payload byte: the sender has no microphone at all (none, or it failed). */
+export const STATE_NO_MIC_BIT = 0x08;
 
 const NO_FLAGS = 0;
 
@@ -89,7 +93,8 @@ function pong(msg: PongMessage): Serialized {
 }
 
 function state(msg: StateMessage): Serialized {
-  const bits = (msg.muted ? STATE_MUTED_BIT : 0) | (msg.cameraOff ? STATE_CAMERA_OFF_BIT : 0);
+  const bits = (msg.muted ? STATE_MUTED_BIT : 0) | (msg.cameraOff ? STATE_CAMERA_OFF_BIT : 0)
+    | (msg.noCamera ? STATE_NO_CAMERA_BIT : 0) | (msg.noMic ? STATE_NO_MIC_BIT : 0);
   return { flags: NO_FLAGS, payload: Buffer.of(bits) };
 }
 

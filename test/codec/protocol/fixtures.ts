@@ -42,6 +42,7 @@ export function fixtureMessages(): KnownMessage[] {
     { type: MessageType.PONG, seq: 7, timestampUs: T + 9, t0Us: T + 2, t1Us: T + 7, t2Us: T + 9 },
     { type: MessageType.STATE, seq: 8, timestampUs: T + 10, muted: true, cameraOff: false },
     { type: MessageType.STATE, seq: 9, timestampUs: T + 11, muted: false, cameraOff: true },
+    { type: MessageType.STATE, seq: 9, timestampUs: T + 11, muted: false, cameraOff: true, noCamera: true, noMic: true },
     { type: MessageType.KEYFRAME_REQUEST, seq: 10, timestampUs: T + 12 },
     {
       type: MessageType.REPORT,
