@@ -33,6 +33,11 @@ export const ORIGINAL_AUDIO_RATE_HZ = 44_100;
 export const ORIGINAL_AUDIO_CHUNK_BYTES = 1024 * 2;
 /** The original encodes its camera frames at JPEG quality 80. */
 export const ORIGINAL_JPEG_QUALITY = 80;
+/**
+ * The original streams its microphone without pause, so nothing on either channel for this
+ * long is a frozen or vanished peer (or a relay that stopped forwarding): exit 5.
+ */
+export const ORIGINAL_SILENCE_TIMEOUT_MS = 15_000;
 /** Time for what we queued to leave before the sockets are torn down at hang-up. */
 const CLOSE_FLUSH_MS = 300;
 
@@ -82,6 +87,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   private recorder: Recorder | undefined;
   private bytes = { sent: 0, received: 0 };
   private peerJoined = false;
+  private lastPeerByteMs = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private ending: Promise<EndedEvent> | undefined;
   private resolveRun: ((e: EndedEvent) => void) | undefined;
@@ -172,6 +178,10 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     const stats = setInterval(() => {
       this.stats.tick();
       this.emit('stats', this.currentStats());
+      if (this.peerJoined && Date.now() - this.lastPeerByteMs > ORIGINAL_SILENCE_TIMEOUT_MS) {
+        this.emit('peer-left', { reason: 'lost' });
+        void this.end('peer-lost', `nothing from the original client for ${ORIGINAL_SILENCE_TIMEOUT_MS / 1000} s`);
+      }
     }, STATS_INTERVAL_MS);
     this.timers.add(stats as unknown as NodeJS.Timeout);
   }
@@ -180,6 +190,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     socket.on('data', (chunk: Buffer) => {
       if (this.ending) return;
       this.bytes.received += chunk.length;
+      this.lastPeerByteMs = Date.now();
       if (!this.peerJoined) this.onPeerJoined();
       try {
         onData(chunk);
@@ -205,7 +216,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   private onPeerJoined(): void {
     this.peerJoined = true;
     this.emit('peer-joined', {
-      peer: { client: 'videochat-original', protocol: 'original', video: null, audio: { codec: 'pcm', sampleRateHz: ORIGINAL_AUDIO_RATE_HZ } },
+      peer: { client: 'original', protocol: 'original', video: { codec: 'mjpeg' }, audio: { codec: 'pcm', sampleRateHz: ORIGINAL_AUDIO_RATE_HZ } },
     });
     const { ffmpeg } = this.opts;
     if (this.opts.audioOut.kind !== 'none') {
