@@ -24,6 +24,9 @@ export const VIDEO_CODECS: readonly VideoCodec[] = ['mjpeg', 'h264'];
 export const AUDIO_CODECS: readonly AudioCodec[] = ['opus', 'pcm'];
 export const RENDER_CHOICES: readonly RenderChoice[] = ['auto', 'kitty', 'sixel', 'symbols', 'blocks', 'ascii', 'none'];
 export const COLORS_CHOICES: readonly ColorsChoice[] = ['auto', '16', '256', 'truecolor'];
+/** `--peer-protocol`: ours (encrypted, adaptive) or the original VideoChat client's (docs/protocol.md). */
+export type PeerProtocol = 'videochat' | 'original';
+export const PEER_PROTOCOLS: readonly PeerProtocol[] = ['videochat', 'original'];
 
 /** Where video comes from. */
 export type VideoIn =

@@ -9,7 +9,7 @@ import { loadConfig, envName, configPath, writtenKey, type ConfigValues } from '
 import { blameSource, recordSource } from './option-source.js';
 import {
   DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_HOST, DEFAULT_SIZE, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC,
-  DEFAULT_GRACE_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS,
+  DEFAULT_GRACE_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
 } from './options.js';
 import { VERSION } from './version.js';
 import { UsageError } from '../codec/errors.js';
@@ -66,6 +66,8 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--grace <sec>', `how long a vanished peer may take to come back (default: ${DEFAULT_GRACE_SEC})`))
     .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .addOption(opt('--insecure', 'send media without end-to-end encryption'))
+    .addOption(opt('--peer-protocol <name>',
+      `${PEER_PROTOCOLS.join(' | ')}: original calls the original VideoChat client (code in clear, NOT encrypted, no reconnect) (default: videochat)`))
     .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'));
 }
 

@@ -11,9 +11,10 @@ import {
   AUDIO_CODECS, COLORS_CHOICES, DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_GRACE_SEC, DEFAULT_HOST, DEFAULT_SIZE,
   DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
   parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePort, parsePositiveInt, parseSeconds, parseSession,
-  parseSize, parseVideoIn, type ColorsChoice, type RenderChoice,
+  parseSize, parseVideoIn, PEER_PROTOCOLS, type ColorsChoice, type PeerProtocol, type RenderChoice,
 } from '../options.js';
 import { CallSession, type CallOptions } from '../session/call.js';
+import { OriginalCallSession } from '../session/original-call.js';
 import { EXIT_CODES, type CallStats, type EndReason } from '../session/events.js';
 import { attachNdjson, ndjsonLine } from '../session/ndjson.js';
 import { attachHumanLog } from '../session/human-log.js';
@@ -37,6 +38,8 @@ export interface ConnectSettings {
   generatedCode: boolean;
   /** One line when a typed code is weak. */
   codeWarning?: string;
+  /** Whom we call: a videochat peer, or the original VideoChat client. */
+  peerProtocol: PeerProtocol;
 }
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -52,6 +55,17 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
   if (record !== undefined && !/\.mkv$/i.test(record)) throw new UsageError(`--record must name a .mkv file, got '${record}'`);
   const clockOffset = env.VIDEOCHAT_TEST_CLOCK_OFFSET_MS;
   const code = sessionCodeFor(str(raw.session) !== undefined ? parseSession(str(raw.session)!) : undefined);
+  const peerProtocol = parseChoice(str(raw.peerProtocol) ?? 'videochat', PEER_PROTOCOLS, '--peer-protocol');
+  if (peerProtocol === 'original') {
+    // The original speaks JPEG and 44.1 kHz PCM only, and knows no reconnection.
+    if (str(raw.videoCodec) !== undefined && str(raw.videoCodec) !== 'mjpeg') {
+      throw new UsageError(`--peer-protocol original sends JPEG frames; --video-codec ${str(raw.videoCodec)} does not apply`);
+    }
+    if (str(raw.audioCodec) !== undefined) throw new UsageError('--peer-protocol original sends raw 44.1 kHz PCM; --audio-codec does not apply');
+    if (str(raw.session) === undefined) {
+      throw new UsageError('--peer-protocol original needs --session: the original client has no generated codes (its default is ABC123)');
+    }
+  }
   return {
     call: {
       host: str(raw.host) ?? DEFAULT_HOST,
@@ -85,7 +99,8 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
     ...(str(raw.ffmpeg) ? { ffmpegFlag: str(raw.ffmpeg) } : {}),
     reconnect: raw.reconnect !== false,
     generatedCode: code.generated,
-    ...(code.warning ? { codeWarning: code.warning } : {}),
+    ...(code.warning && peerProtocol === 'videochat' ? { codeWarning: code.warning } : {}),
+    peerProtocol,
   };
 }
 
@@ -130,9 +145,9 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     throw err;
   }
 
-  const session = new CallSession({
-    ...settings.call, ffmpeg, reconnect: settings.reconnect, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env),
-  });
+  const session = settings.peerProtocol === 'original'
+    ? new OriginalCallSession({ ...settings.call, ffmpeg })
+    : new CallSession({ ...settings.call, ffmpeg, reconnect: settings.reconnect, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env) });
 
   if (settings.json) attachNdjson(session, ctx.stdout);
   if (settings.headless) attachHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });

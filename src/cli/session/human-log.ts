@@ -14,6 +14,10 @@ export function attachHumanLog(
   session.on('connecting', ({ host, videoPort, audioPort }) => say(`connecting to ${host} (video ${videoPort}, audio ${audioPort})`));
   session.on('waiting', ({ session: code }) => say(opts.showCode ? `waiting for the peer; session code: ${code}` : 'waiting for the peer'));
   session.on('peer-joined', ({ peer }) => {
+    if (peer.protocol === 'original') {
+      say('peer joined (an original VideoChat client: JPEG video, 44.1 kHz PCM audio, NOT encrypted)');
+      return;
+    }
     const v = peer.video as { codec: string; width: number; height: number; fps: number } | null | undefined;
     const a = peer.audio as { codec: string } | null | undefined;
     const media = [v ? `${v.codec} ${v.width}x${v.height}@${v.fps}` : 'no video', a ? a.codec : 'no audio'].join(', ');
