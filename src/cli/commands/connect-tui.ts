@@ -38,7 +38,7 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
  */
 export async function prepareInteractive(
   settings: {
-    render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number };
+    render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
     call: { audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number };
   },
   ctx: CommandContext,
@@ -55,7 +55,11 @@ export async function prepareInteractive(
     stdout: ctx.stdout,
     // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a WAV file.
     echoHint: settings.call.audioIn.kind !== 'none' && settings.call.audioOut.kind === 'speaker',
-    insecure: settings.call.insecure,
+    insecure: settings.call.insecure || settings.peerProtocol === 'original',
     relay: { host: settings.call.host, videoPort: settings.call.videoPort, audioPort: settings.call.audioPort },
+    // The original client is not `videochat connect`: say what to give it instead.
+    ...(settings.peerProtocol === 'original'
+      ? { peerCommand: `the original VideoChat client with server ${settings.call.host}, ports ${settings.call.videoPort} and ${settings.call.audioPort}` }
+      : {}),
   });
 }

@@ -42,6 +42,8 @@ export interface CallScreenProps {
   insecure?: boolean;
   /** The relay the call uses (for the peer's command line on the waiting screen). */
   relay?: RelayAddress;
+  /** Overrides what the waiting screen says the peer runs. */
+  peerCommand?: string;
 }
 
 /** The call screen: video area (or waiting screen / overlay / message), notice row, status bar. */
@@ -77,7 +79,7 @@ export function CallScreen(props: CallScreenProps) {
   return (
     <Box flexDirection="column" width={columns} height={rows}>
       <Box width={columns} height={main.rows}>
-        <MainArea state={state} width={columns} height={main.rows} />
+        <MainArea state={state} width={columns} height={main.rows} command={props.peerCommand ?? peerCommand(state)} />
       </Box>
       <NoticeLine state={state} width={columns} />
       <StatusBar state={state} width={columns} />
@@ -85,12 +87,12 @@ export function CallScreen(props: CallScreenProps) {
   );
 }
 
-function MainArea({ state, width, height }: { state: CallViewState; width: number; height: number }) {
+function MainArea({ state, width, height, command }: { state: CallViewState; width: number; height: number; command: string }) {
   if (state.help) return <HelpOverlay width={width} height={height} />;
   switch (state.phase) {
     case 'connecting':
     case 'waiting':
-      return <WaitingScreen session={state.session} command={peerCommand(state)} connecting={state.phase === 'connecting'} width={width} height={height} />;
+      return <WaitingScreen session={state.session} command={command} connecting={state.phase === 'connecting'} width={width} height={height} />;
     case 'peer-left':
       return <CenteredMessage text={state.peerLeftReason === 'lost' ? 'Connection to the peer lost; waiting for them to come back…' : 'The peer hung up.'} width={width} height={height} />;
     case 'reconnecting':

@@ -45,6 +45,8 @@ export interface CallTuiOptions {
   insecure?: boolean;
   /** The relay the call uses. */
   relay?: { host: string; videoPort: number; audioPort: number };
+  /** What the waiting screen says the peer runs (default: the `videochat connect` command that reaches this relay). */
+  peerCommand?: string;
   /** Renderer factory (default: the codec's `createRenderer`). */
   createRenderer?: RendererFactory;
   /** Install process-wide signal/exit/crash handlers (default true). */
@@ -151,6 +153,7 @@ export function runCallTui(session: CallSession, opts: CallTuiOptions): Promise<
         echoHint={opts.echoHint}
         insecure={opts.insecure}
         {...(opts.relay ? { relay: opts.relay } : {})}
+        {...(opts.peerCommand ? { peerCommand: opts.peerCommand } : {})}
       />,
       {
         // Ink hands every frame to the surface as text; the surface places it (see terminal-surface.ts).
