@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { runClient } from '../helpers/call.js';
+import { startDaemon } from '../helpers/relay-client.js';
 
 const QUIET = ['--video-in', 'none', '--audio-in', 'none', '--render', 'none', '--audio-out', 'none', '--no-reconnect'];
 
@@ -45,4 +46,21 @@ test('a weak typed code: "warning W_WEAK_CODE: weak session code ...", not "warn
 test('the man page lists no tests-only variable', () => {
   const man = readFileSync(new URL('../../man/videochat.1', import.meta.url), 'utf8');
   assert.doesNotMatch(man, /VIDEOCHAT_TEST_/);
+});
+
+test('headless reconnecting says what was lost and when it gives up', async () => {
+  const relay = await startDaemon(['--log-level', 'warn']);
+  const run = runClient(['connect', '--headless', '--host', '127.0.0.1', '--video-port', String(relay.videoPort), '--audio-port', String(relay.audioPort),
+    '--session', `wording-${process.pid}-walnut-orbit-seven`, '--video-in', 'none', '--audio-in', 'none', '--render', 'none', '--audio-out', 'none'],
+  { VIDEOCHAT_TEST_RECONNECT_GIVE_UP_SEC: '4' });
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!run.stderr().includes('waiting for the peer') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    relay.child.kill('SIGKILL');
+    const { code } = await run.exited;
+    assert.equal(code, 9, run.stderr());
+    assert.match(run.stderr(), /^videochat: connection to the relay lost; reconnecting \(attempt 1, giving up in [1-4] s\)$/m);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
 });

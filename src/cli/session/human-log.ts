@@ -25,7 +25,8 @@ export function attachHumanLog(
   });
   session.on('warning', ({ code, message }) => say(`warning ${code}: ${message}`));
   session.on('peer-left', ({ reason }) => say(reason === 'bye' ? 'the peer hung up' : 'lost the connection to the peer (no goodbye)'));
-  session.on('reconnecting', ({ attempt }) => say(`reconnecting to the relay (attempt ${attempt})`));
+  session.on('reconnecting', ({ attempt, giveUpAtMs }) => say(`connection to the relay lost; reconnecting (attempt ${attempt}`
+    + `${giveUpAtMs !== undefined ? `, giving up in ${Math.max(0, Math.ceil((giveUpAtMs - Date.now()) / 1000))} s` : ''})`));
   session.on('reconnected', ({ downMs, peer }) => say(peer
     ? `reconnected; the call goes on after ${(downMs / 1000).toFixed(1)} s`
     : 'reconnected to the relay; waiting for the peer'));
