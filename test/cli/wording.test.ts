@@ -2,22 +2,13 @@
 // Real `videochat connect` processes against closed loopback ports and an unresolvable name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { runClient } from '../helpers/call.js';
 import { startDaemon } from '../helpers/relay-client.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 const QUIET = ['--video-in', 'none', '--audio-in', 'none', '--render', 'none', '--audio-out', 'none', '--no-reconnect'];
 
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('relay unreachable: "nothing listens at H:P" and "no such host H", never ECONNREFUSED / ENOTFOUND', async () => {
   const port = await closedPort();

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
+import { hasTmux } from '../../helpers/has-tmux.js';
 import { startDaemon, type StartedDaemon } from '../../helpers/relay-client.js';
 import { VIDEOCHAT_BIN, runClient, type ClientRun } from '../../helpers/call.js';
 
@@ -31,14 +32,6 @@ function tmux(...args: string[]): string {
   return execFileSync('timeout', ['10', 'tmux', '-L', SOCKET, ...args], { encoding: 'utf8' });
 }
 
-function hasTmux(): boolean {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Pane {
   name: string;

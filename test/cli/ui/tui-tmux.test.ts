@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
+import { hasTmux } from '../../helpers/has-tmux.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const DEMO = 'test/cli/ui/fixtures/tui-demo.ts';
@@ -24,14 +25,6 @@ function tmux(...args: string[]): string {
   return execFileSync('timeout', ['10', 'tmux', '-L', 'videochat-ui-test', ...args], { encoding: 'utf8' });
 }
 
-function hasTmux(): boolean {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Pane {
   name: string;
