@@ -16,6 +16,8 @@ import { alwaysLogger, SessionHasher, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { DaemonOptions } from './options.js';
 import { MemoryPairingDirectory, type PairingDirectory } from './pairing.js';
+import { ClusterNode, type ClusterHost } from './cluster/node.js';
+import { RedisUnavailableError } from './cluster/directory.js';
 
 /** listen() backlog (the original used 10, far too few for bursts). */
 export const LISTEN_BACKLOG_CONNECTIONS = 511;
@@ -59,6 +61,17 @@ export interface ListeningInfo {
   audioPort: number;
   metricsPort: number | null;
   pid: number;
+  /** With --redis: the cluster port and this node's id in the directory. */
+  clusterPort?: number;
+  nodeId?: string;
+}
+
+/** Exit status 4: --redis was given and Redis could not be reached at start. */
+export class DirectoryStartError extends FatalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_REDIS', message, 4, 'redis', options);
+    this.name = 'DirectoryStartError';
+  }
 }
 
 /** Exit status 3: a port could not be bound. */
@@ -111,6 +124,9 @@ export class RelayDaemon {
   private readonly pairIpKeys = new Map<number, string[]>();
   private limitsTimer: NodeJS.Timeout | undefined;
   private nextPairId = 1;
+  /** With --redis: this node's part in the shared directory. */
+  private readonly cluster: ClusterNode<Waiter> | undefined;
+  private readonly clusterLog = new LogThrottle();
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
   /** Settles once the daemon has shut down. */
@@ -125,6 +141,12 @@ export class RelayDaemon {
     this.pool = new HandlerPool({ handlers: opts.handlers, forkPerPair: opts.forkPerPair });
     this.rate = new RateLimiter(opts.maxConnectionRatePerIp);
     this.perIp = new ConnectionCounter(opts.maxConnectionsPerIp);
+    if (opts.cluster) {
+      this.cluster = new ClusterNode<Waiter>({
+        redisUrl: opts.cluster.redisUrl, secret: opts.cluster.secret, listenHost: opts.cluster.host ?? opts.host,
+        listenPort: opts.cluster.port, advertiseHost: opts.cluster.advertiseHost,
+      }, this.clusterHost());
+    }
     this.defineMetrics();
     this.wirePool();
   }
@@ -140,6 +162,12 @@ export class RelayDaemon {
       if (this.opts.metricsPort !== undefined) {
         this.metricsServer = http.createServer((req, res) => this.serveMetrics(req, res));
         await this.bind(this.metricsServer, this.opts.metricsPort, 'metrics port');
+      }
+      if (this.cluster) {
+        await this.cluster.start((server, port, what) => this.bind(server, port, what, this.opts.cluster?.host ?? this.opts.host)).catch((err: unknown) => {
+          if (err instanceof RedisUnavailableError) throw new DirectoryStartError(`cannot reach redis at ${redactUrl(this.opts.cluster!.redisUrl)}: ${err.message}`, { cause: err });
+          throw err;
+        });
       }
     } catch (err) {
       for (const s of [...this.servers.values(), this.metricsServer]) s?.close();
@@ -157,6 +185,7 @@ export class RelayDaemon {
       audioPort: this.portOf(this.servers.get('audio')),
       metricsPort: this.metricsServer ? this.portOf(this.metricsServer) : null,
       pid: process.pid,
+      ...(this.cluster ? { clusterPort: this.cluster.port, nodeId: this.cluster.nodeId } : {}),
     };
     // `pid` comes from the logger's base fields (every line has it); a second one would
     // make a duplicate JSON key.
@@ -197,6 +226,7 @@ export class RelayDaemon {
       this.pool.cut();
       await this.drained(CUT_REPORT_GRACE_MS);
     }
+    await this.cluster?.close();
     await this.pool.close();
     if (this.metricsServer) {
       this.metricsServer.closeAllConnections();
@@ -215,14 +245,14 @@ export class RelayDaemon {
     return true;
   }
 
-  private async bind(server: Server | http.Server, port: number, what: string): Promise<void> {
+  private async bind(server: Server | http.Server, port: number, what: string, host = this.opts.host): Promise<void> {
     const failed = once(server, 'error') as Promise<[NodeJS.ErrnoException]>;
     const listening = once(server, 'listening');
     // No host: Node listens on :: dual-stack when IPv6 is available, else on 0.0.0.0.
-    server.listen({ port, host: this.opts.host, backlog: LISTEN_BACKLOG_CONNECTIONS, ipv6Only: false });
+    server.listen({ port, host, backlog: LISTEN_BACKLOG_CONNECTIONS, ipv6Only: false });
     const outcome = await Promise.race([listening.then(() => undefined), failed.then(([e]) => e)]);
     if (outcome) {
-      const where = `${this.opts.host ?? '*'}:${port}`;
+      const where = `${host ?? '*'}:${port}`;
       throw new BindError(`cannot bind ${what} ${where}: ${outcome.code ?? outcome.message}`, { cause: outcome });
     }
   }
@@ -374,12 +404,15 @@ export class RelayDaemon {
         return;
       }
       this.waiters.add(w);
+      clearTimeout(w.timer);
       w.timer = setTimeout(() => this.endWaiter(w, 'lonely'), this.opts.waitTimeoutMs);
       this.log.debug({ channel: w.channel, session: w.session }, 'waiting for a peer');
+      this.cluster?.offer(w);
       return;
     }
     const peer = result.peer;
     this.waiters.delete(peer);
+    this.cluster?.withdraw(peer);
     peer.detach();
     if (peer.socket.destroyed) {
       // It left between the lookup and now: it is simply gone, the newcomer waits instead.
@@ -395,23 +428,64 @@ export class RelayDaemon {
       return;
     }
     w.detach();
+    this.placePair(w.channel, w.session, [peer.socket, w.socket], [Buffer.concat(peer.rest), Buffer.concat(w.rest)]);
+  }
+
+  /** Hands a pair (both sockets, the bytes already read from each) to the pool. */
+  private placePair(channel: Channel, session: string, sockets: [Socket, Socket], rests: [Buffer, Buffer]): void {
     const pairId = this.nextPairId++;
     // From here the pair owns both sockets' per-address counts (released at its end).
     const keys: string[] = [];
-    for (const s of [peer.socket, w.socket]) {
+    for (const s of sockets) {
       this.handedOver.add(s);
       const key = this.ipKeyOf.get(s);
       if (key !== undefined) keys.push(key);
     }
     this.pairIpKeys.set(pairId, keys);
-    this.pool.assign({
-      pairId,
-      channel: w.channel,
-      session: w.session,
-      sockets: [peer.socket, w.socket],
-      rests: [Buffer.concat(peer.rest), Buffer.concat(w.rest)],
-      pairedAt: Date.now(),
-    });
+    this.pool.assign({ pairId, channel, session, sockets, rests, pairedAt: Date.now() });
+  }
+
+  /** What the cluster node may do with this acceptor's waiters. */
+  private clusterHost(): ClusterHost<Waiter> {
+    return {
+      takeLocal: (w) => {
+        if (!this.waiters.has(w) || !this.directories[w.channel].leave(w.key, w)) return false;
+        this.waiters.delete(w);
+        clearTimeout(w.timer);
+        this.cluster?.withdraw(w);
+        return true;
+      },
+      placeSplice: (w, link, linkRest) => {
+        w.detach();
+        link.setKeepAlive(true, TCP_KEEPALIVE_IDLE_MS);
+        if (w.socket.destroyed || this.stopping) {
+          if (w.socket.destroyed) this.logWaiter(w, 'impatient');
+          else w.socket.destroy();
+          link.destroy();
+          return;
+        }
+        if (this.pool.activePairs >= this.opts.maxPairs) {
+          this.reject(w.channel, w.socket, 'E_TOO_MANY_PAIRS');
+          link.destroy();
+          return;
+        }
+        this.placePair(w.channel, w.session, [w.socket, link], [Buffer.concat(w.rest), linkRest]);
+      },
+      requeue: (w) => {
+        if (this.stopping) {
+          this.endWaiter(w, 'shutdown');
+          return;
+        }
+        void this.findOrWait(w);
+      },
+      localWaiters: () => this.waiters,
+      warn: (reason, fields, message) => {
+        const { show, suppressedBefore } = this.clusterLog.admit(reason);
+        if (suppressedBefore > 0) this.log.warn({ reason, suppressed: suppressedBefore }, 'cluster messages not logged');
+        if (show) this.log.warn({ reason, ...fields }, message);
+      },
+      count: (metric) => this.metrics.inc(`videochatd_cluster_${metric}_total`),
+    };
   }
 
   private endWaiter(w: Waiter, reason: WaiterEndReason): void {
@@ -419,6 +493,8 @@ export class RelayDaemon {
     // leave() is false when it already paired or was already removed: nothing to report.
     const wasWaiting = this.directories[w.channel].leave(w.key, w);
     this.waiters.delete(w);
+    clearTimeout(w.timer);
+    this.cluster?.withdraw(w);
     if (reason !== 'impatient') w.socket.destroy();
     if (wasWaiting) this.logWaiter(w, reason);
   }
@@ -489,6 +565,14 @@ export class RelayDaemon {
     m.define('videochatd_bytes_relayed_total', 'counter', 'Bytes relayed (both directions), per channel; reported by handlers every second.');
     m.define('videochatd_handlers', 'gauge', 'Handler processes running.');
     m.define('videochatd_handler_restarts_total', 'counter', 'Pool handlers forked again after a death.');
+    if (this.opts.cluster) {
+      m.define('videochatd_directory_up', 'gauge', 'With --redis: 1 while Redis answers (pairing across nodes), 0 while new sessions pair on this node only.');
+      m.define('videochatd_cluster_splices_total', 'counter', 'Pairs whose two clients are on different nodes, spliced over the cluster port.');
+      m.define('videochatd_cluster_splice_failures_total', 'counter', 'Splices that failed because the waiting peer\'s node could not be reached.');
+      m.define('videochatd_cluster_directory_errors_total', 'counter', 'Directory lookups that failed (Redis away or slow); the client then waited on this node only.');
+      m.define('videochatd_cluster_link_rejected_total', 'counter', 'Connections to the cluster port refused (no cluster secret, malformed, too many).');
+      for (const name of ['splices', 'splice_failures', 'directory_errors', 'link_rejected']) m.inc(`videochatd_cluster_${name}_total`, {}, 0);
+    }
     for (const channel of CHANNELS) {
       m.inc('videochatd_connections_total', { channel }, 0);
       m.inc('videochatd_bytes_relayed_total', { channel }, 0);
@@ -511,6 +595,12 @@ export class RelayDaemon {
       this.metrics.set('videochatd_active_pairs', { channel }, this.pool.activeByChannel(channel));
     }
     this.metrics.set('videochatd_handlers', {}, this.pool.handlerCount);
+    if (this.cluster) this.metrics.set('videochatd_directory_up', {}, this.cluster.directoryUp ? 1 : 0);
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(this.metrics.render());
   }
+}
+
+/** A Redis URL without its password, for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, (_m, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`);
 }

@@ -2,7 +2,7 @@
  * `videochatd` options, exactly as DESIGN.md section 5 lists them. Parsing never exits the
  * process: usage errors become a UsageError (exit 2), `--help`/`--version` a HelpShown.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../codec/errors.js';
@@ -40,6 +40,11 @@ export const MAX_HANDLERS = 256;
 /** Upper bound of --max-waiting / --max-pairs (each pair is two file descriptors). */
 export const MAX_CONNECTIONS_LIMIT = 1_000_000;
 
+/** Default TCP port on which nodes of one directory (--redis) splice pairs to each other. */
+export const DEFAULT_CLUSTER_PORT = 12347;
+/** Shortest cluster secret accepted (bytes of the file, trailing newline removed). */
+export const MIN_CLUSTER_SECRET_BYTES = 16;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -66,6 +71,19 @@ export interface DaemonOptions {
   drainTimeoutMs: number;
   logLevel: LogLevel;
   metricsPort: number | undefined;
+  /** With --redis: several nodes share one rendezvous directory. */
+  cluster?: ClusterOptions;
+}
+
+/** The multi-node settings (`--redis` and the `--cluster-*` options). */
+export interface ClusterOptions {
+  redisUrl: string;
+  secret: Buffer;
+  port: number;
+  /** Where the cluster port listens; undefined = as --host. */
+  host: string | undefined;
+  /** What other nodes dial to reach this one. */
+  advertiseHost: string;
 }
 
 /** `--help` or `--version` was printed: exit 0. */
@@ -128,6 +146,11 @@ export function buildProgram(): Command {
     .addOption(new Option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, let active pairs run this long').argParser(seconds).default(DEFAULT_DRAIN_TIMEOUT_S))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (0 = ephemeral)').argParser(port))
+    .addOption(new Option('--redis <url>', 'share one rendezvous directory with other nodes on this Redis (redis://[user:pass@]host:port[/db] or rediss://); env VIDEOCHATD_REDIS'))
+    .addOption(new Option('--cluster-secret-file <file>', 'with --redis: file holding the secret all nodes share (at least 16 bytes); authenticates node-to-node links'))
+    .addOption(new Option('--cluster-port <port>', `with --redis: TCP port other nodes splice pairs to (default: ${DEFAULT_CLUSTER_PORT}; 0 = ephemeral)`).argParser(port))
+    .addOption(new Option('--cluster-host <addr>', 'with --redis: address the cluster port listens on (default: as --host)'))
+    .addOption(new Option('--cluster-advertise <host>', 'with --redis: host name or address other nodes dial for this one (default: --cluster-host or --host when specific, else the host name)'))
     .allowExcessArguments(false)
     .showSuggestionAfterError(true);
 }
@@ -136,7 +159,7 @@ export function buildProgram(): Command {
  * Parses argv (without the node and script entries). Throws UsageError (one line, exit 2)
  * or HelpShown (help/version already printed on stdout).
  */
-export function parseOptions(argv: readonly string[], out: { write(s: string): void } = process.stdout): DaemonOptions {
+export function parseOptions(argv: readonly string[], out: { write(s: string): void } = process.stdout, env: NodeJS.ProcessEnv = process.env): DaemonOptions {
   const program = buildProgram();
   let usageMessage = '';
   program.exitOverride();
@@ -176,11 +199,21 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     drainTimeout: number;
     logLevel: LogLevel;
     metricsPort?: number;
+    redis?: string;
+    clusterSecretFile?: string;
+    clusterPort?: number;
+    clusterHost?: string;
+    clusterAdvertise?: string;
   }>();
   if (o.host !== undefined && o.host.trim() === '') throw new UsageError('--host must not be empty');
   const ports = [o.videoPort, o.audioPort, ...(o.metricsPort === undefined ? [] : [o.metricsPort])].filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) throw new UsageError('--video-port, --audio-port and --metrics-port must differ');
+  const cluster = clusterOptions(o, env);
+  if (cluster && cluster.port !== 0 && [o.videoPort, o.audioPort, o.metricsPort].includes(cluster.port)) {
+    throw new UsageError('--cluster-port must differ from --video-port, --audio-port and --metrics-port');
+  }
   return {
+    ...(cluster ? { cluster } : {}),
     host: o.host,
     videoPort: o.videoPort,
     audioPort: o.audioPort,
@@ -198,4 +231,35 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     logLevel: o.logLevel,
     metricsPort: o.metricsPort,
   };
+}
+
+const isWildcard = (h: string | undefined): boolean => h === undefined || h === '0.0.0.0' || h === '::' || h === '';
+
+function clusterOptions(
+  o: { host?: string; redis?: string; clusterSecretFile?: string; clusterPort?: number; clusterHost?: string; clusterAdvertise?: string },
+  env: NodeJS.ProcessEnv,
+): ClusterOptions | undefined {
+  // The URL may carry a password: the environment keeps it out of `ps`.
+  const url = o.redis ?? (env.VIDEOCHATD_REDIS || undefined);
+  if (url === undefined) {
+    for (const [flag, v] of [['--cluster-secret-file', o.clusterSecretFile], ['--cluster-port', o.clusterPort], ['--cluster-host', o.clusterHost], ['--cluster-advertise', o.clusterAdvertise]] as const) {
+      if (v !== undefined) throw new UsageError(`${flag} needs --redis`);
+    }
+    return undefined;
+  }
+  if (!/^rediss?:\/\/[^\s]+$/.test(url)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${url.replace(/\/\/[^@/]*@/, '//***@')}'`);
+  if (o.clusterSecretFile === undefined) throw new UsageError('--redis needs --cluster-secret-file (a secret all nodes share)');
+  let secret: Buffer;
+  try {
+    secret = readFileSync(o.clusterSecretFile);
+  } catch (err) {
+    throw new UsageError(`cannot read --cluster-secret-file ${o.clusterSecretFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  secret = Buffer.from(secret.toString('latin1').replace(/\r?\n$/, ''), 'latin1');
+  if (secret.length < MIN_CLUSTER_SECRET_BYTES) {
+    throw new UsageError(`--cluster-secret-file ${o.clusterSecretFile} holds ${secret.length} bytes; at least ${MIN_CLUSTER_SECRET_BYTES} are needed (e.g. openssl rand -hex 32)`);
+  }
+  const host = o.clusterHost ?? o.host;
+  const advertiseHost = o.clusterAdvertise ?? (!isWildcard(host) ? host! : hostname());
+  return { redisUrl: url, secret, port: o.clusterPort ?? DEFAULT_CLUSTER_PORT, host: o.clusterHost, advertiseHost };
 }
