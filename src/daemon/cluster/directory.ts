@@ -120,7 +120,11 @@ export class RedisDirectory extends EventEmitter<DirectoryEvents> {
   private setUp(up: boolean): void {
     if (this.closed || up === this.isUp) return;
     this.isUp = up;
-    if (up) void this.register().catch(() => undefined);
+    if (up) {
+      // What we held may be gone (a restart) or stale: the node offers its waiters anew.
+      this.held.clear();
+      void this.register().catch(() => undefined);
+    }
     this.emit('up', up);
   }
 
