@@ -180,6 +180,24 @@ test('Redis SIGKILL: pairs go on, new sessions pair locally with a warning; afte
   for (const n of [n1, n2]) await n.stop();
 });
 
+test('a waiter whose entry was taken by a splice that then failed is offered again and still meets its peer', { timeout: 60_000 }, async () => {
+  const [n1, n2] = [await node(), await node()];
+  const c = code('orphan');
+  const waiter = await connectClient(n1.videoPort, c);
+  await new Promise((r) => setTimeout(r, 300));
+  // What a node that took the entry and then failed to reach n1 leaves behind: no entry.
+  const keys = redis.cli('--scan', '--pattern', '*:wait:video:*').split('\n').filter(Boolean);
+  assert.equal(keys.length, 1);
+  redis.cli('DEL', keys[0]!);
+  const newcomer = await connectClient(n2.videoPort, c);
+  newcomer.write('o');
+  // n1 notices at its next refresh (every 5 s) that the entry is gone and looks again.
+  await readExactly(waiter, 1, 20_000);
+  await assertExchange(waiter, newcomer, 100_000);
+  waiter.destroy(); newcomer.destroy();
+  for (const n of [n1, n2]) await n.stop();
+});
+
 test('the cluster port refuses whoever lacks the secret, and a waiter there is not taken', { timeout: 60_000 }, async () => {
   const n1 = await node();
   const c = code('guarded');

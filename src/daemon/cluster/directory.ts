@@ -52,6 +52,11 @@ export interface RemoteWaiter {
 export interface DirectoryEvents {
   /** Redis became unavailable (true -> false) or available again (false -> true). */
   up: [boolean];
+  /**
+   * Our waiter's entry is gone though the waiter was never claimed: another node took it
+   * and its splice failed (or Redis lost it). The node offers the waiter again.
+   */
+  lost: [ticket: string];
 }
 
 /** Thrown by start() when Redis cannot be reached: exit 4. */
@@ -134,9 +139,16 @@ export class RedisDirectory extends EventEmitter<DirectoryEvents> {
 
   private async refreshWaiters(): Promise<void> {
     if (!this.isUp || this.held.size === 0) return;
+    const entries = [...this.held];
     const p = this.redis.pipeline();
-    for (const [key, value] of this.held) p.eval(PEXPIRE_IF_SCRIPT, 1, key, value, String(WAITER_TTL_MS));
-    await p.exec();
+    for (const [key, value] of entries) p.eval(PEXPIRE_IF_SCRIPT, 1, key, value, String(WAITER_TTL_MS));
+    const results = (await p.exec()) ?? [];
+    results.forEach(([err, armed], i) => {
+      const [key, value] = entries[i]!;
+      if (err || armed !== 0 || this.held.get(key) !== value) return;
+      this.held.delete(key);
+      this.emit('lost', value.split(' ')[1]!);
+    });
   }
 
   /** The Redis key of a session (never the code itself). */

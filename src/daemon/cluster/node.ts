@@ -86,6 +86,13 @@ export class ClusterNode<W extends ClusterWaiter> {
       this.server.close();
       throw err;
     }
+    this.directory.on('lost', (ticket) => {
+      const w = this.byTicket.get(ticket);
+      if (!w) return;
+      this.byTicket.delete(ticket);
+      this.ticketOf.delete(w);
+      if (!w.socket.destroyed && this.stillLocal(w)) this.offer(w);
+    });
     this.directory.on('up', (up) => {
       if (up) {
         this.host.warn('I_DIRECTORY_BACK', {}, 'redis is back: pairing across nodes resumes');
