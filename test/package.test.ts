@@ -52,8 +52,9 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'videochat-pack-'));
   env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   for (const k of Object.keys(env)) if (k.startsWith('VIDEOCHAT_')) delete env[k];
-  // No config file of the user's. HOME stays: npm's cache and node-gyp's headers live there.
-  env.VIDEOCHAT_CONFIG = join(work, 'no-such-config.json');
+  // No config file of the user's (an empty XDG dir: a VIDEOCHAT_CONFIG naming a missing file
+  // is an error). HOME stays: npm's cache and node-gyp's headers live there.
+  env.XDG_CONFIG_HOME = join(work, 'xdg-config');
 
   const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, timeoutMs: PACK_TIMEOUT_MS });
   const info = (JSON.parse(packed.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>)[0];
@@ -162,6 +163,7 @@ test('the installed videochatd relays a real call between two installed videocha
     const codes = await Promise.all(peers.map((p) => exitOf(p.child, CALL_TIMEOUT_MS)));
     for (const [i, p] of peers.entries()) {
       const { out, err } = p.output();
+      assert.ok(out.trim() !== '', `peer ${i} printed no event (exit ${codes[i]}): ${err}`);
       const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.equal(codes[i], 0, `peer ${i}: ${err}`);
       assert.ok(events.some((e) => e.event === 'peer-joined'), `peer ${i} never saw its peer`);
