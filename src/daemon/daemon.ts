@@ -32,6 +32,10 @@ export const LISTEN_BACKLOG_CONNECTIONS = 511;
  * The setting is on the socket itself, so it survives the hand-over to a handler.
  */
 export const TCP_KEEPALIVE_IDLE_MS = 60_000;
+/** Connections the metrics port holds at once; more are closed on arrival (and counted). */
+export const METRICS_MAX_CONNECTIONS = 16;
+/** A metrics connection idle (or still sending its request) this long is closed. */
+export const METRICS_IDLE_TIMEOUT_MS = 10_000;
 /** After the drain timeout cut, how long handlers get to report their pairs' ends. */
 export const CUT_REPORT_GRACE_MS = 2000;
 /** How often shutdown checks whether the last pair has finished. */
@@ -70,6 +74,8 @@ export interface ListeningInfo {
   videoPort: number;
   audioPort: number;
   metricsPort: number | null;
+  /** With --metrics-port: the address it listens on. */
+  metricsHost?: string;
   pid: number;
   /** With --redis: the cluster port and this node's id in the directory. */
   clusterPort?: number;
@@ -196,8 +202,15 @@ export class RelayDaemon {
         server.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError(channel, err));
       }
       if (this.opts.metricsPort !== undefined) {
-        this.metricsServer = http.createServer((req, res) => this.serveMetrics(req, res));
-        await this.bind(this.metricsServer, this.opts.metricsPort, 'metrics port');
+        // Never a way around the relay's limits: a few connections, each closed when idle.
+        const ms = http.createServer({ requestTimeout: METRICS_IDLE_TIMEOUT_MS, headersTimeout: METRICS_IDLE_TIMEOUT_MS, keepAliveTimeout: METRICS_IDLE_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, (req, res) => this.serveMetrics(req, res));
+        ms.maxConnections = METRICS_MAX_CONNECTIONS;
+        ms.timeout = METRICS_IDLE_TIMEOUT_MS;
+        ms.on('connection', (socket: Socket) => socket.on('error', () => {}));
+        ms.on('drop', () => this.metrics.inc('videochatd_metrics_dropped_total'));
+        this.metricsServer = ms;
+        await this.bind(ms, this.opts.metricsPort, 'metrics port', this.opts.metricsHost);
+        ms.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError('metrics', err));
       }
       if (this.cluster) {
         await this.cluster.start((server, port, what) => this.bind(server, port, what, this.opts.cluster?.host ?? this.opts.host)).catch((err: unknown) => {
@@ -221,6 +234,7 @@ export class RelayDaemon {
       videoPort: this.portOf(this.servers.get('video')),
       audioPort: this.portOf(this.servers.get('audio')),
       metricsPort: this.metricsServer ? this.portOf(this.metricsServer) : null,
+      ...(this.metricsServer ? { metricsHost: this.opts.metricsHost } : {}),
       pid: process.pid,
       ...(this.cluster ? { clusterPort: this.cluster.port, nodeId: this.cluster.nodeId } : {}),
     };
@@ -301,7 +315,7 @@ export class RelayDaemon {
     const handler = FD_HEADROOM * 2 + FDS_PER_PAIR * Math.ceil(this.opts.maxPairs / handlers);
     const need = Math.max(acceptor, handler);
     if (after.soft >= need) return after;
-    alwaysLogger(this.log).warn(
+    this.log.warn(
       {
         code: FD_LIMIT_WARNING,
         soft: Number.isFinite(after.soft) ? after.soft : null,
@@ -315,7 +329,7 @@ export class RelayDaemon {
     return after;
   }
 
-  private onAcceptError(channel: Channel, err: NodeJS.ErrnoException): void {
+  private onAcceptError(channel: Channel | 'metrics', err: NodeJS.ErrnoException): void {
     const fd = err.code === 'EMFILE' || err.code === 'ENFILE';
     this.metrics.inc('videochatd_accept_errors_total', { channel, code: err.code ?? 'unknown' });
     if (fd) this.metrics.inc('videochatd_fd_exhausted_total', { where: 'accept' });
@@ -684,6 +698,8 @@ export class RelayDaemon {
     m.define('videochatd_handlers', 'gauge', 'Handler processes running.');
     m.define('videochatd_handler_restarts_total', 'counter', 'Pool handlers forked again after a death.');
     m.define('videochatd_fd_exhausted_total', 'counter', 'Times the file descriptor limit was hit: where="accept" (a connection the kernel could not hand over), where="handler" (a pair refused with E_FD_LIMIT).');
+    m.define('videochatd_metrics_dropped_total', 'counter', `Connections to the metrics port closed on arrival: ${METRICS_MAX_CONNECTIONS} were open already.`);
+    m.inc('videochatd_metrics_dropped_total', {}, 0);
     m.define('videochatd_accept_errors_total', 'counter', 'Failed accepts, per channel and errno code (EMFILE: out of descriptors).');
     for (const where of ['accept', 'handler']) m.inc('videochatd_fd_exhausted_total', { where }, 0);
     if (this.opts.cluster) {

@@ -40,6 +40,9 @@ export const MAX_HANDLERS = 256;
 /** Upper bound of --max-waiting / --max-pairs (each pair is two file descriptors). */
 export const MAX_CONNECTIONS_LIMIT = 1_000_000;
 
+/** Where the metrics port listens unless --metrics-host says otherwise (never the open internet by default). */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
 /** Default TCP port on which nodes of one directory (--redis) splice pairs to each other. */
 export const DEFAULT_CLUSTER_PORT = 12347;
 /** Shortest cluster secret accepted (bytes of the file, trailing newline removed). */
@@ -71,6 +74,8 @@ export interface DaemonOptions {
   drainTimeoutMs: number;
   logLevel: LogLevel;
   metricsPort: number | undefined;
+  /** Address of the metrics port (default 127.0.0.1, whatever --host is). */
+  metricsHost: string;
   /** With --redis: several nodes share one rendezvous directory. */
   cluster?: ClusterOptions;
 }
@@ -146,6 +151,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, let active pairs run this long').argParser(seconds).default(DEFAULT_DRAIN_TIMEOUT_S))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (0 = ephemeral)').argParser(port))
+    .addOption(new Option('--metrics-host <addr>', `address the metrics port listens on (default: ${DEFAULT_METRICS_HOST}, whatever --host is)`))
     .addOption(new Option('--redis <url>', 'share one rendezvous directory with other nodes on this Redis (redis://[user:pass@]host:port[/db] or rediss://); env VIDEOCHATD_REDIS'))
     .addOption(new Option('--cluster-secret-file <file>', 'with --redis: file holding the secret all nodes share (at least 16 bytes); authenticates node-to-node links'))
     .addOption(new Option('--cluster-port <port>', `with --redis: TCP port other nodes splice pairs to (default: ${DEFAULT_CLUSTER_PORT}; 0 = ephemeral)`).argParser(port))
@@ -199,6 +205,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     drainTimeout: number;
     logLevel: LogLevel;
     metricsPort?: number;
+    metricsHost?: string;
     redis?: string;
     clusterSecretFile?: string;
     clusterPort?: number;
@@ -206,6 +213,8 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     clusterAdvertise?: string;
   }>();
   if (o.host !== undefined && o.host.trim() === '') throw new UsageError('--host must not be empty');
+  if (o.metricsHost !== undefined && o.metricsHost.trim() === '') throw new UsageError('--metrics-host must not be empty');
+  if (o.metricsHost !== undefined && o.metricsPort === undefined) throw new UsageError('--metrics-host needs --metrics-port');
   const ports = [o.videoPort, o.audioPort, ...(o.metricsPort === undefined ? [] : [o.metricsPort])].filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) throw new UsageError('--video-port, --audio-port and --metrics-port must differ');
   const cluster = clusterOptions(o, env);
@@ -230,6 +239,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     drainTimeoutMs: Math.round(o.drainTimeout * 1000),
     logLevel: o.logLevel,
     metricsPort: o.metricsPort,
+    metricsHost: o.metricsHost ?? DEFAULT_METRICS_HOST,
   };
 }
 

@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
+import { openFds } from '../../src/daemon/fd-limits.js';
 import { encodeHandshake } from '../../src/codec/handshake.js';
 import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
 import { connectFrom, metric, randomCode, reset, rssBytes, startGoodCall } from '../helpers/hostile.js';
@@ -146,6 +147,36 @@ test('waiters that fill --max-buffer-bytes and leave (FIN or RST) are forgotten 
     assert.equal(await metric(d, 'videochatd_rejected_total', 'reason="E_TOO_MANY_WAITING"'), 0);
     assert.equal(await metric(d, 'videochatd_rejected_total', 'reason="E_IP_CONN_LIMIT"'), 0);
     assert.ok((await metric(d, 'videochatd_waiters_ended_total', 'channel="video",reason="impatient"')) >= 3 * cap);
+    await call.finish();
+  });
+});
+
+test('metrics port: loopback only by default, at most 16 connections, idle ones closed after 10 s; a flood of 200 takes nothing from the relay', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withDaemon(['--max-connection-rate-per-ip', '0', '--max-connections-per-ip', '0'], async (d) => {
+    // Bound to 127.0.0.1, not to all interfaces as the relay ports are.
+    const elsewhere = await new Promise<string | null>((resolve) => {
+      const s = net.connect({ host: '127.0.0.2', port: d.metricsPort! }, () => { s.destroy(); resolve(null); });
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    assert.equal(elsewhere, 'ECONNREFUSED', 'the metrics port is not on 127.0.0.2');
+    assert.equal(d.lines.find((l) => l.msg === 'listening')!.metricsHost, '127.0.0.1');
+    const call = await startGoodCall(d.videoPort);
+    const fdsBefore = openFds(d.pid)!;
+    const flood = (await Promise.all(Array.from({ length: 200 }, () => connectFrom(d.metricsPort!, '127.0.0.4').catch(() => null)))).filter((s): s is Socket => s !== null);
+    for (const s of flood) {
+      s.on('error', () => {});
+      s.resume();
+    }
+    await sleep(1000);
+    const open = flood.filter((s) => !s.destroyed && !s.readableEnded).length;
+    assert.ok(open <= 16, `${open} metrics connections held`);
+    assert.ok(openFds(d.pid)! - fdsBefore <= 16 + 4, 'the daemon holds at most 16 of them');
+    // The relay is unharmed: a new call pairs during the flood.
+    const during = await startGoodCall(d.videoPort, 'during-the-metrics-flood');
+    await during.finish();
+    // Idle ones are closed, then the port answers again.
+    await eventually('idle metrics connections are closed', () => flood.every((s) => s.destroyed || s.readableEnded), 20_000);
+    assert.ok((await metric(d, 'videochatd_metrics_dropped_total')) >= 200 - 16);
     await call.finish();
   });
 });
