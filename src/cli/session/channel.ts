@@ -51,6 +51,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** When each byte left, to turn the peer's receiver reports into a path delay. */
   readonly sendLog = new SendLog();
   recordsRejected = 0;
+  /** When the last message (an authenticated one, when sealed) arrived; 0 before any. */
+  lastMessageMs = 0;
 
   constructor(name: 'video' | 'audio', socket: net.Socket, opts: ChannelOptions) {
     super();
@@ -160,8 +162,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
           }
           throw err;
         }
-        if (message === null) this.setReady();
-        else this.emit('message', message);
+        if (message === null) {
+          this.setReady();
+        } else {
+          this.lastMessageMs = Date.now();
+          this.emit('message', message);
+        }
       });
     } catch (err) {
       this.failed = true;
