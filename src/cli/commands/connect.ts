@@ -1,7 +1,7 @@
 /**
  * `videochat connect`: validates options, finds ffmpeg, runs a CallSession and presents it
  * as the TUI (stdout a TTY, no --headless/--json), NDJSON (--json) or plain progress lines
- * on stderr (--headless). Resolves to the exit status of DESIGN.md section 5.
+ * on stderr (--headless). Resolves to the exit status of docs/contract.md.
  */
 import { spawn } from 'node:child_process';
 import { FatalError, UsageError } from '../../codec/errors.js';
