@@ -332,8 +332,9 @@ export class CallSession extends EventEmitter<SessionEvents> {
       if (!this.isCurrent(ch)) return;
       // The socket closed between the peer's HELLO and its KEY_CONFIRM. Once a peer had
       // proved the code, that is a peer or relay that died mid-handshake on a reconnection,
-      // which reconnecting handles (the close follows at once). Before, it stays exit 8: a
-      // peer that never confirmed the code is not waited for again.
+      // which reconnecting handles (the close follows at once). Before, the call ends as
+      // peer-lost (exit 5; E_PEER_VANISHED): a peer that never confirmed the code is not
+      // waited for again.
       if (ch.isClosed && this.reconnectEnabled && this.peerJoined) return;
       this.fail(err);
     });
