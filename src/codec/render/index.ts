@@ -33,6 +33,8 @@ export interface RendererOptions {
   sixelMaxHeightPx?: number;
   /** Kitty image id (default KITTY_IMAGE_ID). */
   kittyImageId?: number;
+  /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
+  lightBackground?: boolean;
 }
 
 /** True when `s` names a render mode. */
@@ -68,7 +70,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
     case 'symbols':
       return createSymbolsRenderer();
     case 'ascii':
-      return createAsciiRenderer();
+      return createAsciiRenderer({ lightBackground: opts.lightBackground });
     case 'sixel': {
       const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseRenderMode, colorDepthFromEnv, parseReplies, hasDa1Reply, type TermEnv, type QueryReplies, type TmuxInfo } from '../../../src/cli/term/index.js';
+import { backgroundFromColorFgBg, capabilityQueries, chooseRenderMode, colorDepthFromEnv, insideMultiplexer, isLightColor, parseReplies, hasDa1Reply, type TermEnv, type QueryReplies, type TmuxInfo } from '../../../src/cli/term/index.js';
 
 /** Replies recorded from real terminals. */
 const XTERM_VT340_DA1 = '\x1b[?63;1;2;4;6;9;15;16;22;28c';
@@ -77,4 +77,39 @@ test('colorDepthFromEnv never answers mono for a colour terminal', () => {
   for (const TERM of ['xterm', 'xterm-256color', 'screen', 'tmux-256color', 'rxvt-unicode-256color', 'alacritty']) {
     assert.notEqual(colorDepthFromEnv({ TERM }), 'mono', TERM);
   }
+});
+
+test('OSC 11: the background colour from ST- and BEL-ended replies, 1 to 4 hex digits a channel', () => {
+  assert.deepEqual(parseReplies('\x1b]11;rgb:f0f0/f0f0/e0e0\x1b\\\x1b[?1;2c').background, { r: 240, g: 240, b: 224 });
+  assert.deepEqual(parseReplies('\x1b]11;rgb:00/00/00\x07').background, { r: 0, g: 0, b: 0 });
+  assert.deepEqual(parseReplies('\x1b]11;rgb:f/8/0\x07').background, { r: 255, g: 136, b: 0 });
+  assert.deepEqual(parseReplies('\x1b]11;rgba:ffff/ffff/ffff/ffff\x1b\\').background, { r: 255, g: 255, b: 255 });
+  assert.equal(parseReplies('\x1b]11;rgb:ffff/ffff\x1b\\').background, undefined, 'two channels are not a colour');
+  assert.equal(parseReplies('\x1b]11;rgb:ffff/ffff/ffff').background, undefined, 'an unended reply is not taken');
+  assert.equal(isLightColor({ r: 240, g: 240, b: 224 }), true);
+  assert.equal(isLightColor({ r: 192, g: 192, b: 192 }), true);
+  assert.equal(isLightColor({ r: 0, g: 43, b: 54 }), false, 'solarized dark');
+  assert.equal(isLightColor({ r: 253, g: 246, b: 227 }), true, 'solarized light');
+});
+
+test('COLORFGBG: the last field is the background palette entry', () => {
+  assert.equal(backgroundFromColorFgBg('0;15'), 'light');
+  assert.equal(backgroundFromColorFgBg('0;default;7'), 'light');
+  assert.equal(backgroundFromColorFgBg('15;0'), 'dark');
+  assert.equal(backgroundFromColorFgBg('7;8'), 'dark');
+  assert.equal(backgroundFromColorFgBg('15;default'), undefined);
+  assert.equal(backgroundFromColorFgBg(undefined), undefined);
+});
+
+test('the kitty probe (an APC string: tmux and screen take it as the title) is not sent inside a multiplexer', () => {
+  assert.ok(capabilityQueries({ multiplexer: false }).includes('\x1b_G'));
+  assert.ok(!capabilityQueries({ multiplexer: true }).includes('\x1b_'));
+  for (const q of [capabilityQueries({ multiplexer: true }), capabilityQueries({ multiplexer: false })]) {
+    assert.ok(q.endsWith('\x1b[c'), 'DA1 last');
+    assert.ok(q.includes('\x1b]11;?\x1b\\'), 'the background is asked');
+  }
+  assert.equal(insideMultiplexer({ TMUX: '/tmp/tmux-0/default,1,0', TERM: 'tmux-256color' }), true);
+  assert.equal(insideMultiplexer({ TERM: 'screen-256color' }), true, 'over ssh only TERM tells');
+  assert.equal(insideMultiplexer({ TERM: 'xterm-256color', STY: '123.pts-0.host' }), true);
+  assert.equal(insideMultiplexer({ TERM: 'xterm-kitty' }), false);
 });
