@@ -23,15 +23,8 @@ export const SIXEL_TARGET_PSNR_DB = 40;
 /** Cell size assumed when the terminal did not report one (xterm's default font is about this). */
 export const DEFAULT_CELL_WIDTH_PX = 10;
 export const DEFAULT_CELL_HEIGHT_PX = 20;
-/**
- * Columns per chunk of the per-colour occupancy bitmask: 32 chunks in an int cover
- * SIXEL_MAX_WIDTH_PX, and the encoder skips a chunk where a colour is absent in one step.
- */
-const CHUNK_SHIFT = 5;
-const CHUNK_COLUMNS = 1 << CHUNK_SHIFT;
-const CHUNK_MASK = CHUNK_COLUMNS - 1;
-/** Widest image the encoder takes (32 chunks of 32 columns); wider targets are scaled down. */
-export const SIXEL_ENCODER_MAX_WIDTH_PX = 32 * CHUNK_COLUMNS;
+/** Widest image the encoder takes (column numbers are 16-bit); wider targets are scaled down. */
+export const SIXEL_ENCODER_MAX_WIDTH_PX = 1024;
 /** Pixel rows per sixel band. */
 const BAND_ROWS = 6;
 /** Runs at least this long are written as `!<count><char>`. */
@@ -258,127 +251,189 @@ class Quantizer {
   }
 }
 
-/** Scratch memory of the encoder: per colour, the band's sixel bits and its span. */
+/**
+ * Scratch memory of the encoder. Per band and colour, a list of the columns where it has a pixel with their sixel bits,
+ * in column order (`entX`/`entBits` at `c * width`, `count[c]` long). Emission walks only
+ * those lists, so a band costs its pixels, not colours x width.
+ */
 interface EncodeScratch {
-  bits: Uint8Array;
-  /** Per colour, one bit per CHUNK_COLUMNS columns where it has a pixel in the band. */
-  chunks: Int32Array;
-  minX: Int32Array;
-  maxX: Int32Array;
+  width: number;
+  /** Passes of a band: chains of colours (linked by `nextInChain`), a min-heap of chain ends. */
+  nextInChain: Int32Array;
+  chainHead: Int32Array;
+  chainTail: Int32Array;
+  chainEnd: Int32Array;
+  heap: Int32Array;
+  entX: Int16Array;
+  entBits: Uint8Array;
+  count: Int32Array;
+  /** Per colour, the last column given an entry (to OR a second row of the same column into it). */
+  lastX: Int32Array;
 }
 
-/** Map `frame` through the quantizer and encode it as one sixel image (DCS ... ST). */
-function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: EncodeScratch): void {
-  const { width, height, data } = frame;
+function encodeScratch(width: number): EncodeScratch {
+  return {
+    width,
+    nextInChain: new Int32Array(SIXEL_PALETTE_COLORS),
+    chainHead: new Int32Array(SIXEL_PALETTE_COLORS),
+    chainTail: new Int32Array(SIXEL_PALETTE_COLORS),
+    chainEnd: new Int32Array(SIXEL_PALETTE_COLORS),
+    heap: new Int32Array(SIXEL_PALETTE_COLORS),
+    entX: new Int16Array(SIXEL_PALETTE_COLORS * width),
+    entBits: new Uint8Array(SIXEL_PALETTE_COLORS * width),
+    count: new Int32Array(SIXEL_PALETTE_COLORS),
+    lastX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1),
+  };
+}
+
+/**
+ * Map `frame` through the quantizer and encode rows `[y0, y1)` of it (whole bands from `y0`)
+ * as one sixel image (DCS ... ST). The caller places the cursor where row `y0` goes.
+ */
+function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: EncodeScratch, y0 = 0, y1 = frame.height): void {
+  const { width, data } = frame;
   const palette = q.palette;
-  w.ascii(`\x1bP0;1;0q"1;1;${width};${height}`);
+  w.ascii(`\x1bP0;1;0q"1;1;${width};${y1 - y0}`);
   for (let c = 0; c < q.paletteSize; c++) {
     w.ascii(`#${c};2;${Math.round((palette[c * 3] * 100) / 255)};${Math.round((palette[c * 3 + 1] * 100) / 255)};${Math.round((palette[c * 3 + 2] * 100) / 255)}`);
   }
-  const { bits, minX, maxX, chunks } = scratch;
+  const { entX, entBits, count, lastX, nextInChain, chainHead, chainTail, chainEnd, heap } = scratch;
   const binToPalette = q.binToPalette;
   const used: number[] = [];
-  for (let y0 = 0; y0 < height; y0 += BAND_ROWS) {
+  for (let band = y0; band < y1; band += BAND_ROWS) {
     used.length = 0;
-    const bandRows = Math.min(BAND_ROWS, height - y0);
-    for (let r = 0; r < bandRows; r++) {
-      const bit = 1 << r;
-      let o = (y0 + r) * width * 3;
-      let prevKey = -1;
-      let c = 0;
-      for (let x = 0; x < width; x++, o += 3) {
+    const bandRows = Math.min(BAND_ROWS, y1 - band);
+    // Column by column: one entry per colour and column, its bits the rows it covers. Colours
+    // join `used` in the order of their first column, so `used` is sorted by span start.
+    const rowOffset = (band * width) * 3;
+    const rowStride = width * 3;
+    let prevKey = -1;
+    let c = 0;
+    for (let x = 0, ox = rowOffset; x < width; x++, ox += 3) {
+      for (let r = 0, o = ox; r < bandRows; r++, o += rowStride) {
         const key = ((data[o] >> HIST_SHIFT) << (2 * HIST_BITS)) | ((data[o + 1] >> HIST_SHIFT) << HIST_BITS) | (data[o + 2] >> HIST_SHIFT);
-        if (key === prevKey) {
-          // Same bin as the pixel to the left (flat areas): same colour; its span may grow
-          // (not shrink: an earlier row of the band may reach further right).
-          if (x > maxX[c]) maxX[c] = x;
-        } else {
+        // A pixel in the same bin as the one above (flat areas) reuses its lookup.
+        if (key !== prevKey) {
           prevKey = key;
           c = binToPalette[key];
           if (c < 0) c = q.resolve(key);
-          if (maxX[c] < 0) {
-            used.push(c);
-            minX[c] = x;
-            maxX[c] = x;
-          } else {
-            if (x < minX[c]) minX[c] = x;
-            if (x > maxX[c]) maxX[c] = x;
-          }
         }
-        bits[c * width + x] |= bit;
-        chunks[c] |= 1 << (x >> CHUNK_SHIFT);
+        const base = c * width;
+        if (lastX[c] === x) {
+          entBits[base + count[c] - 1] |= 1 << r;
+        } else {
+          if (lastX[c] < 0) used.push(c);
+          lastX[c] = x;
+          const n = count[c]++;
+          entX[base + n] = x;
+          entBits[base + n] = 1 << r;
+        }
       }
     }
     // Colours whose spans do not overlap share one pass over the band: after a colour the
     // cursor stands past its span, so the next one continues from there without a '$' and
     // without skipping from the left edge again (flat areas side by side cost far less).
-    used.sort((a, b) => minX[a] - minX[b]);
-    // Worst case of this band: every colour's span as one byte per column, plus its header.
-    let worst = 2;
-    for (let u = 0; u < used.length; u++) worst += maxX[used[u]] + 1 + 24;
+    // Passes are chains of colours, built in span-start order: each colour joins the chain
+    // that ends first if that one ends before the colour starts, else opens a new chain (a
+    // heap of chain ends; as few passes as the most colours over one column).
+    let chains = 0;
+    let heapSize = 0;
+    for (let u = 0; u < used.length; u++) {
+      const col = used[u];
+      const x0 = entX[col * width];
+      const x1 = entX[col * width + count[col] - 1];
+      nextInChain[col] = -1;
+      if (heapSize > 0 && chainEnd[heap[0]] < x0) {
+        const ch = heap[0];
+        nextInChain[chainTail[ch]] = col;
+        chainTail[ch] = col;
+        chainEnd[ch] = x1;
+        siftDown(heap, heapSize, chainEnd);
+      } else {
+        const ch = chains++;
+        chainHead[ch] = col;
+        chainTail[ch] = col;
+        chainEnd[ch] = x1;
+        heap[heapSize++] = ch;
+        siftUp(heap, heapSize - 1, chainEnd);
+      }
+    }
+    // Worst case of this band: every colour as a header plus 6 bytes per entry (a gap run and a char).
+    let worst = 2 + chains;
+    for (let u = 0; u < used.length; u++) worst += 24 + 6 * count[used[u]];
     w.reserve(worst);
     // Local buffer and position: this loop writes most of the bytes of a frame.
     const buf = w.buf;
     let pos = w.pos;
-    let remaining = used.length;
-    let firstPass = true;
-    while (remaining > 0) {
-      if (!firstPass) buf[pos++] = 0x24; // '$': back to the band's left edge for the next pass
-      firstPass = false;
+    for (let ch = 0; ch < chains; ch++) {
+      if (ch > 0) buf[pos++] = 0x24; // '$': back to the band's left edge for the next pass
       let cursor = 0;
-      let kept = 0;
-      for (let u = 0; u < remaining; u++) {
-        const c = used[u];
-        const x0 = minX[c], x1 = maxX[c];
-        if (x0 < cursor) {
-          used[kept++] = c;
-          continue;
-        }
+      for (let col = chainHead[ch]; col >= 0; col = nextInChain[col]) {
+        const base = col * width;
+        const n = count[col];
+        const x0 = entX[base];
         buf[pos++] = 0x23; // '#'
-        pos = putDecimal(buf, pos, c);
+        pos = putDecimal(buf, pos, col);
         if (x0 > cursor) pos = putRun(buf, pos, 0x3f, x0 - cursor);
-        const row = c * width;
-        let run = 0;
-        let prev = -1;
-        const occupied = chunks[c];
-        chunks[c] = 0;
-        for (let x = x0; x <= x1; x++) {
-          if ((x & CHUNK_MASK) === 0 && (occupied & (1 << (x >> CHUNK_SHIFT))) === 0) {
-            // A chunk of columns where this colour has no pixel: one stretch of '?'.
-            const n = Math.min(CHUNK_COLUMNS, x1 + 1 - x);
-            if (prev === 0x3f) {
-              run += n;
-            } else {
-              if (run > 0) pos = putRun(buf, pos, prev, run);
-              prev = 0x3f;
-              run = n;
-            }
-            x += n - 1;
-            continue;
-          }
-          const v = bits[row + x] + 0x3f;
-          bits[row + x] = 0;
-          if (v === prev) {
+        let prev = entBits[base] + 0x3f;
+        let run = 1;
+        let prevX = x0;
+        for (let k = 1; k < n; k++) {
+          const x = entX[base + k];
+          const v = entBits[base + k] + 0x3f;
+          if (x === prevX + 1 && v === prev) {
             run++;
           } else {
-            if (run > 0) pos = putRun(buf, pos, prev, run);
+            pos = putRun(buf, pos, prev, run);
+            // Columns without this colour: empty sixels.
+            if (x > prevX + 1) pos = putRun(buf, pos, 0x3f, x - prevX - 1);
             prev = v;
             run = 1;
           }
+          prevX = x;
         }
         pos = putRun(buf, pos, prev, run);
-        maxX[c] = -1;
-        cursor = x1 + 1;
+        count[col] = 0;
+        lastX[col] = -1;
+        cursor = prevX + 1;
       }
-      remaining = kept;
     }
     w.pos = pos;
-    if (y0 + BAND_ROWS < height) {
+    if (band + BAND_ROWS < y1) {
       w.reserve(1);
       w.byte(0x2d); // '-': next band
     }
   }
   w.ascii('\x1b\\');
+}
+
+/** Restore the min-heap order of `heap` (chain ids keyed by `key`) after its root grew. */
+function siftDown(heap: Int32Array, size: number, key: Int32Array): void {
+  let i = 0;
+  const item = heap[0];
+  const k = key[item];
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && key[heap[child + 1]] < key[heap[child]]) child++;
+    if (key[heap[child]] >= k) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = item;
+}
+
+/** Restore the min-heap order after an item was added at `i`. */
+function siftUp(heap: Int32Array, i: number, key: Int32Array): void {
+  const item = heap[i];
+  const k = key[item];
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (key[heap[parent]] <= k) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = item;
 }
 
 /** Write `run` copies of sixel `ch` at `pos` (as `!<run><ch>` when shorter); returns the new position. */
@@ -404,7 +459,6 @@ function putDecimal(buf: Uint8Array, pos: number, n: number): number {
 
 /** Sixel image size for a target: the cells' pixel area, scaled down to fit the sixel limit, whole bands. */
 export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): { width: number; height: number } {
-  // The encoder's column-chunk bitmask covers 32 * 32 columns.
   const maxW = Math.min(opts.maxWidthPx ?? SIXEL_MAX_WIDTH_PX, SIXEL_ENCODER_MAX_WIDTH_PX);
   const maxH = opts.maxHeightPx ?? SIXEL_MAX_HEIGHT_PX;
   const w = target.cols * (target.cellWidthPx ?? DEFAULT_CELL_WIDTH_PX);
@@ -420,7 +474,7 @@ export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): {
 export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
   const quantizer = new Quantizer();
   const writer = new ByteWriter();
-  let scratch: EncodeScratch = { bits: new Uint8Array(0), chunks: new Int32Array(SIXEL_PALETTE_COLORS), minX: new Int32Array(SIXEL_PALETTE_COLORS), maxX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1) };
+  let scratch = encodeScratch(0);
   const last = new LastFrame();
   return {
     mode: 'sixel',
@@ -436,9 +490,7 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
       if (width > SIXEL_ENCODER_MAX_WIDTH_PX) {
         throw new VideochatError('E_FRAME_SIZE', `sixel frame ${width} px wide, at most ${SIXEL_ENCODER_MAX_WIDTH_PX}: scale to pixelSize()`);
       }
-      if (scratch.bits.length < SIXEL_PALETTE_COLORS * width) {
-        scratch = { bits: new Uint8Array(SIXEL_PALETTE_COLORS * width), chunks: scratch.chunks, minX: scratch.minX, maxX: scratch.maxX };
-      }
+      if (scratch.width !== width) scratch = encodeScratch(width);
       quantizer.build(frame);
       writer.clear();
       writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);

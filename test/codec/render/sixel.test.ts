@@ -66,3 +66,42 @@ test('sixel: a frame wider than the encoder takes is refused with a typed error,
   const s = createRenderer('sixel', { sixelMaxWidthPx: 4000 }).pixelSize({ col: 0, row: 0, cols: 300, rows: 10, colors: 'truecolor', cellWidthPx: 10, cellHeightPx: 20 });
   assert.ok(s.width <= 1024, JSON.stringify(s));
 });
+
+/**
+ * A frame of `colors` colours far apart (channel levels 0, 85, 170, 255: exact histogram bins),
+ * in 2x2 blocks (so the palette's 1-in-4 sample sees every one), mostly runs of one colour
+ * broken up at random (seeded): every band has many colours with overlapping spans.
+ */
+function scattered(width: number, height: number, colors: number, seed: number): RgbFrame {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) >>> 8) / (1 << 24);
+  const pal: number[][] = [];
+  while (pal.length < colors) {
+    const c = [0, 0, 0].map(() => 85 * Math.floor(rand() * 4));
+    if (!pal.some((p) => p.every((v, i) => v === c[i]))) pal.push(c);
+  }
+  const data = new Uint8Array(width * height * 3);
+  for (let by = 0; by < height; by += 2) {
+    for (let bx = 0; bx < width; bx += 2) {
+      const c = pal[rand() < 0.3 ? Math.floor(rand() * colors) : Math.floor(bx / 14) % colors];
+      for (let y = by; y < Math.min(height, by + 2); y++) for (let x = bx; x < Math.min(width, bx + 2); x++) data.set(c, (y * width + x) * 3);
+    }
+  }
+  return { width, height, data };
+}
+
+test('sixel: a picture of few distinct colours decodes back (ImageMagick) pixel for pixel, within the 0-100 colour precision', () => {
+  for (const [w, h, colors, seed] of [[97, 40, 12, 1], [200, 31, 24, 7], [64, 6, 3, 3], [1024, 12, 40, 5]]) {
+    const frame = scattered(w, h, colors, seed);
+    const bytes = createRenderer('sixel').render(frame, { col: 0, row: 0, cols: 10, rows: 2, colors: 'truecolor' });
+    const back = decode(bytes, w, h);
+    assert.equal(back.data.length, frame.data.length, `${w}x${h}: decoded size`);
+    let worst = 0;
+    let at = -1;
+    for (let i = 0; i < frame.data.length; i++) {
+      const d = Math.abs(back.data[i] - frame.data[i]);
+      if (d > worst) [worst, at] = [d, i];
+    }
+    assert.ok(worst <= 2, `${w}x${h}, ${colors} colours: pixel ${Math.floor(at / 3)} off by ${worst}`);
+  }
+});
