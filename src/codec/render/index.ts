@@ -43,20 +43,37 @@ export function isRenderMode(s: string): s is RenderMode {
 }
 
 /**
- * The graphics escapes of a renderer wrapped for tmux passthrough. The cursor move before
- * them stays outside, so tmux itself places the cursor in the pane.
+ * Each graphics escape (DCS `ESC P`, APC `ESC _`, up to its `ESC \\`) in `bytes` wrapped for
+ * tmux passthrough; what lies between them (cursor moves) stays outside, so tmux itself
+ * places the cursor in the pane before each image.
  */
+export function wrapGraphicsForTmux(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let from = 0;
+  let i = 0;
+  while (i < bytes.length - 1) {
+    if (bytes[i] === 0x1b && (bytes[i + 1] === 0x50 || bytes[i + 1] === 0x5f)) {
+      let end = i + 2;
+      while (end < bytes.length - 1 && !(bytes[end] === 0x1b && bytes[end + 1] === 0x5c)) end++;
+      end = Math.min(bytes.length, end + 2);
+      if (i > from) parts.push(bytes.subarray(from, i));
+      parts.push(wrapTmuxPassthrough(bytes.subarray(i, end)));
+      from = i = end;
+      continue;
+    }
+    i++;
+  }
+  if (from === 0) return bytes;
+  if (from < bytes.length) parts.push(bytes.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/** A renderer whose graphics escapes are wrapped for tmux passthrough. */
 function withPassthrough(inner: Renderer): Renderer {
   return {
     mode: inner.mode,
     pixelSize: (target: RenderTarget) => inner.pixelSize(target),
-    render: (frame: RgbFrame, target: RenderTarget) => {
-      const bytes = inner.render(frame, target);
-      let i = 0;
-      while (i < bytes.length - 1 && !(bytes[i] === 0x1b && (bytes[i + 1] === 0x50 || bytes[i + 1] === 0x5f))) i++;
-      if (i >= bytes.length - 1) return bytes;
-      return Buffer.concat([bytes.subarray(0, i), wrapTmuxPassthrough(bytes.subarray(i))]);
-    },
+    render: (frame: RgbFrame, target: RenderTarget) => wrapGraphicsForTmux(inner.render(frame, target)),
     reset: () => inner.reset(),
     clear: inner.clear ? () => wrapTmuxPassthrough(inner.clear?.() ?? Buffer.alloc(0)) : undefined,
   };

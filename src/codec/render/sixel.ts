@@ -2,8 +2,10 @@
  * Sixel renderer: an adaptive 256-colour palette per frame (median cut over a 6-bit-per-channel
  * histogram, partitioned by counting, never by sorting), every pixel mapped through a
  * bin -> palette table, then encoded band by band (6 pixel rows) with run-length compression.
- * An identical frame costs nothing; any change redraws the picture (sixel has no partial update
- * short of cutting the image, which is not worth it at video rates).
+ * An identical frame costs nothing. When the terminal told its cell height, a frame that
+ * barely changed redraws only the cell rows that did (each run of them a sixel image of its
+ * own, with its own palette, placed at its first cell row), compared with what was last drawn
+ * there so slow drift is caught too, and the whole picture every SIXEL_FULL_REFRESH_FRAMES.
  */
 import { VideochatError } from '../errors.js';
 import { LastFrame } from './last-frame.js';
@@ -42,7 +44,21 @@ export interface SixelOptions {
   /** Largest image the terminal accepts (from XTSMGRAPHICS when known). */
   maxWidthPx?: number;
   maxHeightPx?: number;
+  /** Redraw only the cell rows that changed (default true; needs the target's cell height). */
+  changedRows?: boolean;
 }
+
+/** A pixel counts as changed when a channel moved by more than this since it was drawn (camera noise stays below). */
+export const SIXEL_CHANGED_LEVEL = 24;
+/** Width of the blocks a cell row is judged by (log2 and pixels). */
+const SIXEL_CHANGED_BLOCK_SHIFT = 3;
+export const SIXEL_CHANGED_BLOCK_PX = 1 << SIXEL_CHANGED_BLOCK_SHIFT;
+/** A cell row is redrawn when in one of its blocks at least this share of the pixels changed. */
+export const SIXEL_CHANGED_SHARE = 0.25;
+/** Above this share of cell rows changed the whole picture is drawn (one image is cheaper than many). */
+export const SIXEL_PARTIAL_MAX_SHARE = 0.6;
+/** Frames between full redraws while only changed rows are sent (clears what stayed below the threshold). */
+export const SIXEL_FULL_REFRESH_FRAMES = 60;
 
 /** Histogram sampling step in pixels, across and down: the palette is built from 1 pixel in 4. */
 const SAMPLE_STEP = 2;
@@ -67,14 +83,14 @@ class Quantizer {
   targetMse = 255 * 255 / 10 ** (SIXEL_TARGET_PSNR_DB / 10);
 
   /** Build the palette of `frame`. */
-  build(frame: RgbFrame): void {
+  build(frame: RgbFrame, y0 = 0, y1 = frame.height): void {
     for (const k of this.resolved) this.binToPalette[k] = UNRESOLVED;
     this.resolved.length = 0;
     const { counts } = this;
     const data = frame.data;
     let occ = this.occupied;
     let nOcc = 0;
-    for (let y = 0; y < frame.height; y += SAMPLE_STEP) {
+    for (let y = y0; y < y1; y += SAMPLE_STEP) {
       let o = y * frame.width * 3;
       for (let x = 0; x < frame.width; x += SAMPLE_STEP, o += 3 * SAMPLE_STEP) {
         const key = ((data[o] >> HIST_SHIFT) << (2 * HIST_BITS)) | ((data[o + 1] >> HIST_SHIFT) << HIST_BITS) | (data[o + 2] >> HIST_SHIFT);
@@ -89,7 +105,7 @@ class Quantizer {
       }
     }
     this.occupied = occ;
-    this.medianCut(nOcc, Math.ceil(frame.height / SAMPLE_STEP) * Math.ceil(frame.width / SAMPLE_STEP));
+    this.medianCut(nOcc, Math.ceil((y1 - y0) / SAMPLE_STEP) * Math.ceil(frame.width / SAMPLE_STEP));
     for (let i = 0; i < nOcc; i++) {
       counts[occ[i]] = 0;
       this.resolved.push(occ[i]);
@@ -470,12 +486,51 @@ export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): {
   return { width, height };
 }
 
+/**
+ * Which cell rows (strips of `cellH` pixel rows) of `frame` differ from `shown` (what the
+ * terminal shows there). A strip is cut into blocks SIXEL_CHANGED_BLOCK_PX wide; it changed
+ * when in one block at least SIXEL_CHANGED_SHARE of the pixels have a channel moved by more
+ * than SIXEL_CHANGED_LEVEL. Camera noise and JPEG ringing move scattered pixels (measured: at
+ * most 19% of a block on a noisy MJPEG still), a moving face whole blocks. Returns how many changed.
+ */
+function changedStrips(frame: RgbFrame, shown: Uint8Array, cellH: number, out: Uint8Array, blocks: Uint16Array): number {
+  const { width, height, data } = frame;
+  let changed = 0;
+  const L = SIXEL_CHANGED_LEVEL;
+  for (let s = 0, y0 = 0; y0 < height; s++, y0 += cellH) {
+    const y1 = Math.min(height, y0 + cellH);
+    const need = Math.max(2, Math.ceil((y1 - y0) * SIXEL_CHANGED_BLOCK_PX * SIXEL_CHANGED_SHARE));
+    blocks.fill(0);
+    let hit = 0;
+    for (let y = y0; y < y1 && !hit; y++) {
+      for (let x = 0, i = y * width * 3; x < width; x++, i += 3) {
+        const dr = data[i] - shown[i], dg = data[i + 1] - shown[i + 1], db = data[i + 2] - shown[i + 2];
+        if (dr > L || dr < -L || dg > L || dg < -L || db > L || db < -L) {
+          if (++blocks[x >> SIXEL_CHANGED_BLOCK_SHIFT] >= need) {
+            hit = 1;
+            break;
+          }
+        }
+      }
+    }
+    out[s] = hit;
+    changed += hit;
+  }
+  return changed;
+}
+
 /** Create a sixel renderer. */
 export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
   const quantizer = new Quantizer();
   const writer = new ByteWriter();
   let scratch = encodeScratch(0);
   const last = new LastFrame();
+  /** What the terminal shows (the source pixels last drawn in each cell row) and where. */
+  let shown = new Uint8Array(0);
+  let shownKey = '';
+  let sinceFull = 0;
+  let changed = new Uint8Array(0);
+  let blocks = new Uint16Array(0);
   return {
     mode: 'sixel',
     pixelSize(target: RenderTarget) {
@@ -491,15 +546,47 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
         throw new VideochatError('E_FRAME_SIZE', `sixel frame ${width} px wide, at most ${SIXEL_ENCODER_MAX_WIDTH_PX}: scale to pixelSize()`);
       }
       if (scratch.width !== width) scratch = encodeScratch(width);
-      quantizer.build(frame);
       writer.clear();
-      writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
-      encodeSixel(writer, frame, quantizer, scratch);
+      const cellH = target.cellHeightPx;
+      const partial = opts.changedRows !== false && cellH !== undefined && cellH > 0 && shownKey === key && sinceFull < SIXEL_FULL_REFRESH_FRAMES;
+      let full = true;
+      if (partial) {
+        const strips = Math.ceil(height / cellH);
+        if (changed.length < strips) changed = new Uint8Array(strips);
+        if (blocks.length < (width >> SIXEL_CHANGED_BLOCK_SHIFT) + 1) blocks = new Uint16Array((width >> SIXEL_CHANGED_BLOCK_SHIFT) + 1);
+        const n = changedStrips(frame, shown, cellH, changed, blocks);
+        if (n <= strips * SIXEL_PARTIAL_MAX_SHARE) {
+          full = false;
+          sinceFull++;
+          for (let s = 0; s < strips; s++) {
+            if (!changed[s]) continue;
+            let e = s;
+            while (e + 1 < strips && changed[e + 1]) e++;
+            const y0 = s * cellH;
+            const y1 = Math.min(height, (e + 1) * cellH);
+            quantizer.build(frame, y0, y1);
+            writer.ascii(`\x1b[${target.row + s + 1};${target.col + 1}H`);
+            encodeSixel(writer, frame, quantizer, scratch, y0, y1);
+            shown.set(frame.data.subarray(y0 * width * 3, y1 * width * 3), y0 * width * 3);
+            s = e;
+          }
+        }
+      }
+      if (full) {
+        quantizer.build(frame);
+        writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
+        encodeSixel(writer, frame, quantizer, scratch);
+        if (shown.length !== frame.data.length) shown = new Uint8Array(frame.data.length);
+        shown.set(frame.data);
+        shownKey = key;
+        sinceFull = 0;
+      }
       last.remember(frame.data, key);
       return writer.take();
     },
     reset() {
       last.forget();
+      shownKey = '';
     },
   };
 }
