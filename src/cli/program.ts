@@ -40,7 +40,7 @@ function opt(flags: string, description: string): Option {
   return o;
 }
 
-/** Options of `connect` (DESIGN.md section 5). Defaults are in the help text and in options.ts. */
+/** Options of `connect` (docs/contract.md). Defaults are in the help text and in options.ts. */
 function addConnectOptions(cmd: Command): Command {
   return cmd
     .addOption(opt('--host <host>', `relay host (default: ${DEFAULT_HOST})`))

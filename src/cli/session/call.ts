@@ -198,10 +198,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   // ---- controls (CallControls for the UI) ----
 
-  hangup(): void {
+  /** Says BYE and ends the call (reason `hangup`); `why` goes into `ended.message` (a signal, a closed stdout). */
+  hangup(why?: string): void {
     if (this.ending) return;
     for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason: 'hangup' });
-    void this.end('hangup');
+    void this.end('hangup', why);
   }
 
   setMuted(muted: boolean): void {
