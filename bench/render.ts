@@ -162,6 +162,11 @@ for (const source of SOURCES) {
     const q = psnr(decodeSixel(chafa.out, SRC_W, SRC_H), full);
     rows.push({ source, what: `chafa sixel ${SRC_W}x${SRC_H}`, medianMs: chafa.perFrameMs, minMs: NaN, bytes: chafa.out.length, secondBytes: null, psnrDb: q });
   }
+  if (want('iterm')) {
+    const { times, bytes, second } = timeRenderer('iterm', 'truecolor', full, gTarget);
+    const t = stats(times);
+    rows.push({ source, what: `iterm ${SRC_W}x${SRC_H}`, medianMs: t.median, minMs: t.min, bytes: bytes.length, secondBytes: second, psnrDb: Infinity });
+  }
   if (want('kitty')) {
     const { times, bytes, second } = timeRenderer('kitty', 'truecolor', full, gTarget);
     const t = stats(times);
@@ -193,6 +198,7 @@ if (want('talking head')) {
       bytes += out.length;
       // Where the update put images: each starts at a cursor move to its cell row, with its height.
       const text = out.toString('latin1');
+      // eslint-disable-next-line no-control-regex -- terminal escapes are what is matched
       for (const m of text.matchAll(/\x1b\[(\d+);\d+H\x1bP0;1;0q"1;1;\d+;(\d+)/g)) {
         const y0 = (Number(m[1]) - 1) * CELL_H_PX;
         screen.set(frame.data.subarray(y0 * SRC_W * 3, (y0 + Number(m[2])) * SRC_W * 3), y0 * SRC_W * 3);

@@ -110,6 +110,7 @@ test('sixel: a picture of few distinct colours decodes back (ImageMagick) pixel 
 function imagesOf(bytes: Buffer): { row: number; image: Buffer }[] {
   const text = bytes.toString('latin1');
   const out: { row: number; image: Buffer }[] = [];
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is matched
   const re = new RegExp('\\x1b\\[(\\d+);(\\d+)H(\\x1bP[^\\x1b]*\\x1b\\\\)', 'g');
   for (const m of text.matchAll(re)) out.push({ row: Number(m[1]) - 1, image: Buffer.from(m[3], 'latin1') });
   return out;
@@ -183,6 +184,8 @@ test('sixel changed rows inside tmux: each image wrapped on its own, the cursor 
   next.data.fill(255, 200 * 320 * 3, 208 * 320 * 3); // pixel rows 200-207: cell row 10
   const text = r.render(next, target).toString('latin1');
   assert.equal(text.split('\x1bPtmux;').length - 1, 2, 'two wrapped images');
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is matched
   assert.match(text, new RegExp('^\\x1b\\[1;1H\\x1bPtmux;\\x1b\\x1bP'));
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is matched
   assert.match(text, new RegExp('\\x1b\\\\\\x1b\\[11;1H\\x1bPtmux;'), 'the second cursor move is outside the wrapper');
 });
