@@ -14,7 +14,8 @@ import { HandlerPool, type ActivePair } from './handler-pool.js';
 import { addressKey, ConnectionCounter, LIMITS_PRUNE_INTERVAL_MS, LogThrottle, RateLimiter } from './limits.js';
 import { alwaysLogger, SessionHasher, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import type { DaemonOptions } from './options.js';
+import { FORK_PER_PAIR_BYTES, FORK_PER_PAIR_MEMORY_SHARE, forkPerPairMaxPairs, type DaemonOptions } from './options.js';
+import { totalmem } from 'node:os';
 import { MemoryPairingDirectory, type PairingDirectory } from './pairing.js';
 import { ClusterNode, type ClusterHost } from './cluster/node.js';
 import { RedisUnavailableError } from './cluster/directory.js';
@@ -63,6 +64,8 @@ export type RejectReason =
 
 /** Code of the start-up warning that the descriptor limit cannot hold what the limits allow. */
 export const FD_LIMIT_WARNING = 'W_FD_LIMIT';
+/** Code of the start-up warning that --fork-per-pair with --max-pairs cannot fit in memory. */
+export const FORK_MEMORY_WARNING = 'W_FORK_MEMORY';
 /** Code of the (throttled) line logged when accepting fails for want of descriptors. */
 export const FD_EXHAUSTED_WARNING = 'W_FD_EXHAUSTED';
 
@@ -192,6 +195,7 @@ export class RelayDaemon {
   /** Binds both ports (and metrics), forks the pool, prints the `listening` line. */
   async start(): Promise<ListeningInfo> {
     const nofile = this.checkFdLimit();
+    this.checkForkMemory();
     try {
       for (const channel of CHANNELS) {
         const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_IDLE_MS }, (socket) => this.onConnection(channel, socket));
@@ -243,7 +247,7 @@ export class RelayDaemon {
     // make a duplicate JSON key.
     const { pid: _pid, ...fields } = info;
     alwaysLogger(this.log).info(
-      { ...fields, host: this.opts.host ?? null, handlers: this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers },
+      { ...fields, host: this.opts.host ?? null, handlers: this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers, maxPairs: this.opts.maxPairs },
       'listening',
     );
     return info;
@@ -327,6 +331,22 @@ export class RelayDaemon {
       `file descriptor limit ${after.soft} cannot hold what the limits allow (${need} needed): raise LimitNOFILE / ulimit -n, or lower --max-pairs and --max-waiting; past it pairs are refused with E_FD_LIMIT`,
     );
     return after;
+  }
+
+  /** --fork-per-pair: a process per pair; say once what that costs against the machine's memory. */
+  private checkForkMemory(): void {
+    if (!this.opts.forkPerPair) return;
+    const need = this.opts.maxPairs * FORK_PER_PAIR_BYTES;
+    const have = totalmem();
+    const fields = { maxPairs: this.opts.maxPairs, bytesPerPair: FORK_PER_PAIR_BYTES, memoryBytes: have };
+    if (this.opts.maxPairsFromMemory) {
+      this.log.info(fields, `fork-per-pair: --max-pairs ${this.opts.maxPairs} (what ${Math.round(FORK_PER_PAIR_MEMORY_SHARE * 100)}% of memory holds at ${FORK_PER_PAIR_BYTES / 1024 / 1024} MiB a pair)`);
+    } else if (need > have * FORK_PER_PAIR_MEMORY_SHARE) {
+      this.log.warn(
+        { code: FORK_MEMORY_WARNING, ...fields, neededBytes: need },
+        `--fork-per-pair with --max-pairs ${this.opts.maxPairs} needs ~${Math.ceil(need / 2 ** 30)} GiB (${FORK_PER_PAIR_BYTES / 1024 / 1024} MiB a pair) of ${Math.floor(have / 2 ** 30)} GiB: lower --max-pairs to ${forkPerPairMaxPairs(have)} or use the pool`,
+      );
+    }
   }
 
   private onAcceptError(channel: Channel | 'metrics', err: NodeJS.ErrnoException): void {

@@ -2,7 +2,7 @@
  * `videochatd` options, exactly as docs/contract.md lists them. Parsing never exits the
  * process: usage errors become a UsageError (exit 2), `--help`/`--version` a HelpShown.
  */
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../codec/errors.js';
@@ -15,6 +15,20 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_S = 10;
 export const DEFAULT_WAIT_TIMEOUT_S = 600;
 export const DEFAULT_MAX_WAITING = 10_000;
 export const DEFAULT_MAX_PAIRS = 10_000;
+/**
+ * Memory one pair costs with --fork-per-pair: a Node process of its own. Measured on Linux,
+ * Node 20 (docs/benchmarks.md): 44 MiB resident, of which ~9 MiB its own (PSS; the rest is
+ * the shared node binary), and MemAvailable fell by ~20 MiB per pair. The larger figure is
+ * the one to plan with.
+ */
+export const FORK_PER_PAIR_BYTES = 20 * 1024 * 1024;
+/** Share of the machine's memory --fork-per-pair's default --max-pairs may plan for. */
+export const FORK_PER_PAIR_MEMORY_SHARE = 0.75;
+
+/** The default --max-pairs with --fork-per-pair: what fits in memory, at most DEFAULT_MAX_PAIRS. */
+export function forkPerPairMaxPairs(memoryBytes = totalmem()): number {
+  return Math.max(1, Math.min(DEFAULT_MAX_PAIRS, Math.floor((memoryBytes * FORK_PER_PAIR_MEMORY_SHARE) / FORK_PER_PAIR_BYTES)));
+}
 export const DEFAULT_DRAIN_TIMEOUT_S = 30;
 /**
  * Connections that have not finished their handshake, all addresses together. A handshake
@@ -63,6 +77,8 @@ export interface DaemonOptions {
   waitTimeoutMs: number;
   maxWaiting: number;
   maxPairs: number;
+  /** --max-pairs was not given and --fork-per-pair derived it from memory. */
+  maxPairsFromMemory?: boolean;
   /** Connections not yet past their handshake, all addresses together. */
   maxPendingHandshakes: number;
   /** Concurrent connections per address (IPv6 per /64); 0 = no limit. */
@@ -143,7 +159,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--handshake-timeout <seconds>', 'drop a client that has not sent its handshake by then').argParser(positiveSeconds).default(DEFAULT_HANDSHAKE_TIMEOUT_S))
     .addOption(new Option('--wait-timeout <seconds>', 'close a waiting client that got no peer by then').argParser(positiveSeconds).default(DEFAULT_WAIT_TIMEOUT_S))
     .addOption(new Option('--max-waiting <n>', 'most clients waiting for a peer at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_WAITING))
-    .addOption(new Option('--max-pairs <n>', 'most pairs relaying at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_PAIRS))
+    .addOption(new Option('--max-pairs <n>', `most pairs relaying at once (default: ${DEFAULT_MAX_PAIRS}; with --fork-per-pair what fits in memory at ${FORK_PER_PAIR_BYTES / 1024 / 1024} MiB a pair)`).argParser(integer(1, MAX_CONNECTIONS_LIMIT)))
     .addOption(new Option('--max-pending-handshakes <n>', 'most connections still sending their handshake, all addresses together').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_PENDING_HANDSHAKES))
     .addOption(new Option('--max-connections-per-ip <n>', 'most connections one address (IPv6: one /64) holds at once; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTIONS_PER_IP))
     .addOption(new Option('--max-connection-rate-per-ip <n>', 'most new connections per second from one address (IPv6: one /64), bursts of one second; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTION_RATE_PER_IP))
@@ -197,7 +213,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     handshakeTimeout: number;
     waitTimeout: number;
     maxWaiting: number;
-    maxPairs: number;
+    maxPairs?: number;
     maxPendingHandshakes: number;
     maxConnectionsPerIp: number;
     maxConnectionRatePerIp: number;
@@ -231,7 +247,8 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     handshakeTimeoutMs: Math.round(o.handshakeTimeout * 1000),
     waitTimeoutMs: Math.round(o.waitTimeout * 1000),
     maxWaiting: o.maxWaiting,
-    maxPairs: o.maxPairs,
+    maxPairs: o.maxPairs ?? (o.forkPerPair ? forkPerPairMaxPairs() : DEFAULT_MAX_PAIRS),
+    ...(o.maxPairs === undefined && o.forkPerPair ? { maxPairsFromMemory: true } : {}),
     maxPendingHandshakes: o.maxPendingHandshakes,
     maxConnectionsPerIp: o.maxConnectionsPerIp,
     maxConnectionRatePerIp: o.maxConnectionRatePerIp,

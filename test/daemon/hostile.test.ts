@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net, { type Socket } from 'node:net';
+import { totalmem } from 'node:os';
 import { openFds } from '../../src/daemon/fd-limits.js';
 import { encodeHandshake } from '../../src/codec/handshake.js';
 import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
@@ -179,4 +180,34 @@ test('metrics port: loopback only by default, at most 16 connections, idle ones 
     assert.ok((await metric(d, 'videochatd_metrics_dropped_total')) >= 200 - 16);
     await call.finish();
   });
+});
+
+test('--fork-per-pair: the default --max-pairs is what memory holds (20 MiB a pair), said in one line; a combination that cannot fit is warned about', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const expected = Math.min(10_000, Math.floor((totalmem() * 0.75) / (20 * 1024 * 1024)));
+  const d = await startDaemon(['--fork-per-pair']);
+  try {
+    const line = await d.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('fork-per-pair: --max-pairs'), 5000);
+    assert.equal(line.maxPairs, expected);
+    assert.equal(d.lines.find((l) => l.msg === 'listening')!.maxPairs, expected);
+    assert.equal(d.lines.filter((l) => l.code === 'W_FORK_MEMORY').length, 0);
+    // It still relays: a pair gets a process of its own.
+    const call = await startGoodCall(d.videoPort);
+    await call.finish();
+  } catch (err) {
+    await d.stop('SIGKILL');
+    throw err;
+  }
+  assert.equal((await d.stop()).code, 0);
+  const big = await startDaemon(['--fork-per-pair', '--max-pairs', '1000000']);
+  try {
+    const w = await big.waitForLine((l) => l.code === 'W_FORK_MEMORY', 5000);
+    assert.equal(w.maxPairs, 1_000_000);
+    assert.match(String(w.msg), new RegExp(`lower --max-pairs to ${expected}`));
+    assert.equal(big.lines.filter((l) => l.code === 'W_FORK_MEMORY').length, 1, 'one line');
+  } catch (err) {
+    await big.stop('SIGKILL');
+    throw err;
+  }
+  const r = await big.stop();
+  assert.equal(r.code, 0, `${JSON.stringify(r)} ${big.stderr()} ${JSON.stringify(big.lines.slice(-3))}`);
 });
