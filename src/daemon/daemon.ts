@@ -50,7 +50,8 @@ export type WaiterEndReason = 'lonely' | 'impatient' | 'shutdown';
 /**
  * Rejections and handshake failures, each a stable reason code in logs and metrics.
  * `E_TOO_MANY_PENDING`: --max-pending-handshakes; `E_IP_CONN_LIMIT`: --max-connections-per-ip;
- * `E_IP_RATE_LIMIT`: --max-connection-rate-per-ip; `E_FD_LIMIT`: no handler has a file
+ * `E_IP_RATE_LIMIT`: --max-connection-rate-per-ip; `E_IP_PENDING_LIMIT`: one address holds its
+ * share (PENDING_SHARE_PER_IP) of --max-pending-handshakes; `E_FD_LIMIT`: no handler has a file
  * descriptor left for the pair (RLIMIT_NOFILE).
  */
 export type RejectReason =
@@ -60,7 +61,14 @@ export type RejectReason =
   | 'E_TOO_MANY_PENDING'
   | 'E_IP_CONN_LIMIT'
   | 'E_IP_RATE_LIMIT'
+  | 'E_IP_PENDING_LIMIT'
   | 'E_FD_LIMIT';
+
+/**
+ * One address (IPv6: one /64) may hold at most this share of --max-pending-handshakes, so
+ * taking the whole table takes this many addresses, not ceil(1000/256) = 4.
+ */
+export const PENDING_SHARE_PER_IP = 1 / 16;
 
 /** Code of the start-up warning that the descriptor limit cannot hold what the limits allow. */
 export const FD_LIMIT_WARNING = 'W_FD_LIMIT';
@@ -156,6 +164,8 @@ export class RelayDaemon {
   private readonly handshaking = new Set<Socket>();
   private readonly rate: RateLimiter;
   private readonly perIp: ConnectionCounter;
+  /** Handshakes in progress per address, against its share of --max-pending-handshakes. */
+  private readonly pendingPerIp: ConnectionCounter;
   private readonly rejectLog = new LogThrottle();
   private readonly waiterLog = new LogThrottle();
   /** The limits key of every socket the daemon accepted and still counts. */
@@ -182,6 +192,7 @@ export class RelayDaemon {
     this.pool = new HandlerPool({ handlers: opts.handlers, forkPerPair: opts.forkPerPair });
     this.rate = new RateLimiter(opts.maxConnectionRatePerIp);
     this.perIp = new ConnectionCounter(opts.maxConnectionsPerIp);
+    this.pendingPerIp = new ConnectionCounter(Math.max(1, Math.ceil(opts.maxPendingHandshakes * PENDING_SHARE_PER_IP)));
     if (opts.cluster) {
       this.cluster = new ClusterNode<Waiter>({
         redisUrl: opts.cluster.redisUrl, secret: opts.cluster.secret, listenHost: opts.cluster.host ?? opts.host,
@@ -393,7 +404,12 @@ export class RelayDaemon {
       this.reject(channel, socket, 'E_TOO_MANY_PENDING');
       return;
     }
+    if (!this.pendingPerIp.acquire(ipKey)) {
+      this.reject(channel, socket, 'E_IP_PENDING_LIMIT');
+      return;
+    }
     if (!this.perIp.acquire(ipKey)) {
+      this.pendingPerIp.release(ipKey);
       this.reject(channel, socket, 'E_IP_CONN_LIMIT');
       return;
     }
@@ -403,8 +419,11 @@ export class RelayDaemon {
     });
     this.handshaking.add(socket);
     const reader = new HandshakeReader();
+    let pendingHeld = true;
     const cleanup = (): void => {
       clearTimeout(timer);
+      if (pendingHeld) this.pendingPerIp.release(ipKey);
+      pendingHeld = false;
       this.handshaking.delete(socket);
       socket.off('data', onData);
       socket.off('end', onClosed);
@@ -666,6 +685,12 @@ export class RelayDaemon {
     p.on('handler-gave-up', (death, slot) =>
       this.log.error({ slot, handlerPid: death.pid ?? null }, 'handler keeps dying: slot left empty'),
     );
+    p.on('handler-stalled', (pid, slot, silentMs) => {
+      this.metrics.inc('videochatd_handler_stalls_total');
+      this.log.warn({ handlerPid: pid ?? null, slot, silentMs, reason: 'W_HANDLER_SILENT' }, 'handler not answering: no new pairs for it');
+    });
+    p.on('handler-recovered', (pid, slot) => this.log.info({ handlerPid: pid ?? null, slot }, 'handler answers again'));
+    p.on('handler-killed', (pid, slot, silentMs) => this.log.warn({ handlerPid: pid ?? null, slot, silentMs, reason: 'W_HANDLER_SILENT' }, 'handler silent too long: killed'));
     p.on('handler-stderr', (line, pid) => this.log.warn({ handlerPid: pid ?? null, line }, 'handler stderr'));
     p.on('bytes', (channel, n) => this.metrics.inc('videochatd_bytes_relayed_total', { channel }, n));
     p.on('pair-started', (pair) => {
@@ -717,6 +742,8 @@ export class RelayDaemon {
     m.define('videochatd_bytes_relayed_total', 'counter', 'Bytes relayed (both directions), per channel; reported by handlers every second.');
     m.define('videochatd_handlers', 'gauge', 'Handler processes running.');
     m.define('videochatd_handler_restarts_total', 'counter', 'Pool handlers forked again after a death.');
+    m.define('videochatd_handler_stalls_total', 'counter', 'Handlers that stopped answering their heartbeat for 3 s (given no new pairs; killed and replaced at 20 s).');
+    m.inc('videochatd_handler_stalls_total', {}, 0);
     m.define('videochatd_fd_exhausted_total', 'counter', 'Times the file descriptor limit was hit: where="accept" (a connection the kernel could not hand over), where="handler" (a pair refused with E_FD_LIMIT).');
     m.define('videochatd_metrics_dropped_total', 'counter', `Connections to the metrics port closed on arrival: ${METRICS_MAX_CONNECTIONS} were open already.`);
     m.inc('videochatd_metrics_dropped_total', {}, 0);
@@ -735,7 +762,7 @@ export class RelayDaemon {
       m.inc('videochatd_bytes_relayed_total', { channel }, 0);
     }
     m.inc('videochatd_handler_restarts_total', {}, 0);
-    for (const reason of ['E_TOO_MANY_WAITING', 'E_TOO_MANY_PAIRS', 'E_TOO_MANY_PENDING', 'E_IP_CONN_LIMIT', 'E_IP_RATE_LIMIT', 'E_FD_LIMIT'] satisfies RejectReason[]) {
+    for (const reason of ['E_TOO_MANY_WAITING', 'E_TOO_MANY_PAIRS', 'E_TOO_MANY_PENDING', 'E_IP_CONN_LIMIT', 'E_IP_RATE_LIMIT', 'E_IP_PENDING_LIMIT', 'E_FD_LIMIT'] satisfies RejectReason[]) {
       m.inc('videochatd_rejected_total', { reason }, 0);
     }
   }
