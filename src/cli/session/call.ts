@@ -22,7 +22,8 @@ import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
 import {
-  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_STABLE_MS, reconnectDelayMs,
+  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_MAX_UNSETTLED_DROPS, RECONNECT_STABLE_MS,
+  reconnectDelayMs,
 } from './reconnect.js';
 import { StatsCounter } from './stats.js';
 import { VERSION } from '../version.js';
@@ -100,6 +101,17 @@ interface Outage {
   graceLeftMs: number;
   graceRunningSinceMs: number | null;
   graceTimer: NodeJS.Timeout | undefined;
+  /** When the latest drop of this interruption happened (downMs counts from here). */
+  droppedAtMs: number;
+  /** Drops in this interruption: 1, and one more for each resume that did not settle. */
+  drops: number;
+  /**
+   * The peer is back (the call goes on) but not yet for RECONNECT_STABLE_MS with both
+   * connections paired: until then a new drop continues this interruption (its grace left
+   * minus the time it was back, its backoff) instead of starting a fresh one.
+   */
+  resumedAtMs: number | null;
+  settleTimer: NodeJS.Timeout | undefined;
 }
 
 type EndedEvent = SessionEvents['ended'][0];
@@ -363,6 +375,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     if (both) {
       this.clearTimer(this.pairingTimer);
       this.pairingTimer = undefined;
+      this.watchSettle();
       return;
     }
     if (this.pairingTimer || !this.reconnectEnabled) return;
@@ -527,15 +540,37 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.callLive = false;
       this.emit('peer-left', { reason: 'lost' });
     }
-    if (this.outage) {
+    const outage = this.outage;
+    if (outage) {
       this.pauseGrace();
+      if (outage.resumedAtMs !== null) {
+        // Back, but not for long: the time it was back counts against --grace, the backoff
+        // goes on. A peer (or path) that drops after every SETUP, or pairs one channel only,
+        // cannot keep the call cycling for ever.
+        this.clearTimer(outage.settleTimer);
+        outage.settleTimer = undefined;
+        outage.graceLeftMs -= now - outage.resumedAtMs;
+        outage.resumedAtMs = null;
+        outage.drops++;
+        outage.droppedAtMs = now;
+        if (outage.graceLeftMs <= 0 || outage.drops >= RECONNECT_MAX_UNSETTLED_DROPS) {
+          void this.end('peer-lost', `the connection to the peer kept dropping (${outage.drops} drops in `
+            + `${Math.round((now - outage.sinceMs) / 1000)} s, never back for ${RECONNECT_STABLE_MS / 1000} s)`);
+          return;
+        }
+      } else if (wasUpMs >= RECONNECT_STABLE_MS) {
+        // At the relay, waiting, for a good while: a relay that drops us only now and then.
+        this.backoffStep = 0;
+      }
     } else {
       this.outage = {
         sinceMs: now, attempt: 0, peerWasLive: this.peerJoined,
         graceLeftMs: this.opts.graceSec * 1000, graceRunningSinceMs: null, graceTimer: undefined,
+        droppedAtMs: now, drops: 1, resumedAtMs: null, settleTimer: undefined,
       };
+      // A connection that lasted resets the backoff (a settled resume already did).
+      if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     }
-    if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     this.scheduleReconnect();
   }
 
@@ -608,10 +643,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private resume(setup: Setup): void {
     const outage = this.outage!;
     this.pauseGrace();
-    this.outage = undefined;
+    // The interruption stays open until the call has been back long enough (watchSettle).
+    outage.resumedAtMs = Date.now();
     this.callLive = true;
     this.liveSinceMs = Date.now();
-    this.backoffStep = 0;
     const previous = this.peerSetup;
     this.peerSetup = setup;
     if (JSON.stringify(previous?.video ?? null) !== JSON.stringify(setup.video ?? null)
@@ -626,7 +661,23 @@ export class CallSession extends EventEmitter<SessionEvents> {
     }
     this.requestKeyframe();
     this.sendState();
-    this.emit('reconnected', { downMs: Date.now() - outage.sinceMs, peer: { ...setup } });
+    this.emit('reconnected', { downMs: Date.now() - outage.droppedAtMs, peer: { ...setup } });
+    this.watchSettle();
+  }
+
+  /**
+   * Once the resumed call has both connections paired, RECONNECT_STABLE_MS of it closes the
+   * interruption: the next drop gets a full --grace and starts the backoff over.
+   */
+  private watchSettle(): void {
+    const outage = this.outage;
+    if (!outage || outage.resumedAtMs === null || outage.settleTimer || !this.callLive) return;
+    if (!this.video?.paired || !this.audio?.paired) return;
+    outage.settleTimer = this.after(RECONNECT_STABLE_MS, () => {
+      if (this.outage !== outage || outage.resumedAtMs === null) return;
+      this.outage = undefined;
+      this.backoffStep = 0;
+    });
   }
 
   /** A returning peer with other media settings: decoders (and a recording) follow them. */
