@@ -245,7 +245,7 @@ class Player {
     const area = this.s.cells ?? (this.tty && this.out.columns > 0 && this.out.rows > 0 ? { cols: this.out.columns, rows: this.out.rows } : DEFAULT_PIPE_CELLS);
     // A sixel image that reaches the last row scrolls the screen (the terminal puts the cursor
     // on the row below it): seen in xterm with a portrait clip, cut at the top every frame.
-    if (this.tty && this.terminal.mode === 'sixel' && this.out.rows > 1 && area.rows >= this.out.rows) {
+    if (this.tty && (this.terminal.mode === 'sixel' || this.terminal.mode === 'iterm') && this.out.rows > 1 && area.rows >= this.out.rows) {
       return { cols: area.cols, rows: this.out.rows - 1 };
     }
     return area;

@@ -15,6 +15,7 @@ import { opusPacketDurationMs } from '../../codec/ogg.js';
 import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type AudioPacket } from '../../media/capture.js';
 import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { AudioSink } from '../../media/audio-sink.js';
+import { SelfView } from '../../media/self-view.js';
 import { Recorder } from '../../media/recorder.js';
 import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
@@ -141,6 +142,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private audioCapture: AudioCapture | undefined;
   private videoDecoder: VideoDecoder | undefined;
   private audioDecoder: AudioDecoder | undefined;
+  /** Our own frames decoded for the self-view (only while the UI shows it). */
+  private selfView: SelfView | undefined;
   private sink: AudioSink | undefined;
   private recorder: Recorder | undefined;
   /** Why the recording stopped early (a call that ends well then exits 7: the file is incomplete). */
@@ -230,7 +233,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   setCameraOff(off: boolean): void {
     this.cameraOff = off;
+    this.selfView?.setCameraOff(off);
     this.sendState();
+  }
+
+  /** Decode our own frames for the self-view (`self-frame`), or stop. */
+  setSelfView(on: boolean): void {
+    this.selfView?.setWanted(on);
   }
 
   requestKeyframe(): void {
@@ -705,7 +714,14 @@ export class CallSession extends EventEmitter<SessionEvents> {
         ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
         width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
       });
-      vc.on('frame', (f) => this.sendVideo(f));
+      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height });
+      self.on('frame', (f) => this.emit('self-frame', f));
+      self.on('warning', (w) => this.warn(w));
+      this.selfView = self;
+      vc.on('frame', (f) => {
+        this.sendVideo(f);
+        self.push(f);
+      });
       vc.on('warning', (w) => this.warn(w));
       vc.on('error', (e) => this.fail(e));
       this.videoCapture = vc;
@@ -955,6 +971,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
       await Promise.allSettled([
         this.videoCapture?.close(),
         this.audioCapture?.close(),
+        this.selfView?.close(),
         this.videoDecoder?.close(),
         this.audioDecoder?.close(),
         this.sink?.close(),

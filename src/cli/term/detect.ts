@@ -47,6 +47,8 @@ export interface Capabilities {
   colors: ColorDepth;
   sixel: boolean;
   kitty: boolean;
+  /** iTerm2 inline images (OSC 1337 File=). */
+  iterm: boolean;
   tmux: boolean;
   /** Graphics escapes must be wrapped for tmux passthrough (`createRenderer(mode, { tmuxPassthrough })`). */
   tmuxPassthrough: boolean;
@@ -163,6 +165,7 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     colors: decision.colors,
     sixel: decision.sixel,
     kitty: decision.kitty,
+    iterm: decision.iterm,
     tmux: decision.tmux,
     tmuxPassthrough: decision.passthrough,
     cellWidthPx: cellWidthPx || undefined,
