@@ -141,6 +141,55 @@ for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test('SIGHUP to the whole process group, as a closing terminal sends it (ffmpeg children too), three times: BYE, exit 0', async () => {
+  for (let round = 1; round <= 3; round++) {
+    const session = code();
+    const a = runClient(clientArgs(daemon, session, ['--grace', '60']), {}, 120_000);
+    started.push(a.child.pid!);
+    await a.waitFor('waiting', STEP_MS);
+    const b = runClient(clientArgs(daemon, session), {}, 120_000, { detached: true });
+    started.push(b.child.pid!);
+    await inCall(a, b);
+    const tree = processTree(b.child.pid!);
+    process.kill(-b.child.pid!, 'SIGHUP');
+    const eb = await within(b.exited, `round ${round}: b to exit`);
+    assert.equal(eb.code, 0, `round ${round}: ${b.stderr()}`);
+    assert.equal(b.events[b.events.length - 1]?.reason, 'hangup', `round ${round}: ${b.stderr()}`);
+    await within(a.exited, `round ${round}: a to exit`);
+    assert.equal(peerLeft(a)?.reason, 'bye', `round ${round}: a was told goodbye: ${a.stderr()}`);
+    const left = await waitGone(tree, GONE_MS);
+    assert.deepEqual(left, [], `round ${round}: still running: ${describe(left)}`);
+  }
+});
+
+test('a call that ends on a media failure (its capture ffmpeg SIGKILLed past the restarts) still tells the peer goodbye', async () => {
+  const session = code();
+  const a = runClient(clientArgs(daemon, session, ['--grace', '60']), {}, 120_000);
+  started.push(a.child.pid!);
+  await a.waitFor('waiting', STEP_MS);
+  const b = runClient(clientArgs(daemon, session, ['--audio-in', 'none']), {}, 120_000);
+  started.push(b.child.pid!);
+  await inCall(a, b);
+  const capture = (): number[] => processTree(b.child.pid!).slice(1)
+    .filter((p) => /testsrc/.test(describe([p])));
+  const killer = setInterval(() => {
+    for (const p of capture()) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }, 200);
+  const eb = await within(b.exited, 'b to give up on its capture').finally(() => clearInterval(killer));
+  assert.equal(eb.code, 7, b.stderr());
+  assert.equal(b.events[b.events.length - 1]?.reason, 'media');
+  // Without a goodbye, a would wait out its --grace 60.
+  const ea = await within(a.exited, 'a to exit');
+  assert.equal(peerLeft(a)?.reason, 'bye', a.stderr());
+  assert.equal(ea.code, 0);
+});
+
 /** `videochat demo ARGS`, stdout parsed line by line. */
 function runDemo(args: string[]) {
   const child = spawn(process.execPath, [VIDEOCHAT_BIN, 'demo', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -222,7 +222,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Says BYE and ends the call (reason `hangup`); `why` goes into `ended.message` (a signal, a closed stdout). */
   hangup(why?: string): void {
     if (this.ending) return;
-    for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason: 'hangup' });
     void this.end('hangup', why);
   }
 
@@ -963,6 +962,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Ends the call once: stops media, finalizes the recording, closes sockets, emits `ended`. */
   end(reason: EndReason, message?: string): Promise<EndedEvent> {
     if (this.ending) return this.ending;
+    // Whatever ends the call here (a hang-up, a media failure, the ffmpeg children killed by
+    // the same SIGHUP as us), the peer is told at once: it need not wait out its --grace.
+    if (!this.peerGone) {
+      for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason });
+    }
     this.ending = (async () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
