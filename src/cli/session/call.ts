@@ -470,7 +470,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
    * --peer-timeout (a frozen peer, a relay that stopped forwarding, a record that never
    * completes) is a lost peer, handled as a connection that closed without goodbye.
    */
-  private checkPeerLiveness(): void {
+  private checkPeerLiveness(recheck = false): void {
     const timeoutMs = this.peerTimeoutMs;
     if (timeoutMs === 0 || !this.callLive || this.ending || this.peerGone) return;
     // Per channel: a peer stuck in one record on video while audio flows is lost just the same.
@@ -478,6 +478,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
       .map((ch) => ({ ch, ms: ch ? Date.now() - Math.max(ch.lastMessageMs, this.liveSinceMs) : 0 }))
       .find(({ ms }) => ms >= timeoutMs);
     if (!silent?.ch) return;
+    if (!recheck) {
+      // Timers run before I/O in an event-loop turn: after a stall of our own (CPU starved,
+      // a suspended laptop) what the peer sent may be waiting, unread. Decide after the reads.
+      setImmediate(() => this.checkPeerLiveness(true));
+      return;
+    }
     const why = `nothing from the peer on the ${silent.ch.name} connection for ${Math.round(silent.ms / 100) / 10} s (--peer-timeout ${timeoutMs / 1000})`;
     this.emit('warning', { code: 'W_PEER_SILENT', message: `${why}: treating it as lost` });
     if (!this.reconnectEnabled || this.opts.graceSec === 0) {
