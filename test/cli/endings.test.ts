@@ -318,3 +318,16 @@ test('the terminal closes on demo (tmux kill-session): its relay, handlers and p
   const left = await waitGone(tree, GONE_MS);
   assert.deepEqual(left, [], `still running: ${describe(left)}`);
 });
+
+test('demo SIGKILLed while its call is on the screen: the shown peer hangs up and says so, relay and peers all go', { skip }, async () => {
+  const p = pane(['demo', '--render', 'blocks', '--audio-out', 'none']);
+  await poll(() => processTree(p.shellPid()).length >= 7 && /fps/.test(p.screen()), `the demo call: ${p.screen()}`);
+  const tree = processTree(p.shellPid()).slice(1);
+  started.push(...tree);
+  // The shell's child is the demo itself; everything else is below it.
+  const demoPid = tree[0];
+  process.kill(demoPid, 'SIGKILL');
+  const left = await waitGone(tree, GONE_MS);
+  assert.deepEqual(left, [], `still running: ${describe(left)}`);
+  await poll(() => /call ended \(hangup, exit 0\): the parent process is gone/.test(p.screen()), `the shown peer's last line: ${p.screen()}`, 10_000);
+});
