@@ -218,7 +218,16 @@ for (const signal of ['SIGHUP', 'SIGKILL'] as const) {
     started.push(...tree);
     d.child.kill(signal);
     const ed = await within(d.exited, 'demo to exit');
-    if (signal === 'SIGHUP') assert.equal(ed.code, 0, d.stderr());
+    if (signal === 'SIGHUP') {
+      assert.equal(ed.code, 0, d.stderr());
+      // Both peers hung up and said so: an `ended` line each, the last of each peer's lines.
+      const lines = d.stdout().trim().split('\n').map((l) => JSON.parse(l) as { event: string; peer: string; reason?: string });
+      for (const peer of ['a', 'b']) {
+        const mine = lines.filter((l) => l.peer === peer);
+        assert.equal(mine[mine.length - 1]?.event, 'ended', `peer ${peer}: ${JSON.stringify(mine.slice(-2))}`);
+        assert.equal(mine[mine.length - 1]?.reason, 'hangup');
+      }
+    }
     const left = await waitGone(tree, GONE_MS);
     assert.deepEqual(left, [], `still running after ${signal}: ${describe(left)}`);
   });
