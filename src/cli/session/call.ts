@@ -372,6 +372,30 @@ export class CallSession extends EventEmitter<SessionEvents> {
       return;
     }
     this.watchPairing();
+    this.watchKeyExchange(ch);
+  }
+
+  /**
+   * A live peer answers its HELLO at once: KEY_CONFIRM, then (on video) SETUP. A peer that
+   * paired and then sent nothing of that for --peer-timeout froze or stalled mid-exchange:
+   * lost, like one that crashed there (exit 5 before it ever joined; otherwise reconnect,
+   * and --grace goes on).
+   */
+  private watchKeyExchange(ch: Channel): void {
+    const timeoutMs = this.peerTimeoutMs;
+    if (timeoutMs === 0) return;
+    this.after(timeoutMs, () => {
+      if (this.ending || !this.isCurrent(ch) || ch.isClosed) return;
+      const done = ch.ready && (ch !== this.video || this.callLive);
+      if (done) return;
+      const why = `the peer stalled during the key exchange: nothing more on the ${ch.name} connection for ${timeoutMs / 1000} s after its HELLO (--peer-timeout)`;
+      if (!this.peerJoined || !this.reconnectEnabled) {
+        void this.end('peer-lost', why);
+        return;
+      }
+      this.emit('warning', { code: 'W_PEER_SILENT', message: why });
+      this.loseConnection();
+    });
   }
 
   /**
