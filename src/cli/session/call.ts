@@ -23,7 +23,8 @@ import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
 import {
-  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_STABLE_MS, reconnectDelayMs,
+  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_MAX_UNSETTLED_DROPS, RECONNECT_STABLE_MS,
+  reconnectDelayMs,
 } from './reconnect.js';
 import { StatsCounter } from './stats.js';
 import { VERSION } from '../version.js';
@@ -101,6 +102,17 @@ interface Outage {
   graceLeftMs: number;
   graceRunningSinceMs: number | null;
   graceTimer: NodeJS.Timeout | undefined;
+  /** When the latest drop of this interruption happened (downMs counts from here). */
+  droppedAtMs: number;
+  /** Drops in this interruption: 1, and one more for each resume that did not settle. */
+  drops: number;
+  /**
+   * The peer is back (the call goes on) but not yet for RECONNECT_STABLE_MS with both
+   * connections paired: until then a new drop continues this interruption (its grace left
+   * minus the time it was back, its backoff) instead of starting a fresh one.
+   */
+  resumedAtMs: number | null;
+  settleTimer: NodeJS.Timeout | undefined;
 }
 
 type EndedEvent = SessionEvents['ended'][0];
@@ -210,7 +222,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Says BYE and ends the call (reason `hangup`); `why` goes into `ended.message` (a signal, a closed stdout). */
   hangup(why?: string): void {
     if (this.ending) return;
-    for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason: 'hangup' });
     void this.end('hangup', why);
   }
 
@@ -361,6 +372,30 @@ export class CallSession extends EventEmitter<SessionEvents> {
       return;
     }
     this.watchPairing();
+    this.watchKeyExchange(ch);
+  }
+
+  /**
+   * A live peer answers its HELLO at once: KEY_CONFIRM, then (on video) SETUP. A peer that
+   * paired and then sent nothing of that for --peer-timeout froze or stalled mid-exchange:
+   * lost, like one that crashed there (exit 5 before it ever joined; otherwise reconnect,
+   * and --grace goes on).
+   */
+  private watchKeyExchange(ch: Channel): void {
+    const timeoutMs = this.peerTimeoutMs;
+    if (timeoutMs === 0) return;
+    this.after(timeoutMs, () => {
+      if (this.ending || !this.isCurrent(ch) || ch.isClosed) return;
+      const done = ch.ready && (ch !== this.video || this.callLive);
+      if (done) return;
+      const why = `the peer stalled during the key exchange: nothing more on the ${ch.name} connection for ${timeoutMs / 1000} s after its HELLO (--peer-timeout)`;
+      if (!this.peerJoined || !this.reconnectEnabled) {
+        void this.end('peer-lost', why);
+        return;
+      }
+      this.emit('warning', { code: 'W_PEER_SILENT', message: why });
+      this.loseConnection();
+    });
   }
 
   /**
@@ -372,6 +407,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     if (both) {
       this.clearTimer(this.pairingTimer);
       this.pairingTimer = undefined;
+      this.watchSettle();
       return;
     }
     if (this.pairingTimer || !this.reconnectEnabled) return;
@@ -458,7 +494,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
    * --peer-timeout (a frozen peer, a relay that stopped forwarding, a record that never
    * completes) is a lost peer, handled as a connection that closed without goodbye.
    */
-  private checkPeerLiveness(): void {
+  private checkPeerLiveness(recheck = false): void {
     const timeoutMs = this.peerTimeoutMs;
     if (timeoutMs === 0 || !this.callLive || this.ending || this.peerGone) return;
     // Per channel: a peer stuck in one record on video while audio flows is lost just the same.
@@ -466,6 +502,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
       .map((ch) => ({ ch, ms: ch ? Date.now() - Math.max(ch.lastMessageMs, this.liveSinceMs) : 0 }))
       .find(({ ms }) => ms >= timeoutMs);
     if (!silent?.ch) return;
+    if (!recheck) {
+      // Timers run before I/O in an event-loop turn: after a stall of our own (CPU starved,
+      // a suspended laptop) what the peer sent may be waiting, unread. Decide after the reads.
+      setImmediate(() => this.checkPeerLiveness(true));
+      return;
+    }
     const why = `nothing from the peer on the ${silent.ch.name} connection for ${Math.round(silent.ms / 100) / 10} s (--peer-timeout ${timeoutMs / 1000})`;
     this.emit('warning', { code: 'W_PEER_SILENT', message: `${why}: treating it as lost` });
     if (!this.reconnectEnabled || this.opts.graceSec === 0) {
@@ -536,15 +578,37 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.callLive = false;
       this.emit('peer-left', { reason: 'lost' });
     }
-    if (this.outage) {
+    const outage = this.outage;
+    if (outage) {
       this.pauseGrace();
+      if (outage.resumedAtMs !== null) {
+        // Back, but not for long: the time it was back counts against --grace, the backoff
+        // goes on. A peer (or path) that drops after every SETUP, or pairs one channel only,
+        // cannot keep the call cycling for ever.
+        this.clearTimer(outage.settleTimer);
+        outage.settleTimer = undefined;
+        outage.graceLeftMs -= now - outage.resumedAtMs;
+        outage.resumedAtMs = null;
+        outage.drops++;
+        outage.droppedAtMs = now;
+        if (outage.graceLeftMs <= 0 || outage.drops >= RECONNECT_MAX_UNSETTLED_DROPS) {
+          void this.end('peer-lost', `the connection to the peer kept dropping (${outage.drops} drops in `
+            + `${Math.round((now - outage.sinceMs) / 1000)} s, never back for ${RECONNECT_STABLE_MS / 1000} s)`);
+          return;
+        }
+      } else if (wasUpMs >= RECONNECT_STABLE_MS) {
+        // At the relay, waiting, for a good while: a relay that drops us only now and then.
+        this.backoffStep = 0;
+      }
     } else {
       this.outage = {
         sinceMs: now, attempt: 0, peerWasLive: this.peerJoined,
         graceLeftMs: this.opts.graceSec * 1000, graceRunningSinceMs: null, graceTimer: undefined,
+        droppedAtMs: now, drops: 1, resumedAtMs: null, settleTimer: undefined,
       };
+      // A connection that lasted resets the backoff (a settled resume already did).
+      if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     }
-    if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     this.scheduleReconnect();
   }
 
@@ -617,10 +681,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private resume(setup: Setup): void {
     const outage = this.outage!;
     this.pauseGrace();
-    this.outage = undefined;
+    // The interruption stays open until the call has been back long enough (watchSettle).
+    outage.resumedAtMs = Date.now();
     this.callLive = true;
     this.liveSinceMs = Date.now();
-    this.backoffStep = 0;
     const previous = this.peerSetup;
     this.peerSetup = setup;
     if (JSON.stringify(previous?.video ?? null) !== JSON.stringify(setup.video ?? null)
@@ -635,7 +699,23 @@ export class CallSession extends EventEmitter<SessionEvents> {
     }
     this.requestKeyframe();
     this.sendState();
-    this.emit('reconnected', { downMs: Date.now() - outage.sinceMs, peer: { ...setup } });
+    this.emit('reconnected', { downMs: Date.now() - outage.droppedAtMs, peer: { ...setup } });
+    this.watchSettle();
+  }
+
+  /**
+   * Once the resumed call has both connections paired, RECONNECT_STABLE_MS of it closes the
+   * interruption: the next drop gets a full --grace and starts the backoff over.
+   */
+  private watchSettle(): void {
+    const outage = this.outage;
+    if (!outage || outage.resumedAtMs === null || outage.settleTimer || !this.callLive) return;
+    if (!this.video?.paired || !this.audio?.paired) return;
+    outage.settleTimer = this.after(RECONNECT_STABLE_MS, () => {
+      if (this.outage !== outage || outage.resumedAtMs === null) return;
+      this.outage = undefined;
+      this.backoffStep = 0;
+    });
   }
 
   /** A returning peer with other media settings: decoders (and a recording) follow them. */
@@ -912,6 +992,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Ends the call once: stops media, finalizes the recording, closes sockets, emits `ended`. */
   end(reason: EndReason, message?: string): Promise<EndedEvent> {
     if (this.ending) return this.ending;
+    // Whatever ends the call here (a hang-up, a media failure, the ffmpeg children killed by
+    // the same SIGHUP as us), the peer is told at once: it need not wait out its --grace.
+    if (!this.peerGone) {
+      for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason });
+    }
     this.ending = (async () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
