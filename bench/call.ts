@@ -18,7 +18,7 @@
  * docs/benchmarks.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ import ts from 'typescript';
 import { startDaemon, type StartedDaemon } from '../test/helpers/relay-client.js';
 import { DEFAULT_VIDEO_QUALITY, mjpegQscale } from '../src/media/args.js';
 import { benchSession, delay, percentile, spawnClient, type BenchClient, type CallEvent } from './lib/call-run.js';
-import { allProcs, label, TreeCpuMeter } from './lib/procs.js';
+import { allProcs, label, TreeCpuMeter, TreeMemoryMeter } from './lib/procs.js';
 import { StampReader, backgroundFrames, startStampedSource } from './lib/stamp.js';
 import { BOTTLENECK_RATE, HOST_ADDR, NETNS_NAME, bottleneckDescription, setupBottleneck, teardownBottleneck } from './lib/netns.js';
 import { writeSection } from './lib/docs.js';
@@ -81,6 +81,10 @@ interface Side {
   statsLatencyMs: number[];
   cpuPct: number;
   cpuBreakdown: string;
+  /** Mean PSS and RSS of the client's tree (shim processes left out), and PSS per member. */
+  pssMiB: number;
+  rssMiB: number;
+  pssBreakdown: string;
   bytesSentPerSec: number;
   fpsIn: number[];
   fpsOut: number[];
@@ -148,22 +152,21 @@ function num(e: CallEvent | undefined, k: string): number {
   return typeof v === 'number' ? v : NaN;
 }
 
-/** Reads the shim log: latencies of frames decoded by `clientPid` whose stamp lies in the window. */
-function frameLatencies(log: string, clientPid: number, fromMs: number, toMs: number): Array<{ stampMs: number; latencyMs: number }> {
-  if (!existsSync(log)) return [];
+/** Tapped frames (the client's own frame tap) whose stamp lies in the window. */
+function frameLatencies(c: BenchClient, fromMs: number, toMs: number): Array<{ stampMs: number; latencyMs: number }> {
   const from = fromMs >>> 0;
   const span = toMs - fromMs;
   const out: Array<{ stampMs: number; latencyMs: number }> = [];
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    const [pid, stamp, latency] = line.split(' ').map(Number);
-    if (pid !== clientPid || stamp === undefined || latency === undefined) continue;
-    const offset = (stamp - from + 2 ** 32) % 2 ** 32;
-    if (offset <= span) out.push({ stampMs: fromMs + offset, latencyMs: latency });
+  for (const f of c.frames) {
+    const offset = (f.stampMs - from + 2 ** 32) % 2 ** 32;
+    if (offset <= span) out.push({ stampMs: fromMs + offset, latencyMs: f.latencyMs });
   }
   return out;
 }
 
-async function ourCall(name: string, daemon: StartedDaemon, durationSec: number, opts: { shim?: string; log?: string; background?: string; throttled: boolean; shape?: Shape }): Promise<CallResult> {
+async function ourCall(name: string, daemon: StartedDaemon, durationSec: number, opts: {
+  shim?: string; log?: string; background?: string; throttled: boolean; shape?: Shape; decoder?: 'in-process' | 'ffmpeg';
+}): Promise<CallResult> {
   const session = benchSession(name.replace(/\W+/g, '-'));
   const shape = opts.shape ?? DEFAULT_SHAPE;
   // The call is ended by SIGINT (a hang-up) after the window; --duration is only a backstop.
@@ -172,9 +175,13 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
     '--duration', String(backstopSec), '--size', `${shape.width}x${shape.height}`, '--fps', String(shape.fps), '--video-codec', shape.codec,
     ...(opts.shim ? ['--ffmpeg', opts.shim] : []),
   ];
-  const env = opts.log ? { VC_SHIM_LOG: opts.log, VC_SHIM_BACKGROUND: opts.background } : {};
+  const env = {
+    ...(opts.log ? { VC_SHIM_LOG: opts.log, VC_SHIM_BACKGROUND: opts.background } : {}),
+    ...(opts.decoder === 'ffmpeg' ? { VIDEOCHAT_TEST_VIDEO_DECODER: 'ffmpeg' } : {}),
+  };
   const killAfterMs = backstopSec * 1000 + PEER_JOIN_TIMEOUT_MS + EXIT_MARGIN_MS;
-  const base = { videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, extra, env, killAfterMs };
+  // Stamped runs read the decoded frames from the client's frame tap (whichever decoder it uses).
+  const base = { videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, extra, env, killAfterMs, frameTap: !!opts.log };
   // a sits behind the bottleneck when throttled; b is on loopback beside the relay.
   const a = spawnClient({ ...base, host: opts.throttled ? HOST_ADDR : '127.0.0.1', netns: opts.throttled ? NETNS_NAME : undefined });
   await a.waitFor('waiting', PEER_JOIN_TIMEOUT_MS);
@@ -189,6 +196,8 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
   const joinedMs = Date.now();
   const notShim = (p: { cmdline: string; comm: string; pid: number; ppid: number; cpuSec: number; rssBytes: number }): boolean => label(p) !== 'shim';
   const meters = { a: new TreeCpuMeter(a.pid, notShim), b: new TreeCpuMeter(b.pid, notShim) };
+  const memory = { a: new TreeMemoryMeter(a.pid, notShim), b: new TreeMemoryMeter(b.pid, notShim) };
+  let samples = 0;
   await delay(WARMUP_SEC * 1000);
   const steady = (c: BenchClient): boolean => {
     const last = c.events.filter((e) => e.event === 'stats').slice(-WARMUP_STEADY_LINES);
@@ -205,6 +214,11 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
     procs = allProcs();
     meters.a.sample(procs);
     meters.b.sample(procs);
+    // smaps_rollup is slower to read than stat: every fourth sample (2 s) is enough for memory.
+    if (samples++ % 4 === 0) {
+      memory.a.sample(procs);
+      memory.b.sample(procs);
+    }
   }
   const toMs = Date.now();
   const wallSec = (toMs - fromMs) / 1000;
@@ -212,16 +226,20 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
   const [codeA, codeB] = await Promise.all([a.exited, b.exited]);
   if (codeA !== 0 || codeB !== 0) console.error(`warning: ${name}: exit codes a=${codeA} b=${codeB}; a stderr: ${a.stderr().slice(-500)}; b stderr: ${b.stderr().slice(-500)}`);
 
-  const side = (c: BenchClient, meter: TreeCpuMeter): Side => {
+  const side = (c: BenchClient, meter: TreeCpuMeter, mem: TreeMemoryMeter): Side => {
     const stats = statsIn(c, fromMs, toMs);
     const first = stats[0];
     const last = stats[stats.length - 1];
     const used = meter.used();
+    const memRes = mem.result();
     const ended = c.events.find((e) => e.event === 'ended');
     return {
-      frameLatencyMs: opts.log ? frameLatencies(opts.log, c.pid, fromMs, toMs).map((x) => x.latencyMs) : [],
+      frameLatencyMs: opts.log ? frameLatencies(c, fromMs, toMs).map((x) => x.latencyMs) : [],
       statsLatencyMs: stats.map((e) => num(e, 'latencyMs')).filter((x) => Number.isFinite(x)),
       cpuPct: (used.totalSec / wallSec) * 100,
+      pssMiB: memRes.pssBytes / 2 ** 20,
+      rssMiB: memRes.rssBytes / 2 ** 20,
+      pssBreakdown: [...memRes.pssByLabel].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`).join(', '),
       cpuBreakdown: [...used.byLabel].filter(([, s]) => s > 0).sort((x, y) => y[1] - x[1])
         .map(([k, s]) => `${k} ${((s / wallSec) * 100).toFixed(1)}`).join(', '),
       bytesSentPerSec: first && last && last.ts > first.ts ? ((num(last, 'bytesSent') - num(first, 'bytesSent')) * 1000) / (last.ts - first.ts) : NaN,
@@ -230,12 +248,12 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
       dropped: num(ended, 'videoFramesDropped'),
     };
   };
-  const result: CallResult = { name, a: side(a, meters.a), b: side(b, meters.b), timeline: [], warmupSec: (fromMs - joinedMs) / 1000, ok: codeA === 0 && codeB === 0 };
+  const result: CallResult = { name, a: side(a, meters.a, memory.a), b: side(b, meters.b, memory.b), timeline: [], warmupSec: (fromMs - joinedMs) / 1000, ok: codeA === 0 && codeB === 0 };
   // Per second from the call's start: what a sends and b shows, and the way back.
   const statsA = a.events.filter((e) => e.event === 'stats');
   const statsB = b.events.filter((e) => e.event === 'stats');
-  const framesA = opts.log ? frameLatencies(opts.log, a.pid, joinedMs, toMs) : [];
-  const framesB = opts.log ? frameLatencies(opts.log, b.pid, joinedMs, toMs) : [];
+  const framesA = opts.log ? frameLatencies(a, joinedMs, toMs) : [];
+  const framesB = opts.log ? frameLatencies(b, joinedMs, toMs) : [];
   const medianIn = (frames: Array<{ stampMs: number; latencyMs: number }>, s: number): string => {
     const xs = frames.filter((f) => f.stampMs >= joinedMs + s * 1000 && f.stampMs < joinedMs + (s + 1) * 1000).map((f) => f.latencyMs);
     return xs.length ? String(percentile(xs, 50)) : '-';
@@ -346,12 +364,12 @@ function latencyCells(xs: number[]): string {
 function callRows(r: CallResult): string[] {
   const row = (who: string, s: Side, dir: string): string =>
     `| ${r.name} | ${who} (${dir}) | ${latencyCells(s.frameLatencyMs)} | ${f0(percentile(s.statsLatencyMs, 50))} / ${f0(percentile(s.statsLatencyMs, 95))} | ` +
-    `${f1(s.cpuPct)} | ${kbps(s.bytesSentPerSec)} | ${f1(mean(s.fpsIn))} | ${Number.isFinite(s.dropped) ? s.dropped : '-'} |`;
+    `${f1(s.cpuPct)} | ${f0(s.pssMiB)} / ${f0(s.rssMiB)} | ${kbps(s.bytesSentPerSec)} | ${f1(mean(s.fpsIn))} | ${Number.isFinite(s.dropped) ? s.dropped : '-'} |`;
   return [row('a', r.a, 'b->a'), row('b', r.b, 'a->b')];
 }
 
 function rivalRow(r: RivalResult): string {
-  return `| ${r.name} | receiver | ${latencyCells(r.frameLatencyMs)} | - | ${f1(r.senderCpuPct)} + ${f1(r.receiverCpuPct)} | ${kbps(r.bytesPerSec)} | ` +
+  return `| ${r.name} | receiver | ${latencyCells(r.frameLatencyMs)} | - | ${f1(r.senderCpuPct)} + ${f1(r.receiverCpuPct)} | - | ${kbps(r.bytesPerSec)} | ` +
     `${f1(r.fpsIn)} | ${r.unreadable} unreadable |`;
 }
 
@@ -418,8 +436,14 @@ async function main(): Promise<void> {
     if (!onlyThrottled) {
       console.error('# our call, loopback, --video-in test (CPU and bytes as users run it)');
       calls.push(await ourCallRetried('ours, loopback, testsrc2', daemon, durationSec, { throttled: false }));
+      console.error('# our call, loopback, --video-in test, MJPEG decoded by ffmpeg (the fallback), for CPU and memory');
+      calls.push(await ourCallRetried('ours, loopback, testsrc2, ffmpeg decoder', daemon, durationSec, { throttled: false, decoder: 'ffmpeg' }));
       console.error('# our call, loopback, stamped frames (per-frame latency)');
       calls.push(await ourCallRetried('ours, loopback, stamped', daemon, durationSec, { shim, log: join(dir, 'lat-loop.log'), background, throttled: false }));
+      console.error('# our call, loopback, stamped frames, MJPEG decoded by ffmpeg');
+      calls.push(await ourCallRetried('ours, loopback, stamped, ffmpeg decoder', daemon, durationSec, {
+        shim, log: join(dir, 'lat-loop-ffmpeg.log'), background, throttled: false, decoder: 'ffmpeg',
+      }));
       console.error('# rival, loopback, plain receiver');
       rivals.push(await rival('rival, loopback, plain', durationSec, frames, { tuned: false, throttled: false }));
       console.error('# rival, loopback, tuned receiver');
@@ -462,8 +486,8 @@ async function main(): Promise<void> {
   const load1 = os.loadavg()[0]!;
 
   const header = [
-    '| run | side (direction decoded) | p50 ms | p95 ms | frames | stats latencyMs p50 / p95 | CPU % of a core | bytes/s sent | fps in | dropped |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| run | side (direction decoded) | p50 ms | p95 ms | frames | stats latencyMs p50 / p95 | CPU % of a core | tree PSS / RSS MiB | bytes/s sent | fps in | dropped |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const table = [...header, ...calls.flatMap(callRows), ...rivals.map(rivalRow)];
   const timelines = calls.filter((c) => c.name.includes('Mbit')).flatMap((c) => [
@@ -494,6 +518,9 @@ async function main(): Promise<void> {
   }
   const plain = calls.find((c) => c.name.includes('testsrc2'));
   if (plain) verdict.push(`CPU per client ${f1(plain.a.cpuPct)} % and ${f1(plain.b.cpuPct)} % of one core (target ${TARGET_CPU_PCT}); a: ${plain.a.cpuBreakdown}; b: ${plain.b.cpuBreakdown}`);
+  for (const c of calls.filter((x) => x.name.includes('testsrc2'))) {
+    verdict.push(`${c.name}: client tree PSS ${f1(c.a.pssMiB)} and ${f1(c.b.pssMiB)} MiB (RSS ${f1(c.a.rssMiB)}, ${f1(c.b.rssMiB)}); a: ${c.a.pssBreakdown}`);
+  }
   if (stamped) verdict.push(`CPU with stamped frames (no lavfi generation): a ${stamped.a.cpuBreakdown}; b ${stamped.b.cpuBreakdown}`);
   const warmups = calls.map((c) => c.warmupSec.toFixed(0)).join(', ');
   const context = `${durationSec} s measured per run, after a warm-up (${WARMUP_SEC} s for the rival; ${warmups} s for our calls, until video flowed steadily, at most ${WARMUP_MAX_SEC} s), load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after, on ${os.cpus().length} cores`;

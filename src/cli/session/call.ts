@@ -16,6 +16,7 @@ import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type Au
 import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { AudioSink } from '../../media/audio-sink.js';
 import { SelfView } from '../../media/self-view.js';
+import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 import { Recorder } from '../../media/recorder.js';
 import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import type { AudioIn, AudioOut, VideoIn, VideoCodec, AudioCodec } from '../options.js';
@@ -128,6 +129,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private audioDecoder: AudioDecoder | undefined;
   /** Our own frames decoded for the self-view (only while the UI shows it). */
   private selfView: SelfView | undefined;
+  /** TEST-ONLY: decoded frames out to the benchmark (test-hooks.ts). */
+  private readonly frameTap = openFrameTap();
   private sink: AudioSink | undefined;
   private recorder: Recorder | undefined;
   /** Why the recording stopped early (a call that ends well then exits 7: the file is incomplete). */
@@ -153,7 +156,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private lastEncrypted = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private intervals: NodeJS.Timeout[] = [];
-  private readonly pendingCaptureUs: number[] = [];
   private latencyMs: number | null = null;
   private ending: Promise<EndedEvent> | undefined;
   private resolveRun: ((e: EndedEvent) => void) | undefined;
@@ -233,7 +235,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const h = Math.max(2, Math.round(height / 2) * 2);
     this.opts.decodeSize = { width: w, height: h };
     if (this.videoDecoder) {
-      this.pendingCaptureUs.length = 0;
       void this.videoDecoder.setSize(w, h).catch(() => undefined);
     }
   }
@@ -587,7 +588,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
       || JSON.stringify(previous?.audio ?? null) !== JSON.stringify(setup.audio ?? null)) {
       this.restartDecoders(setup, previous);
     }
-    this.pendingCaptureUs.length = 0;
     // H.264: both decoders start over at a keyframe (ours after the gap, the peer's maybe anew).
     if (this.opts.videoCodec === 'h264') {
       this.needKeyframe = true;
@@ -623,7 +623,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
         ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
         width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
       });
-      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height });
+      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height, inProcess: inProcessDecodeAllowed() });
       self.on('frame', (f) => this.emit('self-frame', f));
       self.on('warning', (w) => this.warn(w));
       this.selfView = self;
@@ -670,7 +670,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const { ffmpeg } = this.opts;
     if (peer.video) {
       const size = this.opts.decodeSize ?? { width: peer.video.width, height: peer.video.height };
-      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height });
+      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height, inProcess: inProcessDecodeAllowed() });
       vd.on('frame', (f) => this.onDecodedFrame(f));
       vd.on('need-keyframe', () => this.requestKeyframe());
       vd.on('warning', (w) => this.warn(w));
@@ -760,7 +760,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private onPeerVideo(data: Uint8Array, keyframe: boolean, captureUs: number): void {
     this.stats.videoReceived();
     this.recorder?.writeVideo({ data, keyframe });
-    if (this.videoDecoder?.push({ data, keyframe })) this.pendingCaptureUs.push(captureUs);
+    this.videoDecoder?.push({ data, keyframe, captureUs });
   }
 
   private onPeerAudio(data: Uint8Array): void {
@@ -772,12 +772,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private onDecodedFrame(frame: DecodedFrame): void {
-    const captureUs = this.pendingCaptureUs.shift();
+    const captureUs = frame.captureUs;
     if (captureUs !== undefined) {
       const latency = this.clock.latencyMs(captureUs, this.nowUs());
       if (latency !== null) this.latencyMs = this.latencyMs === null ? latency : this.latencyMs * 0.8 + latency * 0.2;
     }
     this.stats.videoDecoded();
+    this.frameTap?.(frame);
     this.emit('video-frame', { width: frame.width, height: frame.height, data: frame.data });
     if (this.opts.stopAfterFirstFrame) this.hangup();
   }
