@@ -18,12 +18,10 @@
  * docs/benchmarks.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { startDaemon, type StartedDaemon } from '../test/helpers/relay-client.js';
 import { DEFAULT_VIDEO_QUALITY, mjpegQscale } from '../src/media/args.js';
 import { benchSession, delay, percentile, spawnClient, type BenchClient, type CallEvent } from './lib/call-run.js';
@@ -31,6 +29,7 @@ import { allProcs, label, TreeCpuMeter, TreeMemoryMeter } from './lib/procs.js';
 import { StampReader, backgroundFrames, startStampedSource } from './lib/stamp.js';
 import { BOTTLENECK_RATE, HOST_ADDR, NETNS_NAME, bottleneckDescription, setupBottleneck, teardownBottleneck } from './lib/netns.js';
 import { writeSection } from './lib/docs.js';
+import { shimLauncher } from './lib/shim.js';
 
 /** What a run sends: picture size, frame rate and codec. */
 interface Shape {
@@ -71,8 +70,6 @@ const TARGET_CPU_PCT = 25;
  * adapts there: the tighter second bottleneck shows the sender's frame rate adaptation.
  */
 const TIGHT_RATE = '400kbit';
-
-const LIB_DIR = fileURLToPath(new URL('./lib/', import.meta.url));
 
 interface Side {
   /** Per-frame capture -> decoded latency of frames this side decoded (ms). */
@@ -123,24 +120,6 @@ function parseArgs(argv: string[]): { durationSec: number; write: boolean; skipT
     durationSec, write: argv.includes('--write'), skipThrottled: argv.includes('--no-throttle'), onlyThrottled: argv.includes('--only-throttled'),
     matrix: argv.includes('--matrix'),
   };
-}
-
-/**
- * Transpiles the shim and its one import to plain ESM in `dir` and writes an `ffmpeg`
- * launcher for `--ffmpeg`: node starts that in ~50 ms, where a TypeScript loader took seconds
- * on a busy machine (past the client's 10 s first-output limit, measured).
- */
-function shimLauncher(dir: string): string {
-  for (const name of ['ffmpeg-shim', 'stamp']) {
-    const src = readFileSync(join(LIB_DIR, `${name}.ts`), 'utf8');
-    const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-    writeFileSync(join(dir, `${name}.js`), out.outputText);
-  }
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  const path = join(dir, 'ffmpeg');
-  writeFileSync(path, `#!/bin/sh\nexec "${process.execPath}" "${join(dir, 'ffmpeg-shim.js')}" "$@"\n`);
-  chmodSync(path, 0o755);
-  return path;
 }
 
 function statsIn(c: BenchClient, fromMs: number, toMs: number): CallEvent[] {
@@ -374,38 +353,85 @@ function rivalRow(r: RivalResult): string {
 }
 
 /**
- * What the figures mean: measured once with bench/lib/stamp.ts on bare ffmpeg chains (stamped raw
- * frames at 15 fps, one run each, machine load 11-13) and from the runs above; kept here so that
- * `--write` does not drop it.
+ * What the figures mean: from the runs above and from stamped bare ffmpeg chains (issue 12);
+ * kept here so that `--write` does not drop it. Figures quoted from single runs on a shared,
+ * loaded 2-core machine.
  */
 const ANALYSIS = [
-  '### Where the latency goes, and what would fix it',
+  '### Where the latency goes',
   '',
-  '- **ffmpeg 5.1\'s command line holds frames back.** Each ffmpeg process hands out frame k only after it has read',
-  '  frame k+1 (k+2 when a filter graph is in the path: `-vf`, or an automatic pixel-format conversion), and at 15 fps a',
-  '  frame is 67 ms. Bare chains of stamped raw frames: raw -> ffmpeg -> raw 70 ms (one frame); the same with `-vf scale`',
-  '  136 ms (two); MJPEG encode -> decode (two processes, as the rival) 205-275 ms (three to four); the same with our',
-  '  capture\'s `fps=` filter 337 ms (five). So p50 <= 100 ms cannot be reached with two ffmpeg CLI processes at 15 fps:',
-  '  one alone costs 67-133 ms. The rival sits at ~270 ms for the same reason.',
-  '- **Ours adds about two frames to the rival** (~405 vs ~270 ms p50 on loopback): the capture\'s `fps=W` filter (one',
-  '  frame; `test` is already at the rate, and a camera is opened at `-framerate`, so it is needed only for files) and',
-  '  the decoder\'s `-vf scale` (one frame when the decode size is the capture size). The relay, the encryption and',
-  '  the sockets are in the noise (the client\'s own RTT is ~1 ms on loopback).',
-  '- **The client\'s `latencyMs` reads ~200 ms less than the truth**: it starts when the frame leaves the capture',
-  '  ffmpeg, so the capture side\'s held-back frames are not in it, and it is an average (0.8/0.2), so its p95 says',
-  '  little. Stamped frames are needed for the real figure.',
-  '- **Fixes (src, not done here):** drop `fps=` for `test` and cameras; skip `-vf scale` when sizes match; beyond',
-  '  that, decode MJPEG in process (no second CLI) or move to an ffmpeg whose CLI does not hold frames (6.1+/7, to be',
-  '  measured); a higher capture rate shortens each held frame (30 fps: 33 ms).',
-  '- **1 Mbit/s is not the bottleneck** for 320x240@15 MJPEG at quality 70 (~0.66 Mbit/s stamped, ~0.88 with',
-  '  testsrc2): the throttled call runs at 15 fps with the loopback latency, and nothing adapts. At 0.4 Mbit/s the',
-  '  sender behind the link (a->b) does step down (15 -> 3 fps, frames dropped) but only after several seconds of queue:',
-  '  `SOCKET_HIGH_WATER_BYTES` (256 KiB in Node) plus the kernel send buffer hold 5-8 s of video at 0.4 Mbit/s, so',
-  '  latency saw-tooths between ~3 and ~9 s as the rate recovers after 3 clean seconds and the queue builds again. The',
-  '  other direction (b->a, bottleneck on the relay\'s side) never adapts: b\'s own socket on loopback never backs up,',
-  '  so b keeps sending 15 fps and the queue grows without bound (latency past 20 s). Needed: a backlog limit in time',
-  '  (bytes queued / measured send rate, plus a small kernel SO_SNDBUF or TCP_NOTSENT_LOWAT) and receiver reports',
-  '  (REPORT: fps in, latency) that make the sender adapt to a bottleneck it cannot see.',
+  'The ~270 ms loopback figure of earlier runs was not a limit of ffmpeg 5.1\'s command line (as this section used to',
+  'say); two things held frames, and both are gone (commit bb7dc84):',
+  '',
+  '- **Frame-threaded encoders.** ffmpeg\'s MJPEG and x264 encoders run frame threads by default and hold one or two',
+  '  frames before the first packet comes out. An output `-threads 1` on the capture takes capture -> encoded from',
+  '  68 ms (one frame at 15 fps) to ~1 ms. Filters cost nothing; `-fflags nobuffer` on the capture input makes it worse',
+  '  (two frames held, frames lost). x264 also runs `zerolatency` (no lookahead, no B-frames).',
+  '- **The decoder\'s input and output.** Every byte-stream JPEG demuxer (`mjpeg`, `jpeg_pipe`, `image2pipe`) ends a',
+  '  frame only when the next one starts, and the rawvideo output is frame-threaded too. Fed `-f mpjpeg` (each JPEG a',
+  '  multipart part with a Content-Length) and with `-threads 1` after `-i` (before it, it reaches only the decoder):',
+  '  134 ms -> 1 ms. MJPEG is now decoded in process anyway (below); ffmpeg, the fallback, is fed this way.',
+  '',
+  'Before and after, loopback, stamped frames, 15 s per run (`--no-throttle --duration 15`), each beside the rival in',
+  'the same run:',
+  '',
+  '| run | p50 ms | p95 ms |',
+  '|---|---|---|',
+  '| before: ours (capture and decoder frame-threaded, `jpeg_pipe`) | 270 | 274 |',
+  '| before: rival, plain | 287 | 345 |',
+  '| before: rival, tuned as ours was then | 268 | 314 |',
+  '| after: ours, MJPEG 320x240@15 | 3 | 7-9 |',
+  '| after: ours, MJPEG 320x240@30 | 3 | 6-7 |',
+  '| after: ours, MJPEG 640x480@15 | 7-8 | 13 |',
+  '| after: ours, H.264 320x240@15 | 3 | 6 |',
+  '| after: rival, plain | 203 | 287 |',
+  '| after: rival, tuned (holds no frame either: `-threads 1`, `-f mpjpeg`) | 2 | 12 |',
+  '',
+  'The relay, the encryption and the sockets are in the noise (RTT ~1 ms on loopback). What remains on loopback is',
+  'encode + decode + a few pipe and socket hops; the rival, two ffmpeg processes and one TCP hop, is ~1 ms faster.',
+  '',
+  '### latencyMs',
+  '',
+  'The client\'s `latencyMs` (stats, REPORT) now counts from the moment the raw frame entered the encoder: the last',
+  'filter before the encoder prints each frame\'s number to a pipe (fd 3) as the frame passes, and the client pairs',
+  'that moment with the encoded frame of the same number (src/media/capture.ts, EncoderTap). It used to start when',
+  'the encoded frame left ffmpeg, so whatever the capture held was missing (135 ms against a true 270 ms, above).',
+  'Checked against the stamps in every run here ("stats latencyMs p50 minus stamped p50"): within 0.1-2.2 ms on',
+  'loopback and 1.5-4.3 ms at 1 Mbit/s; at 0.4 Mbit/s the two differ more (20-37 ms) because `latencyMs` is a',
+  'moving average (0.8/0.2) sampled once a second while the per-frame figure is a median over frames.',
+  '',
+  '### Decoding in process',
+  '',
+  'MJPEG is decoded in the client (wasm libjpeg-turbo, `@jsquash/jpeg`; resized in JS), ffmpeg only when that cannot',
+  'load. `node --import tsx bench/decode.ts --duration 15`, 320x240@15, each case a fresh node process (tsx loaded,',
+  'so node\'s own figure is higher than the client\'s):',
+  '',
+  '| case | CPU % of a core | tree PSS MiB | tree RSS MiB |',
+  '|---|---|---|---|',
+  '| idle node | 0.5 | 32.0 | 71.0 |',
+  '| ffmpeg decoder, peer only | 2.2 | 107.1 (node 60.2 + ffmpeg 46.9) | 150.0 |',
+  '| in process, peer only | 2.2 | 70.2 | 110.6 |',
+  '| ffmpeg decoders, peer + self-view | 2.9 | 111.1 | 203.6 |',
+  '| in process, peer + self-view | 3.0 | 72.2 | 113.0 |',
+  '',
+  'CPU is the same; memory is lower by ~37 MiB PSS. In a headless call (the table above: "tree PSS / RSS", mean of',
+  'samples, shim processes left out) the gain is smaller, because the decoder ffmpeg shares its libraries with the',
+  'three other ffmpeg processes of the client: 89-91 MiB PSS in process against 80-89 MiB with the ffmpeg decoder in',
+  'one noisy run (node\'s own PSS moves by 15 MiB with garbage collection), but RSS 234-236 against 270-279 MiB and',
+  'one process fewer. In the TUI the self-view decodes our own frames too, which with ffmpeg is a fifth process.',
+  'The issue-12 goals, whole client tree PSS <= 120 MiB and CPU <= 12 % of a core at 320x240@15, hold in these runs',
+  '(PSS 80-91 MiB, CPU 8.7-8.9 %); what remains are the capture ffmpeg and the two audio ffmpeg processes (Opus in',
+  'process is issue 18).',
+  '',
+  '### Congestion',
+  '',
+  '- **Before** (fps-only adaptation, 350 ms path-delay threshold), same bench at 0.4 Mbit/s: p50 171 ms, p95 423 ms',
+  '  (a->b) and 578 ms (b->a), 6.6 fps in; the rival queues 5-9 s.',
+  '- **Now** (src/cli/session/video-rate.ts): a frame is held back while the peer\'s reports show a byte that waited',
+  '  past 200 ms, or while what is on the way would take longer than that at the best rate the peer received at in the',
+  '  last 3 s: the queue is bounded in time at any link speed. Congestion steps the encoder down a ladder, quality',
+  '  first (70 -> 50 -> 35), then size (3/4, 1/2), the frame rate last; one encoder restart per step, at most one step',
+  '  down per 1.5 s, one up after 4 s clean (doubling after a bounce).',
 ];
 
 /** Runs one of our calls, and once more if it broke (on a busy machine a process may miss its start-up limit). */

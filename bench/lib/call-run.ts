@@ -50,7 +50,7 @@ export interface ClientSpawnOptions {
  * Reads the frame tap (u16 width, u16 height, RGB24, ...) and each frame's stamp when its last
  * byte arrives. The stamp's age then is capture -> decoded and handed to the UI.
  */
-class FrameTapReader {
+export class FrameTapReader {
   private head = Buffer.alloc(4);
   private headFill = 0;
   private frame: Buffer | null = null;

@@ -37,9 +37,11 @@ export const RATE_LADDER: readonly RateLevel[] = [
 /** Most video allowed on the way to the peer, in time. */
 export const VIDEO_MAX_QUEUE_MS = 200;
 /** Congested: the path held video longer than this (reports) ... */
-export const CONGESTED_DELAY_MS = 120;
+export const CONGESTED_DELAY_MS = 150;
 /** ... or more than this share of the frames of one second had to be held back. */
 export const CONGESTED_DROP_RATIO = 0.2;
+/** Receive-rate samples this recent count towards the path's rate. */
+export const RATE_WINDOW_MS = 3000;
 /** Clean: the path held nothing longer than this. */
 export const CLEAN_DELAY_MS = 40;
 export const STEP_DOWN_HOLD_MS = 1500;
@@ -64,8 +66,9 @@ export class VideoRateControl {
   /** Index into RATE_LADDER. */
   level = 0;
   private report: RateReport | undefined;
-  /** Bytes per ms the peer has been receiving (EWMA over reports), or null before two. */
+  /** Bytes per ms the path can carry (max of recent receive rates), or null before two reports. */
   private rate: number | null = null;
+  private samples: Array<[number, number]> = [];
   private lastChangeMs = -Infinity;
   private lastDownMs = -Infinity;
   private cleanSinceMs: number | null = null;
@@ -83,14 +86,18 @@ export class VideoRateControl {
   resetPath(): void {
     this.report = undefined;
     this.rate = null;
+    this.samples = [];
   }
 
   onReport(r: RateReport): void {
     const prev = this.report;
     if (prev && r.atMs > prev.atMs && r.bytesReceived >= prev.bytesReceived) {
-      const sample = (r.bytesReceived - prev.bytesReceived) / (r.atMs - prev.atMs);
-      // Only while the path was busy does the receive rate say what the link can carry.
-      if (r.pathDelayMs > CLEAN_DELAY_MS || this.rate === null) this.rate = this.rate === null ? sample : this.rate * 0.7 + sample * 0.3;
+      // The rate the link can carry is the best the peer has received at lately (a max filter,
+      // as BBR's): a path that is not full delivers less than it could, and an average of
+      // such samples would hold frames back on a link with room to spare.
+      this.samples.push([r.atMs, (r.bytesReceived - prev.bytesReceived) / (r.atMs - prev.atMs)]);
+      while (this.samples.length > 1 && this.samples[0]![0] < r.atMs - RATE_WINDOW_MS) this.samples.shift();
+      this.rate = Math.max(...this.samples.map(([, v]) => v));
     }
     this.report = r;
     this.maxDelayThisSecond = Math.max(this.maxDelayThisSecond, r.pathDelayMs);
