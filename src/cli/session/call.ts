@@ -16,17 +16,19 @@ import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type Au
 import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { AudioSink } from '../../media/audio-sink.js';
 import { SelfView } from '../../media/self-view.js';
+import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 import { Recorder } from '../../media/recorder.js';
 import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
 import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
-import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
+import { RELAY_CONNECT_TIMEOUT_MS, openRelayChannel } from './relay-link.js';
 import {
   PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_MAX_UNSETTLED_DROPS, RECONNECT_STABLE_MS,
   reconnectDelayMs,
 } from './reconnect.js';
 import { StatsCounter } from './stats.js';
+import { VideoRateControl, type RateLevel } from './video-rate.js';
 import { VERSION } from '../version.js';
 import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 
@@ -38,17 +40,9 @@ export const STATS_INTERVAL_MS = 1000;
 export const BYE_FLUSH_MS = 300;
 /** How often we tell the peer what we received (REPORT): its sender measures the path delay from it. */
 export const REPORT_INTERVAL_MS = 200;
-/** Video waiting longer than this on the path (our buffers, the relay, a slow link) is not sent more of. */
-export const VIDEO_MAX_PATH_DELAY_MS = 350;
-/** Without a fresh report for this long while bytes are outstanding, the path counts as stuck. */
-export const REPORT_STALE_MS = 2000;
 /** The same warning code is emitted at most this often. */
 export const WARNING_THROTTLE_MS = 5000;
-/** Sender adaptation: drop ratio in one second above which the frame rate steps down. */
-export const ADAPT_DROP_RATIO = 0.2;
-/** Sender adaptation: seconds without drops before the frame rate steps back up. */
-export const ADAPT_RECOVER_SEC = 3;
-/** The lowest frame rate adaptation goes to. */
+/** The lowest frame rate rate control thins MJPEG to. */
 export const ADAPT_MIN_FPS = 3;
 /** How often the peer's silence is checked against --peer-timeout. */
 export const PEER_LIVENESS_CHECK_MS = 250;
@@ -144,6 +138,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private audioDecoder: AudioDecoder | undefined;
   /** Our own frames decoded for the self-view (only while the UI shows it). */
   private selfView: SelfView | undefined;
+  /** TEST-ONLY: decoded frames out to the benchmark (test-hooks.ts). */
+  private readonly frameTap = openFrameTap();
   private sink: AudioSink | undefined;
   private recorder: Recorder | undefined;
   /** Why the recording stopped early (a call that ends well then exits 7: the file is incomplete). */
@@ -169,21 +165,19 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private lastEncrypted = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private intervals: NodeJS.Timeout[] = [];
-  private readonly pendingCaptureUs: number[] = [];
   private latencyMs: number | null = null;
   private ending: Promise<EndedEvent> | undefined;
   private resolveRun: ((e: EndedEvent) => void) | undefined;
   /** Frames pass when at least this much time passed since the last one sent (adaptation). */
   private sendFps: number;
   private lastVideoSentMs = 0;
-  private cleanSeconds = 0;
+  /** What the capture encodes and when a frame may go, from the peer's reports (video-rate.ts). */
+  private readonly rate = new VideoRateControl();
   /** H.264: send nothing until a keyframe (at the start, after a drop, or when asked). */
   private needKeyframe: boolean;
   private readonly lastWarnAt = new Map<string, number>();
   /** Since when the peer is with us on the current channels (liveness counts from here). */
   private liveSinceMs = 0;
-  /** The peer's latest receiver report on the current video channel. */
-  private peerReport: { bytesReceived: number; arrivedMs: number; pathDelayMs: number } | undefined;
 
   constructor(opts: CallOptions) {
     super();
@@ -250,7 +244,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const h = Math.max(2, Math.round(height / 2) * 2);
     this.opts.decodeSize = { width: w, height: h };
     if (this.videoDecoder) {
-      this.pendingCaptureUs.length = 0;
       void this.videoDecoder.setSize(w, h).catch(() => undefined);
     }
   }
@@ -320,7 +313,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.video = this.wireChannel(new Channel('video', videoSocket, { insecure, codeKey }));
     this.audio = this.wireChannel(new Channel('audio', audioSocket, { insecure, codeKey }));
     // Reports count the bytes of one connection: a new one starts from nothing.
-    this.peerReport = undefined;
+    this.rate.resetPath();
     this.attachedAtMs = this.lastRelayContactMs = Date.now();
     // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
     this.video.sendHello();
@@ -691,7 +684,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
       || JSON.stringify(previous?.audio ?? null) !== JSON.stringify(setup.audio ?? null)) {
       this.restartDecoders(setup, previous);
     }
-    this.pendingCaptureUs.length = 0;
     // H.264: both decoders start over at a keyframe (ours after the gap, the peer's maybe anew).
     if (this.opts.videoCodec === 'h264') {
       this.needKeyframe = true;
@@ -743,7 +735,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
         ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
         width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
       });
-      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height });
+      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height, inProcess: inProcessDecodeAllowed() });
       self.on('frame', (f) => this.emit('self-frame', f));
       self.on('warning', (w) => this.warn(w));
       this.selfView = self;
@@ -790,7 +782,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const { ffmpeg } = this.opts;
     if (peer.video) {
       const size = this.opts.decodeSize ?? { width: peer.video.width, height: peer.video.height };
-      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height });
+      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height, inProcess: inProcessDecodeAllowed() });
       vd.on('frame', (f) => this.onDecodedFrame(f));
       vd.on('need-keyframe', () => this.requestKeyframe());
       vd.on('warning', (w) => this.warn(w));
@@ -816,7 +808,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     if (this.opts.videoCodec === 'mjpeg' && this.sendFps < this.opts.fps) {
       if (nowMs - this.lastVideoSentMs < (1000 / this.sendFps) * 0.9) return;
     }
-    if (ch.backedUp || this.pathCongested(ch)) {
+    if (ch.backedUp || !this.rate.maySend(ch.bytesSent, Date.now())) {
       // Never queue stale video: drop the whole frame; H.264 then waits for a keyframe.
       this.stats.videoDropped(true);
       if (this.opts.videoCodec === 'h264') this.needKeyframe = true;
@@ -856,16 +848,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const atMs = this.clock.offsetMs !== null
       ? (this.clock.toLocalUs(timestampUs) - this.offsetUs) / 1000
       : Date.now() - (this.clock.rttMs ?? 0) / 2;
-    this.peerReport = { bytesReceived: report.bytesReceived, arrivedMs: Date.now(), pathDelayMs: ch.sendLog.delayAt(report.bytesReceived, Math.min(atMs, Date.now())) };
-  }
-
-  /** Video is piling up somewhere between us and the peer (by its reports). */
-  private pathCongested(ch: Channel): boolean {
-    const r = this.peerReport;
-    if (!r) return false;
-    if (r.pathDelayMs > VIDEO_MAX_PATH_DELAY_MS) return true;
-    // Reports stopped while much is outstanding: the path is stuck (or the peer is); don't pile on.
-    return Date.now() - r.arrivedMs > REPORT_STALE_MS && ch.bytesSent - r.bytesReceived > SOCKET_HIGH_WATER_BYTES / 4;
+    const takenMs = Math.min(atMs, Date.now());
+    this.rate.onReport({ bytesReceived: report.bytesReceived, pathDelayMs: ch.sendLog.delayAt(report.bytesReceived, takenMs), atMs: takenMs });
   }
 
   private sendAudio(packet: AudioPacket): void {
@@ -880,7 +864,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private onPeerVideo(data: Uint8Array, keyframe: boolean, captureUs: number): void {
     this.stats.videoReceived();
     this.recorder?.writeVideo({ data, keyframe });
-    if (this.videoDecoder?.push({ data, keyframe })) this.pendingCaptureUs.push(captureUs);
+    this.videoDecoder?.push({ data, keyframe, captureUs });
   }
 
   private onPeerAudio(data: Uint8Array): void {
@@ -892,12 +876,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private onDecodedFrame(frame: DecodedFrame): void {
-    const captureUs = this.pendingCaptureUs.shift();
+    const captureUs = frame.captureUs;
     if (captureUs !== undefined) {
       const latency = this.clock.latencyMs(captureUs, this.nowUs());
       if (latency !== null) this.latencyMs = this.latencyMs === null ? latency : this.latencyMs * 0.8 + latency * 0.2;
     }
     this.stats.videoDecoded();
+    this.frameTap?.(frame);
     this.emit('video-frame', { width: frame.width, height: frame.height, data: frame.data });
     if (this.opts.stopAfterFirstFrame) this.hangup();
   }
@@ -915,24 +900,23 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.emit('stats', this.currentStats());
   }
 
-  /** Steps the send frame rate down when frames are being dropped, and back up when clean. */
+  /** Once a second: rate control may move a rung on its ladder (quality, then size, then frame rate). */
   private adapt(): void {
     const { sent, dropped } = this.stats.lastSecond();
-    const total = sent + dropped;
-    if (total > 0 && dropped / total > ADAPT_DROP_RATIO) {
-      this.cleanSeconds = 0;
-      const next = Math.max(ADAPT_MIN_FPS, Math.floor(this.sendFps * 0.7));
-      if (next < this.sendFps) this.setSendFps(next);
-    } else if (this.sendFps < this.opts.fps && ++this.cleanSeconds >= ADAPT_RECOVER_SEC) {
-      this.cleanSeconds = 0;
-      this.setSendFps(Math.min(this.opts.fps, Math.ceil(this.sendFps * 1.3)));
-    }
+    const level = this.rate.tick(sent, dropped, Date.now());
+    if (level) this.applyRateLevel(level);
   }
 
-  private setSendFps(fps: number): void {
-    this.sendFps = fps;
-    // H.264 frames depend on each other: the encoder itself must change rate (a short restart).
-    if (this.opts.videoCodec === 'h264') void this.videoCapture?.setFps(fps).catch(() => undefined);
+  /** Makes the capture encode at `level`: one encoder restart; MJPEG's frame rate is thinned here instead. */
+  private applyRateLevel(level: RateLevel): void {
+    const fps = Math.max(ADAPT_MIN_FPS, Math.round(this.opts.fps * level.fpsShare));
+    // H.264 frames depend on each other: its encoder changes rate itself; its size stays (a new
+    // size is a new stream the peer's decoder must restart for).
+    const h264 = this.opts.videoCodec === 'h264';
+    const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+    const scaleTo = h264 ? undefined : { width: even(this.opts.width * level.sizeShare), height: even(this.opts.height * level.sizeShare) };
+    this.sendFps = h264 ? this.opts.fps : fps;
+    void this.videoCapture?.setEncoding({ quality: level.quality, scaleTo, ...(h264 ? { fps } : {}) }).catch(() => undefined);
   }
 
   private sendState(): void {
