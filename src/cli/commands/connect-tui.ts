@@ -20,6 +20,9 @@ export interface TerminalChoice {
   tmuxPassthrough: boolean;
   /** The terminal's background is light: ascii inverts its ramp. */
   lightBackground: boolean;
+  /** Inside tmux: kitty through Unicode placeholders, the id in this colour form. */
+  kittyPlaceholders: boolean;
+  kittyPlaceholderColors: 'truecolor' | 256;
 }
 
 /** Applies the user's --render/--colors over what the terminal said. */
@@ -31,6 +34,8 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
     colors: depth,
     tmuxPassthrough: caps.tmuxPassthrough,
     lightBackground: caps.background === 'light',
+    kittyPlaceholders: caps.tmux,
+    kittyPlaceholderColors: caps.kittyPlaceholderColors,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -53,7 +58,10 @@ export async function prepareInteractive(
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
-    createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground }),
+    createRenderer: (mode) => createRenderer(mode, {
+      tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
+      kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
+    }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a WAV file.

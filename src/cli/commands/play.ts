@@ -66,6 +66,8 @@ export interface PlayTerminal {
   tmuxPassthrough: boolean;
   /** The terminal's background is light (OSC 11 or COLORFGBG): ascii inverts its ramp. */
   lightBackground?: boolean;
+  /** Inside tmux kitty images go through Unicode placeholders, the image id in this colour form. */
+  kittyPlaceholderColors?: 'truecolor' | 256;
   /** Cell size in pixels when the terminal told us: sixel and kitty pictures are sized from it. */
   cellPx?: { width: number; height: number };
 }
@@ -88,6 +90,7 @@ export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'color
     // Inside tmux a graphics mode only shows through passthrough, whether picked or forced.
     tmuxPassthrough: Boolean(ctx.env.TMUX),
     lightBackground: caps.background === 'light',
+    kittyPlaceholderColors: caps.kittyPlaceholderColors,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -235,7 +238,10 @@ class Player {
   ) {
     this.out = ctx.stdout;
     this.tty = this.out.isTTY === true;
-    this.renderer = terminal.mode ? createRenderer(terminal.mode, { tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground }) : null;
+    this.renderer = terminal.mode ? createRenderer(terminal.mode, {
+        tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground,
+        kittyPlaceholders: terminal.tmuxPassthrough, kittyPlaceholderColors: terminal.kittyPlaceholderColors,
+      }) : null;
     this.target = this.fit(terminal.colors);
     this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };
     this.drawSize = this.decoded;

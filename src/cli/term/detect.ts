@@ -52,6 +52,11 @@ export interface Capabilities {
   tmux: boolean;
   /** Graphics escapes must be wrapped for tmux passthrough (`createRenderer(mode, { tmuxPassthrough })`). */
   tmuxPassthrough: boolean;
+  /**
+   * Inside tmux kitty images are shown through Unicode placeholders, whose cells carry the
+   * image id as their colour: 24-bit when tmux tells the outer terminal has RGB, else 256.
+   */
+  kittyPlaceholderColors: 'truecolor' | 256;
   /** Cell size in pixels, when the terminal told us. */
   cellWidthPx?: number;
   cellHeightPx?: number;
@@ -168,6 +173,7 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     iterm: decision.iterm,
     tmux: decision.tmux,
     tmuxPassthrough: decision.passthrough,
+    kittyPlaceholderColors: tmux?.clientFeatures?.includes('RGB') ? 'truecolor' : 256,
     cellWidthPx: cellWidthPx || undefined,
     cellHeightPx: cellHeightPx || undefined,
     cols,

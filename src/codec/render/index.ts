@@ -15,7 +15,7 @@ import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export { SYNC_BEGIN, SYNC_END, wrapSynchronized } from './sync.js';
 export { wrapTmuxPassthrough } from './tmux.js';
-export { kittyDeleteImage } from './kitty.js';
+export { kittyDeleteImage, kittyPlaceholderCells } from './kitty.js';
 export { psnr } from './quality.js';
 export { reconstructPixels } from './reconstruct.js';
 
@@ -34,6 +34,10 @@ export interface RendererOptions {
   sixelMaxHeightPx?: number;
   /** Kitty image id (default KITTY_IMAGE_ID). */
   kittyImageId?: number;
+  /** Kitty through Unicode placeholders (inside tmux; with `tmuxPassthrough` for the image data). */
+  kittyPlaceholders?: boolean;
+  /** How placeholder cells carry the image id: truecolor (default) or 256 colours. */
+  kittyPlaceholderColors?: 'truecolor' | 256;
   /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
   lightBackground?: boolean;
 }
@@ -103,7 +107,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     case 'kitty': {
-      const r = createKittyRenderer({ imageId: opts.kittyImageId });
+      const r = createKittyRenderer({ imageId: opts.kittyImageId, placeholders: opts.kittyPlaceholders, placeholderColors: opts.kittyPlaceholderColors });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     default:
