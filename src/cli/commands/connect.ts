@@ -9,8 +9,8 @@ import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import {
   AUDIO_CODECS, COLORS_CHOICES, DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_GRACE_SEC, DEFAULT_HOST, DEFAULT_SIZE,
-  DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
-  parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePort, parsePositiveInt, parseSeconds, parseSession,
+  DEFAULT_PEER_TIMEOUT_SEC, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
+  parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePeerTimeout, parsePort, parsePositiveInt, parseSeconds, parseSession,
   parseSize, parseVideoIn, PEER_PROTOCOLS, type ColorsChoice, type PeerProtocol, type RenderChoice,
 } from '../options.js';
 import { CallSession, type CallOptions } from '../session/call.js';
@@ -86,6 +86,7 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
       ...(raw.duration !== undefined ? { durationSec: parseSeconds(str(raw.duration) ?? '', '--duration') } : {}),
       waitSec: parseSeconds(str(raw.wait) ?? String(DEFAULT_WAIT_SEC), '--wait'),
       graceSec: parseSeconds(str(raw.grace) ?? String(DEFAULT_GRACE_SEC), '--grace'),
+      peerTimeoutSec: parsePeerTimeout(str(raw.peerTimeout) ?? String(DEFAULT_PEER_TIMEOUT_SEC)),
       insecure: raw.insecure === true,
       decodeSize: null,
       stopAfterFirstFrame: snapshot !== undefined,

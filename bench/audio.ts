@@ -1,0 +1,175 @@
+/**
+ * Audio latency, capture -> played, of the real client, measured with a stamped signal:
+ * `npm run bench:audio [-- --duration 20] [--write]`.
+ *
+ * Peer A captures through bench/lib/audio-shim.ts (its `--ffmpeg`): silence with a click once
+ * a second, each click's wall-clock hand-over to ffmpeg logged. Peer B plays through the real
+ * `speaker` child into the ALSA file device of test/fixtures/asoundrc. We watch that file grow
+ * and find each click again: latency = when the click reached ALSA - when it was captured.
+ *
+ * The file device writes a byte only once a whole ALSA buffer of newer audio has been written
+ * after it (alsa-lib's pcm_file keeps `buffer_size` frames back; `speaker` asks for 0.5 s), so
+ * with the sink writing in real time every byte shows up exactly one buffer late: that is
+ * subtracted. On a real
+ * card `speaker` starts playing after the first frame, so what ALSA holds is what the sink
+ * has written ahead of the device: one 20 ms frame, half of it on average (not added here).
+ *
+ * Both peers run on this machine, so capture and playback share one clock.
+ */
+import { chmodSync, closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { startDaemon } from '../test/helpers/relay-client.js';
+import { benchSession, delay, percentile, spawnClient } from './lib/call-run.js';
+import { writeSection } from './lib/docs.js';
+
+const LIB_DIR = fileURLToPath(new URL('./lib/', import.meta.url));
+const ASOUNDRC = fileURLToPath(new URL('../test/fixtures/asoundrc', import.meta.url));
+/** What the file device holds back: speaker's ALSA buffer, 0.5 s (see the header). */
+export const FILE_DEVICE_HOLD_MS = 500;
+/** A click is where |sample| first exceeds this after at least REFRACTORY_MS of quiet. */
+const ONSET_LEVEL = 0.12 * 32768;
+const REFRACTORY_SAMPLES = 48_000 / 2;
+/** Seconds skipped at the start (connection, jitter buffer filling). */
+const WARMUP_SEC = 3;
+
+interface Run {
+  name: string;
+  latencies: number[];
+  clicks: number;
+  audioBufferMs: number[];
+}
+
+function shimLauncher(dir: string): string {
+  const src = readFileSync(join(LIB_DIR, 'audio-shim.ts'), 'utf8');
+  const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+  writeFileSync(join(dir, 'audio-shim.js'), out.outputText);
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  const path = join(dir, 'ffmpeg');
+  writeFileSync(path, `#!/bin/sh\nexec "${process.execPath}" "${join(dir, 'audio-shim.js')}" "$@"\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+/** Follows a growing raw s16le file; returns onsets as (appearance ms) and a stop function. */
+function followOnsets(path: string): { onsets: number[]; stop: () => void } {
+  const onsets: number[] = [];
+  let fd = -1;
+  let offset = 0;
+  let sampleIndex = 0;
+  let lastLoud = -REFRACTORY_SAMPLES;
+  let rest = Buffer.alloc(0);
+  const buf = Buffer.alloc(1 << 16);
+  const poll = (): void => {
+    if (fd < 0) {
+      try {
+        fd = openSync(path, 'r');
+      } catch {
+        return;
+      }
+    }
+    const now = Date.now();
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, offset);
+      if (n <= 0) break;
+      offset += n;
+      const data = rest.length ? Buffer.concat([rest, buf.subarray(0, n)]) : buf.subarray(0, n);
+      const whole = data.length - (data.length % 2);
+      for (let o = 0; o < whole; o += 2, sampleIndex++) {
+        if (Math.abs(data.readInt16LE(o)) < ONSET_LEVEL) continue;
+        if (sampleIndex - lastLoud >= REFRACTORY_SAMPLES) onsets.push(now);
+        lastLoud = sampleIndex;
+      }
+      rest = Buffer.from(data.subarray(whole));
+    }
+  };
+  const timer = setInterval(poll, 2);
+  return {
+    onsets,
+    stop: () => {
+      clearInterval(timer);
+      poll();
+      if (fd >= 0) closeSync(fd);
+    },
+  };
+}
+
+async function run(name: string, durationSec: number, shim: string, dir: string, extra: string[]): Promise<Run> {
+  const daemon = await startDaemon(['--log-level', 'warn']);
+  const log = join(dir, `${name.replace(/\W+/g, '-')}.log`);
+  const out = join(dir, `${name.replace(/\W+/g, '-')}.raw`);
+  writeFileSync(log, '');
+  const session = benchSession('audio');
+  const common = { host: '127.0.0.1', videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, killAfterMs: (durationSec + 40) * 1000 };
+  const follower = followOnsets(out);
+  const a = spawnClient({ ...common, extra: ['--video-in', 'none', '--ffmpeg', shim, '--duration', String(durationSec + 2), ...extra], env: { VC_SHIM_LOG: log } });
+  const b = spawnClient({
+    ...common,
+    extra: ['--video-in', 'none', '--audio-in', 'none', '--audio-out', 'speaker:tofile', '--duration', String(durationSec + 4), ...extra],
+    env: { ALSA_CONFIG_PATH: ASOUNDRC, VC_AUDIO_OUT: out },
+  });
+  try {
+    await b.waitFor('peer-joined', 30_000);
+    const exitA = await a.exited;
+    const exitB = await b.exited;
+    if (exitA !== 0 || exitB !== 0) throw new Error(`clients exited ${exitA}/${exitB}: ${a.stderr()} ${b.stderr()}`);
+  } finally {
+    a.child.kill('SIGKILL');
+    b.child.kill('SIGKILL');
+    await daemon.stop();
+  }
+  await delay(50);
+  follower.stop();
+  const clicks = readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('click ')).map((l) => Number(l.slice(6)));
+  const firstMs = clicks[0]! + WARMUP_SEC * 1000;
+  const latencies: number[] = [];
+  // Each click's onset is the first one after it, within a second (clicks are a second apart).
+  for (const c of clicks) {
+    if (c < firstMs) continue;
+    const onset = follower.onsets.find((t) => t - FILE_DEVICE_HOLD_MS >= c && t - FILE_DEVICE_HOLD_MS < c + 1000);
+    if (onset !== undefined) latencies.push(onset - FILE_DEVICE_HOLD_MS - c);
+  }
+  const audioBufferMs = b.events.filter((e) => e.event === 'stats' && e.ts >= firstMs).map((e) => Number(e.audioBufferMs));
+  return { name, latencies, clicks: clicks.filter((c) => c >= firstMs).length, audioBufferMs };
+}
+
+function row(r: Run): string {
+  const l = r.latencies;
+  const jb = r.audioBufferMs.length ? `${percentile(r.audioBufferMs, 50)}` : 'n/a';
+  return `| ${r.name} | ${l.length}/${r.clicks} | ${percentile(l, 50)} | ${percentile(l, 95)} | ${Math.min(...l)} | ${Math.max(...l)} | ${jb} |`;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const di = argv.indexOf('--duration');
+  const durationSec = di >= 0 ? Number(argv[di + 1]) : 20;
+  const labelIdx = argv.indexOf('--label');
+  const label = labelIdx >= 0 ? argv[labelIdx + 1]! : 'ours';
+  const dir = mkdtempSync(join(os.tmpdir(), 'vcbench-audio-'));
+  const shim = shimLauncher(dir);
+  const rows: string[] = [];
+  const load0 = os.loadavg()[0]!;
+  try {
+    for (const [name, extra] of [[`${label}, opus`, []], [`${label}, pcm`, ['--audio-codec', 'pcm']]] as Array<[string, string[]]>) {
+      console.error(`# ${name}`);
+      const r = await run(name, durationSec, shim, dir, extra);
+      rows.push(row(r));
+      console.error(rows.at(-1));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const table = [
+    `Measured ${new Date().toISOString().slice(0, 16)}Z, ${durationSec} s per run, load ${load0.toFixed(2)} -> ${os.loadavg()[0]!.toFixed(2)}.`,
+    '',
+    '| run | clicks found | p50 ms | p95 ms | min | max | jitter buffer p50 ms |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+  console.log(table);
+  if (argv.includes('--write')) writeSection('Audio latency, capture -> played (bench:audio)', table);
+}
+
+await main();
