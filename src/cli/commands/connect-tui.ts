@@ -5,6 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
+import type { DitherKind } from '../../codec/render/dither.js';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
 import { detectCapabilities, type Capabilities } from '../term/index.js';
 import type { CommandContext } from '../program.js';
@@ -46,7 +47,7 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
  */
 export async function prepareInteractive(
   settings: {
-    render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
+    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; cells?: { cols: number; rows: number }; peerProtocol?: string;
     call: { audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number };
   },
   ctx: CommandContext,
@@ -61,6 +62,7 @@ export async function prepareInteractive(
     createRenderer: (mode) => createRenderer(mode, {
       tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
       kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
+      dither: settings.dither,
     }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,

@@ -12,6 +12,7 @@
  * unreadable (a usage error: the argument is wrong), 7 when ffmpeg is missing, cannot read
  * FILE as media, or the file turns out corrupt part-way (playback stopped early with errors).
  */
+import { DITHER_KINDS, type DitherKind } from '../../codec/render/dither.js';
 import { statSync, accessSync, constants as fsConstants } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { UsageError } from '../../codec/errors.js';
@@ -100,6 +101,7 @@ export interface PlaySettings {
   file: string;
   render: (typeof RENDER_CHOICES)[number];
   colors: (typeof COLORS_CHOICES)[number];
+  dither: DitherKind;
   cells?: { cols: number; rows: number };
   paced: boolean;
   audioOut: AudioOut;
@@ -142,6 +144,7 @@ export function resolvePlaySettings(args: string[], raw: RawOptions): PlaySettin
     file,
     render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
     colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
+    dither: parseChoice(str(raw.dither) ?? 'none', DITHER_KINDS, '--dither'),
     ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
     paced,
     audioOut,
@@ -241,6 +244,7 @@ class Player {
     this.renderer = terminal.mode ? createRenderer(terminal.mode, {
         tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground,
         kittyPlaceholders: terminal.tmuxPassthrough, kittyPlaceholderColors: terminal.kittyPlaceholderColors,
+        dither: s.dither,
       }) : null;
     this.target = this.fit(terminal.colors);
     this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };

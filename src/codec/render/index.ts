@@ -10,6 +10,7 @@ import { createKittyRenderer } from './kitty.js';
 import { createSixelRenderer } from './sixel.js';
 import { createSymbolsRenderer } from './symbols.js';
 import { wrapTmuxPassthrough } from './tmux.js';
+import type { DitherKind } from './dither.js';
 import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 
 export type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
@@ -17,6 +18,7 @@ export { SYNC_BEGIN, SYNC_END, wrapSynchronized } from './sync.js';
 export { wrapTmuxPassthrough } from './tmux.js';
 export { kittyDeleteImage, kittyPlaceholderCells } from './kitty.js';
 export { psnr } from './quality.js';
+export { DITHER_KINDS, type DitherKind } from './dither.js';
 export { reconstructPixels } from './reconstruct.js';
 
 /** Every render mode, best picture first (the order `--render auto` prefers and `r` cycles). */
@@ -40,6 +42,8 @@ export interface RendererOptions {
   kittyPlaceholderColors?: 'truecolor' | 256;
   /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
   lightBackground?: boolean;
+  /** Dithering of blocks at 256 and 16 colours (default none). */
+  dither?: DitherKind;
 }
 
 /** True when `s` names a render mode. */
@@ -93,7 +97,7 @@ function withPassthrough(inner: Renderer): Renderer {
 export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Renderer {
   switch (mode) {
     case 'blocks':
-      return createBlocksRenderer();
+      return createBlocksRenderer({ dither: opts.dither });
     case 'symbols':
       return createSymbolsRenderer();
     case 'ascii':
