@@ -24,6 +24,8 @@ export interface TerminalChoice {
   /** Inside tmux: kitty through Unicode placeholders, the id in this colour form. */
   kittyPlaceholders: boolean;
   kittyPlaceholderColors: 'truecolor' | 256;
+  /** The cell size is exact: sixel may redraw single cell rows. */
+  cellSizeExact: boolean;
 }
 
 /** Applies the user's --render/--colors over what the terminal said. */
@@ -37,6 +39,7 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
     lightBackground: caps.background === 'light',
     kittyPlaceholders: caps.tmux,
     kittyPlaceholderColors: caps.kittyPlaceholderColors,
+    cellSizeExact: caps.cellSizeExact,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -62,7 +65,7 @@ export async function prepareInteractive(
     createRenderer: (mode) => createRenderer(mode, {
       tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
       kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
-      dither: settings.dither,
+      dither: settings.dither, sixelChangedRows: choice.cellSizeExact,
     }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,

@@ -69,6 +69,8 @@ export interface PlayTerminal {
   lightBackground?: boolean;
   /** Inside tmux kitty images go through Unicode placeholders, the image id in this colour form. */
   kittyPlaceholderColors?: 'truecolor' | 256;
+  /** The cell size is exact: sixel may redraw single cell rows. */
+  cellSizeExact?: boolean;
   /** Cell size in pixels when the terminal told us: sixel and kitty pictures are sized from it. */
   cellPx?: { width: number; height: number };
 }
@@ -92,6 +94,7 @@ export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'color
     tmuxPassthrough: Boolean(ctx.env.TMUX),
     lightBackground: caps.background === 'light',
     kittyPlaceholderColors: caps.kittyPlaceholderColors,
+    cellSizeExact: caps.cellSizeExact,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -244,7 +247,7 @@ class Player {
     this.renderer = terminal.mode ? createRenderer(terminal.mode, {
         tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground,
         kittyPlaceholders: terminal.tmuxPassthrough, kittyPlaceholderColors: terminal.kittyPlaceholderColors,
-        dither: s.dither,
+        dither: s.dither, sixelChangedRows: terminal.cellSizeExact === true,
       }) : null;
     this.target = this.fit(terminal.colors);
     this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };

@@ -60,6 +60,12 @@ export interface Capabilities {
   /** Cell size in pixels, when the terminal told us. */
   cellWidthPx?: number;
   cellHeightPx?: number;
+  /**
+   * The cell size is exact: told directly (16t), or a pixel area that divides evenly into the
+   * cells. A cell size derived from an area with padding is approximate, and then sixel does
+   * not redraw single cell rows (each would land a fraction of a pixel row off per row).
+   */
+  cellSizeExact: boolean;
   cols: number;
   rows: number;
   /**
@@ -161,9 +167,11 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
   // The text area from 14t, else the sixel area (xterm answers that one with 14t/16t refused).
   const area = replies.windowPx
     ?? (replies.sixelAreaPx && replies.sixelAreaPx.width < SIXEL_AREA_CAP_PX && replies.sixelAreaPx.height < SIXEL_AREA_CAP_PX ? replies.sixelAreaPx : undefined);
+  let cellSizeExact = cellWidthPx !== undefined;
   if (cellWidthPx === undefined && area) {
     cellWidthPx = Math.floor(area.width / cols);
     cellHeightPx = Math.floor(area.height / rows);
+    cellSizeExact = area.width % cols === 0 && area.height % rows === 0;
   }
   return {
     isTTY,
@@ -176,6 +184,7 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     kittyPlaceholderColors: tmux?.clientFeatures?.includes('RGB') ? 'truecolor' : 256,
     cellWidthPx: cellWidthPx || undefined,
     cellHeightPx: cellHeightPx || undefined,
+    cellSizeExact: cellSizeExact && Boolean(cellHeightPx),
     cols,
     rows,
     background: replies.background ? (isLightColor(replies.background) ? 'light' : 'dark') : backgroundFromColorFgBg(env.COLORFGBG),

@@ -31,6 +31,8 @@ export const TEXT_RENDER_MODES: readonly RenderMode[] = ['symbols', 'blocks', 'a
 export interface RendererOptions {
   /** Wrap graphics escapes (sixel, kitty, iterm) for tmux passthrough; text modes ignore it. */
   tmuxPassthrough?: boolean;
+  /** Sixel redraws only changed cell rows (default true; needs an exact cell height). */
+  sixelChangedRows?: boolean;
   /** Largest sixel image the terminal takes, when it told us (default xterm's 1000x1000). */
   sixelMaxWidthPx?: number;
   sixelMaxHeightPx?: number;
@@ -103,7 +105,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
     case 'ascii':
       return createAsciiRenderer({ lightBackground: opts.lightBackground });
     case 'sixel': {
-      const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx });
+      const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx, changedRows: opts.sixelChangedRows });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     case 'iterm': {
