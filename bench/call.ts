@@ -32,9 +32,22 @@ import { StampReader, backgroundFrames, startStampedSource } from './lib/stamp.j
 import { BOTTLENECK_RATE, HOST_ADDR, NETNS_NAME, bottleneckDescription, setupBottleneck, teardownBottleneck } from './lib/netns.js';
 import { writeSection } from './lib/docs.js';
 
-const WIDTH = 320;
-const HEIGHT = 240;
-const FPS = 15;
+/** What a run sends: picture size, frame rate and codec. */
+interface Shape {
+  width: number;
+  height: number;
+  fps: number;
+  codec: 'mjpeg' | 'h264';
+}
+const DEFAULT_SHAPE: Shape = { width: 320, height: 240, fps: 15, codec: 'mjpeg' };
+/** `--matrix`: the other shapes of issue 12, each ours (stamped) beside the tuned rival, on loopback. */
+const MATRIX: Shape[] = [
+  { width: 320, height: 240, fps: 30, codec: 'mjpeg' },
+  { width: 640, height: 480, fps: 15, codec: 'mjpeg' },
+  { width: 320, height: 240, fps: 15, codec: 'h264' },
+];
+const FPS = DEFAULT_SHAPE.fps;
+const shapeName = (s: Shape): string => `${s.codec === 'h264' ? 'H.264' : 'MJPEG'} ${s.width}x${s.height}@${s.fps}`;
 /** Length of the measured window of each run. */
 const DEFAULT_DURATION_SEC = 30;
 /** At least this long after the call starts is not measured (process start-up, first backlog). */
@@ -97,12 +110,15 @@ interface RivalResult {
   unreadable: number;
 }
 
-function parseArgs(argv: string[]): { durationSec: number; write: boolean; skipThrottled: boolean; onlyThrottled: boolean } {
+function parseArgs(argv: string[]): { durationSec: number; write: boolean; skipThrottled: boolean; onlyThrottled: boolean; matrix: boolean } {
   let durationSec = DEFAULT_DURATION_SEC;
   const i = argv.indexOf('--duration');
   if (i >= 0) durationSec = Number(argv[i + 1]);
   if (!Number.isFinite(durationSec) || durationSec < 5) throw new Error('--duration must be >= 5 (seconds measured per run)');
-  return { durationSec, write: argv.includes('--write'), skipThrottled: argv.includes('--no-throttle'), onlyThrottled: argv.includes('--only-throttled') };
+  return {
+    durationSec, write: argv.includes('--write'), skipThrottled: argv.includes('--no-throttle'), onlyThrottled: argv.includes('--only-throttled'),
+    matrix: argv.includes('--matrix'),
+  };
 }
 
 /**
@@ -147,11 +163,15 @@ function frameLatencies(log: string, clientPid: number, fromMs: number, toMs: nu
   return out;
 }
 
-async function ourCall(name: string, daemon: StartedDaemon, durationSec: number, opts: { shim?: string; log?: string; background?: string; throttled: boolean }): Promise<CallResult> {
+async function ourCall(name: string, daemon: StartedDaemon, durationSec: number, opts: { shim?: string; log?: string; background?: string; throttled: boolean; shape?: Shape }): Promise<CallResult> {
   const session = benchSession(name.replace(/\W+/g, '-'));
+  const shape = opts.shape ?? DEFAULT_SHAPE;
   // The call is ended by SIGINT (a hang-up) after the window; --duration is only a backstop.
   const backstopSec = WARMUP_MAX_SEC + durationSec + EXIT_MARGIN_MS / 1000;
-  const extra = ['--duration', String(backstopSec), ...(opts.shim ? ['--ffmpeg', opts.shim] : [])];
+  const extra = [
+    '--duration', String(backstopSec), '--size', `${shape.width}x${shape.height}`, '--fps', String(shape.fps), '--video-codec', shape.codec,
+    ...(opts.shim ? ['--ffmpeg', opts.shim] : []),
+  ];
   const env = opts.log ? { VC_SHIM_LOG: opts.log, VC_SHIM_BACKGROUND: opts.background } : {};
   const killAfterMs = backstopSec * 1000 + PEER_JOIN_TIMEOUT_MS + EXIT_MARGIN_MS;
   const base = { videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, extra, env, killAfterMs };
@@ -172,7 +192,7 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
   await delay(WARMUP_SEC * 1000);
   const steady = (c: BenchClient): boolean => {
     const last = c.events.filter((e) => e.event === 'stats').slice(-WARMUP_STEADY_LINES);
-    return last.length === WARMUP_STEADY_LINES && last.every((e) => num(e, 'videoFpsIn') >= FPS * WARMUP_STEADY_FPS_RATIO);
+    return last.length === WARMUP_STEADY_LINES && last.every((e) => num(e, 'videoFpsIn') >= shape.fps * WARMUP_STEADY_FPS_RATIO);
   };
   while (Date.now() < joinedMs + WARMUP_MAX_SEC * 1000 && !(steady(a) && steady(b))) await delay(CPU_SAMPLE_INTERVAL_MS);
   const fromMs = Date.now();
@@ -250,20 +270,29 @@ function receivedOnPort(port: number): number {
 }
 
 /** The rival: ffmpeg (raw stamped frames in, MJPEG over TCP out) -> ffmpeg (MJPEG in, RGB out). */
-async function rival(name: string, durationSec: number, frames: Buffer[], opts: { tuned: boolean; throttled: boolean }): Promise<RivalResult> {
+async function rival(name: string, durationSec: number, frames: Buffer[], opts: { tuned: boolean; throttled: boolean; shape?: Shape }): Promise<RivalResult> {
   const port = await freePort();
+  const { width: WIDTH, height: HEIGHT, fps: RATE, codec } = opts.shape ?? DEFAULT_SHAPE;
   const quiet = ['-hide_banner', '-loglevel', 'error', '-nostats'];
-  // The plain receiver is what anyone would type; the tuned one uses our decoder's low-delay flags.
-  const input = opts.tuned ? ['-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1', '-f', 'jpeg_pipe'] : ['-f', 'mjpeg'];
-  const receiver = spawn('ffmpeg', [...quiet, ...input, '-i', `tcp://0.0.0.0:${port}?listen=1`, '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The plain pipeline is what anyone would type. The tuned one holds no frame anywhere (as our
+  // client): one encoder thread, JPEGs sent as multipart parts that carry their length (the
+  // byte-stream JPEG demuxers wait for the next frame), one thread for the decoder and its output.
+  // H.264 (tuned only) goes in FLV, which ends each frame with its tag, as our capture does.
+  const wire = codec === 'h264' ? 'flv' : opts.tuned ? 'mpjpeg' : 'mjpeg';
+  const input = opts.tuned ? ['-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1', '-f', wire] : ['-f', wire];
+  const output = opts.tuned ? ['-threads', '1'] : [];
+  const encoder = codec === 'h264'
+    ? ['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x264-params', 'sliced-threads=0']
+    : ['-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(DEFAULT_VIDEO_QUALITY))];
+  const receiver = spawn('ffmpeg', [...quiet, ...input, '-i', `tcp://0.0.0.0:${port}?listen=1`, ...output, '-an', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lat: Array<{ at: number; latencyMs: number }> = [];
   const reader = new StampReader(WIDTH, HEIGHT, (latencyMs) => lat.push({ at: Date.now(), latencyMs }));
   receiver.stdout!.on('data', (c: Buffer) => reader.push(c));
   let errText = '';
   receiver.stderr!.on('data', (s: Buffer) => { errText = (errText + s.toString()).slice(-2000); });
   await delay(1000);
-  const senderArgs = [...quiet, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${WIDTH}x${HEIGHT}`, '-r', String(FPS), '-i', 'pipe:0',
-    '-an', '-pix_fmt', 'yuvj420p', '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(DEFAULT_VIDEO_QUALITY)), '-flush_packets', '1', '-f', 'mjpeg',
+  const senderArgs = [...quiet, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${WIDTH}x${HEIGHT}`, '-r', String(RATE), '-i', 'pipe:0',
+    '-an', ...encoder, ...output, '-flush_packets', '1', '-f', wire,
     `tcp://${opts.throttled ? HOST_ADDR : '127.0.0.1'}:${port}`];
   const sender: ChildProcess = opts.throttled
     ? spawn('ip', ['netns', 'exec', NETNS_NAME, 'ffmpeg', ...senderArgs], { stdio: ['pipe', 'ignore', 'pipe'] })
@@ -271,7 +300,7 @@ async function rival(name: string, durationSec: number, frames: Buffer[], opts: 
   sender.stdin!.on('error', () => undefined);
   sender.stderr!.on('data', (s: Buffer) => { errText = (errText + s.toString()).slice(-2000); });
   // The source writes without waiting, like a camera: when the path backs up, frames queue.
-  const stop = startStampedSource(frames, WIDTH, HEIGHT, FPS, (f) => { if (!sender.stdin!.destroyed) sender.stdin!.write(f); });
+  const stop = startStampedSource(frames, WIDTH, HEIGHT, RATE, (f) => { if (!sender.stdin!.destroyed) sender.stdin!.write(f); });
   await delay(WARMUP_SEC * 1000);
   const fromMs = Date.now();
   const cpu = { s: new TreeCpuMeter(sender.pid!), r: new TreeCpuMeter(receiver.pid!) };
@@ -373,12 +402,12 @@ async function ourCallRetried(...args: Parameters<typeof ourCall>): Promise<Call
 }
 
 async function main(): Promise<void> {
-  const { durationSec, write, skipThrottled, onlyThrottled } = parseArgs(process.argv.slice(2));
+  const { durationSec, write, skipThrottled, onlyThrottled, matrix } = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
   const load0 = os.loadavg()[0]!;
   const dir = mkdtempSync(join(os.tmpdir(), 'vcbench-'));
   const shim = shimLauncher(dir);
-  const frames = backgroundFrames('ffmpeg', WIDTH, HEIGHT, FPS);
+  const frames = backgroundFrames('ffmpeg', DEFAULT_SHAPE.width, DEFAULT_SHAPE.height, FPS);
   const background = join(dir, 'background.rgb');
   writeFileSync(background, Buffer.concat(frames));
   const daemon = await startDaemon(['--log-level', 'warn']);
@@ -395,6 +424,20 @@ async function main(): Promise<void> {
       rivals.push(await rival('rival, loopback, plain', durationSec, frames, { tuned: false, throttled: false }));
       console.error('# rival, loopback, tuned receiver');
       rivals.push(await rival('rival, loopback, tuned', durationSec, frames, { tuned: true, throttled: false }));
+    }
+    if (matrix) {
+      for (const shape of MATRIX) {
+        const name = shapeName(shape);
+        const bgFrames = backgroundFrames('ffmpeg', shape.width, shape.height, shape.fps);
+        const bg = join(dir, `background-${shape.width}x${shape.height}.rgb`);
+        writeFileSync(bg, Buffer.concat(bgFrames));
+        console.error(`# our call, loopback, stamped, ${name}`);
+        calls.push(await ourCallRetried(`ours, loopback, stamped, ${name}`, daemon, durationSec, {
+          shim, log: join(dir, `lat-${shape.codec}-${shape.width}-${shape.fps}.log`), background: bg, throttled: false, shape,
+        }));
+        console.error(`# rival, loopback, tuned, ${name}`);
+        rivals.push(await rival(`rival, loopback, tuned, ${name}`, durationSec, bgFrames, { tuned: true, throttled: false, shape }));
+      }
     }
     if (!skipThrottled) {
       for (const [rate, label] of [[BOTTLENECK_RATE, '1 Mbit/s'], [TIGHT_RATE, '0.4 Mbit/s']] as const) {
@@ -435,6 +478,15 @@ async function main(): Promise<void> {
     const all = [...stamped.a.frameLatencyMs, ...stamped.b.frameLatencyMs];
     verdict.push(`loopback p50 ${f0(percentile(all, 50))} ms (target ${TARGET_P50_MS}), p95 ${f0(percentile(all, 95))} ms (target ${TARGET_P95_MS})`);
   }
+  for (const c of calls.filter((x) => x.a.frameLatencyMs.length && x.a.statsLatencyMs.length)) {
+    // The client's own figure against the stamps, per side (issue 12: within 5 ms).
+    const gap = (s: Side): string => f1(percentile(s.statsLatencyMs, 50) - percentile(s.frameLatencyMs, 50));
+    verdict.push(`${c.name}: stats latencyMs p50 minus stamped p50: a ${gap(c.a)} ms, b ${gap(c.b)} ms`);
+  }
+  for (const m of calls.filter((c) => c.name.includes('stamped, '))) {
+    const all = [...m.a.frameLatencyMs, ...m.b.frameLatencyMs];
+    verdict.push(`${m.name}: p50 ${f0(percentile(all, 50))} ms, p95 ${f0(percentile(all, 95))} ms`);
+  }
   for (const t of calls.filter((c) => c.name.includes('Mbit'))) {
     const all = [...t.a.frameLatencyMs, ...t.b.frameLatencyMs];
     verdict.push(`${t.name}: p50 ${f0(percentile(all, 50))} ms, p95 ${f0(percentile(all, 95))} ms (target ${TARGET_P95_THROTTLED_MS} at 1 Mbit/s); ` +
@@ -458,8 +510,8 @@ async function main(): Promise<void> {
       'encoder and the stamp is read back from the decoded RGB frame (bench/lib/stamp.ts; for the client, through an ffmpeg',
       'stand-in given with `--ffmpeg`). "stats latencyMs" is the client\'s own figure (an average, from the frame leaving the',
       'capture ffmpeg). The rival is ffmpeg -> TCP -> ffmpeg with the same stamped frames, size, codec and quality; its CPU is',
-      'sender + receiver, its bytes/s what the receiver got over TCP. "plain" decodes with `-f mjpeg`, "tuned" with our',
-      `decoder's low-delay flags. The throttled runs put client a (or the rival's sender) behind ${bottleneckDescription('<rate>')};`,
+      'sender + receiver, its bytes/s what the receiver got over TCP. "plain" is what anyone would type (`-f mjpeg`);',
+      `"tuned" holds no frame: \`-threads 1\` on the encoder and the decoder's output, JPEGs sent as \`-f mpjpeg\`. The throttled runs put client a (or the rival's sender) behind ${bottleneckDescription('<rate>')};`,
       'b and the relay stay on the host side, so each direction of the call crosses the bottleneck once (a->b: a\'s own socket',
       'backs up; b->a: the relay\'s socket to a backs up, and b sees it only through TCP back-pressure).',
       '',

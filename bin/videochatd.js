@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// videochatd: the relay daemon. Maps typed errors to the exit statuses of DESIGN.md section 5
+// videochatd: the relay daemon. Maps typed errors to the exit statuses of docs/contract.md
 // (2 usage, 3 cannot bind) and prints one line, never a stack trace unless debugging.
 import { main } from '../dist/daemon/main.js';
 

@@ -18,7 +18,7 @@
  * the decoder role), VC_SHIM_BACKGROUND (raw RGB24 frames of the capture size to loop).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, fstatSync, readFileSync } from 'node:fs';
 import { StampReader, backgroundFrames, splitFrames, startStampedSource } from './stamp.js';
 
 const realFfmpeg = process.env.VC_SHIM_FFMPEG ?? 'ffmpeg';
@@ -41,6 +41,15 @@ function forwardSignals(child: ChildProcess, onStop: () => void = () => undefine
   });
 }
 
+function hasFd(fd: number): boolean {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function runCapture(): void {
   const i = args.findIndex((a) => a.startsWith('testsrc2='));
   const m = /size=(\d+)x(\d+):rate=(\d+(?:\.\d+)?)/.exec(args[i]!);
@@ -52,7 +61,8 @@ function runCapture(): void {
   // A background file prepared by the benchmark saves an ffmpeg run per start (seconds on a busy machine).
   const bg = process.env.VC_SHIM_BACKGROUND;
   const frames = bg ? splitFrames(readFileSync(bg), w, h) : backgroundFrames(realFfmpeg, w, h, fps);
-  const child = spawn(realFfmpeg, replaced, { stdio: ['pipe', 'inherit', 'inherit'] });
+  // fd 3 (the client's encoder tap, when it asks for one) goes straight to the real ffmpeg.
+  const child = spawn(realFfmpeg, replaced, { stdio: ['pipe', 'inherit', 'inherit', ...(hasFd(3) ? ['inherit' as const] : [])] });
   child.stdin!.on('error', () => undefined);
   const stop = startStampedSource(frames, w, h, fps, (frame) => {
     if (!child.stdin!.destroyed) child.stdin!.write(frame);

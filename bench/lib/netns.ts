@@ -6,12 +6,17 @@
  */
 import { execFileSync } from 'node:child_process';
 
-export const NETNS_NAME = 'vcbench';
-const HOST_IF = 'vcbench0';
-const NS_IF = 'vcbench1';
+/**
+ * Names and addresses carry a number of this process, so that two benchmarks run at once
+ * (say from two work trees) each get their own link instead of tearing down the other's.
+ */
+const RUN_TAG = process.pid % 250;
+export const NETNS_NAME = `vcbench${RUN_TAG}`;
+const HOST_IF = `vcb${RUN_TAG}h`;
+const NS_IF = `vcb${RUN_TAG}n`;
 /** The host end of the pair (where the relay and the rival's receiver are reached). */
-export const HOST_ADDR = '10.199.77.1';
-const NS_ADDR = '10.199.77.2';
+export const HOST_ADDR = `10.199.${RUN_TAG}.1`;
+const NS_ADDR = `10.199.${RUN_TAG}.2`;
 const PREFIX_BITS = 30;
 /** The bottleneck of issue 3. */
 export const BOTTLENECK_RATE = '1mbit';

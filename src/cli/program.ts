@@ -9,7 +9,7 @@ import { loadConfig, envName, configPath, writtenKey, type ConfigValues } from '
 import { blameSource, recordSource } from './option-source.js';
 import {
   DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_HOST, DEFAULT_SIZE, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC,
-  DEFAULT_GRACE_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
+  DEFAULT_GRACE_SEC, DEFAULT_PEER_TIMEOUT_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
 } from './options.js';
 import { VERSION } from './version.js';
 import { UsageError } from '../codec/errors.js';
@@ -40,7 +40,7 @@ function opt(flags: string, description: string): Option {
   return o;
 }
 
-/** Options of `connect` (DESIGN.md section 5). Defaults are in the help text and in options.ts. */
+/** Options of `connect` (docs/contract.md). Defaults are in the help text and in options.ts. */
 function addConnectOptions(cmd: Command): Command {
   return cmd
     .addOption(opt('--host <host>', `relay host (default: ${DEFAULT_HOST})`))
@@ -64,6 +64,8 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--duration <sec>', 'hang up SEC seconds after the peer joined'))
     .addOption(opt('--wait <sec>', `give up when no peer joins within SEC seconds (default: ${DEFAULT_WAIT_SEC})`))
     .addOption(opt('--grace <sec>', `how long a vanished peer may take to come back (default: ${DEFAULT_GRACE_SEC})`))
+    .addOption(opt('--peer-timeout <sec>',
+      `nothing from the peer for SEC seconds (frozen, or the relay stopped forwarding): it is lost, --grace runs; 0 = off (default: ${DEFAULT_PEER_TIMEOUT_SEC})`))
     .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .addOption(opt('--insecure', 'send media without end-to-end encryption'))
     .addOption(opt('--peer-protocol <name>',

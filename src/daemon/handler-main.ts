@@ -10,19 +10,27 @@ import type { Socket } from 'node:net';
 import { PROGRESS_INTERVAL_MS, type FromHandler, type PairEndedMessage, type PairEndReason, type ToHandler } from './ipc.js';
 import { relayPair, type Relay } from './relay.js';
 
-/** A pair whose second socket has not arrived after this long is dropped. */
-export const PAIR_ASSEMBLY_TIMEOUT_MS = 10_000;
+import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
+
+export { PAIR_ASSEMBLY_TIMEOUT_MS };
 
 interface Assembling {
   sockets: [Socket | undefined, Socket | undefined];
   rests: [Buffer, Buffer];
   timer: NodeJS.Timeout;
+  /** Removes the listeners that watch a side while its partner has not arrived. */
+  unwatch: Array<() => void>;
 }
 
 const singlePair = process.argv.includes('--single-pair');
 const assembling = new Map<number, Assembling>();
 const relays = new Map<number, Relay>();
 const reported = new Map<number, [number, number]>();
+/**
+ * Pairs ended before their second side arrived (a side closed or was reset meanwhile, or the
+ * daemon aborted): that side is closed on arrival. Forgotten after PAIR_ASSEMBLY_TIMEOUT_MS.
+ */
+const abandoned = new Map<number, NodeJS.Timeout>();
 let servedPairs = 0;
 
 function send(msg: FromHandler, then?: () => void): void {
@@ -62,6 +70,7 @@ function start(pairId: number, a: Assembling): void {
   if (!s0 || !s1) return;
   assembling.delete(pairId);
   clearTimeout(a.timer);
+  for (const off of a.unwatch) off();
   servedPairs++;
   const relay = relayPair(s0, s1, a.rests[0], a.rests[1], (reason: PairEndReason, bytes01, bytes10, error) => {
     relays.delete(pairId);
@@ -73,18 +82,27 @@ function start(pairId: number, a: Assembling): void {
 }
 
 function onSide(pairId: number, side: 0 | 1, rest: Buffer, socket: Socket | undefined): void {
+  // From the moment it exists, an error on this socket must never reach the process as an
+  // uncaught exception: a client that resets its connection before its partner's socket
+  // has arrived would otherwise take down every pair of this handler.
+  socket?.on('error', () => {});
+  const gone = abandoned.get(pairId);
+  if (gone) {
+    // The pair already ended (its other side left first): this side closes too.
+    clearTimeout(gone);
+    abandoned.delete(pairId);
+    socket?.destroy();
+    return;
+  }
   let a = assembling.get(pairId);
   if (!a) {
     const timer = setTimeout(() => {
       const stale = assembling.get(pairId);
       if (!stale) return;
-      assembling.delete(pairId);
-      for (const s of stale.sockets) s?.destroy();
-      servedPairs++;
-      reportEnd({ type: 'pair-ended', pairId, reason: 'errory', bytes01: 0, bytes10: 0, error: 'pair never completed' });
+      endAssembling(pairId, stale, 'pair never completed');
     }, PAIR_ASSEMBLY_TIMEOUT_MS);
     timer.unref();
-    a = { sockets: [undefined, undefined], rests: [Buffer.alloc(0), Buffer.alloc(0)], timer };
+    a = { sockets: [undefined, undefined], rests: [Buffer.alloc(0), Buffer.alloc(0)], timer, unwatch: [] };
     assembling.set(pairId, a);
   }
   if (!socket) {
@@ -96,17 +114,44 @@ function onSide(pairId: number, side: 0 | 1, rest: Buffer, socket: Socket | unde
   socket.pause();
   a.sockets[side] = socket;
   a.rests[side] = rest;
-  start(pairId, a);
+  if (a.sockets[0] && a.sockets[1]) {
+    start(pairId, a);
+    return;
+  }
+  // Alone for now: if this client leaves (FIN, RST) before its partner arrives, the pair is
+  // over at once, and the partner is closed when it comes.
+  const entry = a;
+  const onGone = (): void => {
+    if (assembling.get(pairId) === entry) endAssembling(pairId, entry, 'a client left before the pair started');
+  };
+  socket.once('close', onGone);
+  entry.unwatch.push(() => socket.off('close', onGone));
+}
+
+/** Ends a pair still waiting for a side: closes what arrived, reports it, remembers it. */
+function endAssembling(pairId: number, a: Assembling, error: string): void {
+  assembling.delete(pairId);
+  clearTimeout(a.timer);
+  for (const off of a.unwatch) off();
+  let arrived = 0;
+  for (const s of a.sockets) {
+    if (!s) continue;
+    arrived++;
+    s.destroy();
+  }
+  if (arrived < 2) {
+    const t = setTimeout(() => abandoned.delete(pairId), PAIR_ASSEMBLY_TIMEOUT_MS);
+    t.unref();
+    abandoned.set(pairId, t);
+  }
+  servedPairs++;
+  reportEnd({ type: 'pair-ended', pairId, reason: 'errory', bytes01: 0, bytes10: 0, error });
 }
 
 function onAbort(pairId: number): void {
   const a = assembling.get(pairId);
   if (!a) return;
-  assembling.delete(pairId);
-  clearTimeout(a.timer);
-  for (const s of a.sockets) s?.destroy();
-  servedPairs++;
-  reportEnd({ type: 'pair-ended', pairId, reason: 'errory', bytes01: 0, bytes10: 0, error: 'pair aborted by the daemon' });
+  endAssembling(pairId, a, 'pair aborted by the daemon');
 }
 
 process.on('message', (msg: ToHandler, handle?: unknown) => {

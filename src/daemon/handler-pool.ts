@@ -10,6 +10,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Supervisor, type ProcessDeath } from '../proc/supervisor.js';
 import type { Channel, FromHandler, PairEndReason, ToHandler } from './ipc.js';
+import { openFds, pairCapacity, readNofile } from './fd-limits.js';
+import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
 
 /** Restarts of one pool slot allowed per HANDLER_RESTART_WINDOW_MS before it gives up. */
 export const HANDLER_MAX_RESTARTS = 20;
@@ -17,6 +19,12 @@ export const HANDLER_RESTART_WINDOW_MS = 60_000;
 export const HANDLER_RESTART_INITIAL_DELAY_MS = 100;
 /** Time a handler gets to exit after its IPC channel is closed, before SIGKILL. */
 export const HANDLER_STOP_KILL_AFTER_MS = 2000;
+/**
+ * A pair whose handler has reported neither its start nor its end after this long is ended
+ * by the pool (a handle can be lost on the way: the handler's NACK after a failed receive
+ * makes Node retry three times, then give up without telling the sender).
+ */
+export const HANDOVER_TIMEOUT_MS = PAIR_ASSEMBLY_TIMEOUT_MS + 5000;
 
 /** A pair about to be handed to a handler. */
 export interface PairHandover {
@@ -51,6 +59,8 @@ export interface HandlerPoolEvents {
   'handler-stderr': [line: string, pid: number | undefined];
   'pair-started': [pair: ActivePair];
   'pair-ended': [pair: ActivePair, reason: PairEndReason, error: string | undefined];
+  /** A pair no handler had descriptors for: closed, never relayed, no 'pair-ended'. */
+  'pair-refused': [pair: PairHandover];
   /** Bytes relayed since the last report, for metrics. */
   bytes: [channel: Channel, bytes: number];
 }
@@ -66,6 +76,8 @@ interface Handler {
   child: ChildProcess | undefined;
   ready: boolean;
   pairs: Set<number>;
+  /** Pairs this handler can hold within its descriptor limit (measured when it is ready). */
+  capacity: number;
 }
 
 function handlerEntry(): string {
@@ -107,6 +119,8 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
   private readonly pairHandler = new Map<number, Handler>();
   /** session hash -> handler slot and how many of its pairs are there (affinity). */
   private readonly sessionSlot = new Map<string, { slot: number; pairs: number }>();
+  /** Pairs handed to a handler that has not yet reported their start or end. */
+  private readonly handoverTimers = new Map<number, NodeJS.Timeout>();
   private closing = false;
 
   constructor(opts: HandlerPoolOptions) {
@@ -141,6 +155,16 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     return pids;
   }
 
+  /**
+   * False when every ready pool handler is at its descriptor capacity: a new pair would make
+   * a handler fail to receive its sockets. (True while no handler is ready: the pair waits.)
+   */
+  hasRoom(session: string): boolean {
+    if (this.opts.forkPerPair) return true;
+    if (!this.slots.some((h) => h.ready)) return true;
+    return this.pickSlot(session) !== undefined;
+  }
+
   /** Forks the pool (nothing in fork-per-pair mode). */
   start(): void {
     if (this.opts.forkPerPair) return;
@@ -164,10 +188,17 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     }
     const target = this.pickSlot(pair.session);
     if (!target) {
-      this.pending.push(pair);
+      if (this.slots.some((h) => h.ready)) this.refuse(pair);
+      else this.pending.push(pair);
       return;
     }
     this.sendPair(target, pair);
+  }
+
+  /** No handler has descriptors left for this pair: close it, never relayed. */
+  private refuse(pair: PairHandover): void {
+    for (const s of pair.sockets) s.destroy();
+    this.emit('pair-refused', pair);
   }
 
   /** Drain timeout reached: every handler closes its pairs now (reason `shutdown`). */
@@ -212,7 +243,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
           stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         }),
     });
-    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set() };
+    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set(), capacity: Infinity };
     supervisor.on('spawn', (child) => {
       h.child = child;
       h.ready = false;
@@ -236,6 +267,11 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     switch (msg.type) {
       case 'ready': {
         h.ready = true;
+        if (child.pid !== undefined) {
+          const limit = readNofile(child.pid);
+          const baseline = openFds(child.pid);
+          h.capacity = limit && baseline !== null ? pairCapacity(limit.soft, baseline) : Infinity;
+        }
         h.supervisor.markStarted();
         if (child.pid !== undefined) this.emit('handler-started', child.pid, h.slot);
         if (h.slot === null) {
@@ -244,13 +280,15 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
           if (idx >= 0) this.sendPair(h, this.pending.splice(idx, 1)[0]!);
         } else {
           for (const pair of this.pending.splice(0)) {
-            const target = this.pickSlot(pair.session) ?? h;
-            this.sendPair(target, pair);
+            const target = this.pickSlot(pair.session);
+            if (target) this.sendPair(target, pair);
+            else this.refuse(pair);
           }
         }
         break;
       }
       case 'pair-started': {
+        this.clearHandover(msg.pairId);
         const pair = this.active.get(msg.pairId);
         if (pair) this.emit('pair-started', pair);
         break;
@@ -304,10 +342,10 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     const affinity = this.sessionSlot.get(session);
     if (affinity) {
       const h = this.slots[affinity.slot];
-      if (h?.ready) return h;
+      if (h?.ready && h.pairs.size < h.capacity) return h;
     }
     let best: Handler | undefined;
-    for (const h of this.slots) if (h.ready && (!best || h.pairs.size < best.pairs.size)) best = h;
+    for (const h of this.slots) if (h.ready && h.pairs.size < h.capacity && (!best || h.pairs.size < best.pairs.size)) best = h;
     return best;
   }
 
@@ -333,6 +371,14 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
       bytes01: 0,
       bytes10: 0,
     });
+    const timer = setTimeout(() => {
+      this.handoverTimers.delete(pair.pairId);
+      if (this.pairHandler.get(pair.pairId) !== h) return;
+      this.sendTo(h, { type: 'abort', pairId: pair.pairId });
+      this.endPair(pair.pairId, h, 'errory', 'the handler never received the pair');
+    }, HANDOVER_TIMEOUT_MS);
+    timer.unref();
+    this.handoverTimers.set(pair.pairId, timer);
     for (const side of [0, 1] as const) {
       const socket = pair.sockets[side];
       const rest = Buffer.concat([pair.rests[side], detachForHandover(socket)]);
@@ -360,7 +406,15 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     }
   }
 
+  private clearHandover(pairId: number): void {
+    const t = this.handoverTimers.get(pairId);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.handoverTimers.delete(pairId);
+  }
+
   private endPair(pairId: number, h: Handler, reason: PairEndReason, error: string | undefined): void {
+    this.clearHandover(pairId);
     const pair = this.active.get(pairId);
     h.pairs.delete(pairId);
     this.pairHandler.delete(pairId);

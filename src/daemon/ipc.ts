@@ -7,7 +7,7 @@
 /** Which of the two listening ports a pair came from. */
 export type Channel = 'video' | 'audio';
 
-/** Why a pair ended (DESIGN.md section 5: a closed list). */
+/** Why a pair ended (docs/contract.md: a closed list). */
 export type PairEndReason = 'happy' | 'errory' | 'handler-died' | 'shutdown';
 
 /** Daemon -> handler: one socket of a pair, with the bytes already read past its handshake. */

@@ -20,7 +20,7 @@ export function createLogger(level: LogLevel): Logger {
 
 /**
  * A logger for the few lines scripts wait for (`listening`): printed whatever the level,
- * as promised in DESIGN.md section 5.
+ * as promised in docs/contract.md.
  */
 export function alwaysLogger(logger: Logger): Logger {
   return logger.child({}, { level: 'info' });

@@ -22,13 +22,21 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const logger = createLogger(opts.logLevel);
   const daemon = new RelayDaemon(opts, logger);
   await daemon.start();
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = (signal: string): void => {
     void daemon.shutdown(signal);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Started with an IPC channel (by `videochat demo`): the parent's end closing means it is
+  // gone, even SIGKILLed; shut down as on SIGTERM rather than run on unsupervised.
+  const onParentGone = (): void => onSignal('parent-gone');
+  if (process.channel) {
+    process.channel.unref();
+    process.on('disconnect', onParentGone);
+  }
   await daemon.done;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  process.off('disconnect', onParentGone);
   return 0;
 }

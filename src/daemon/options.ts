@@ -1,5 +1,5 @@
 /**
- * `videochatd` options, exactly as DESIGN.md section 5 lists them. Parsing never exits the
+ * `videochatd` options, exactly as docs/contract.md lists them. Parsing never exits the
  * process: usage errors become a UsageError (exit 2), `--help`/`--version` a HelpShown.
  */
 import { availableParallelism, hostname } from 'node:os';

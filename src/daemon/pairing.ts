@@ -1,5 +1,5 @@
 /**
- * Pairing behind a small `find or wait` interface (DESIGN.md section 6), so a shared,
+ * Pairing behind a small `find or wait` interface (docs/contract.md section 5), so a shared,
  * Redis-backed directory can later replace the in-memory map without touching the acceptor.
  */
 

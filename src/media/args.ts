@@ -93,26 +93,46 @@ function clampQuality(q: number): number {
   return Math.min(100, Math.max(1, q));
 }
 
+/** The pipe (fd) on which a video capture says when each raw frame enters the encoder. */
+export const ENCODER_TAP_FD = 3;
+/**
+ * The last filters before the encoder: tag each frame, then print the tag at once to fd 3
+ * (`frame:N pts:... pts_time:...` and `vc=1`, per frame). The moment a line arrives is the
+ * moment that raw frame was handed to the encoder: the capture time `latencyMs` counts from
+ * (capture.ts). `direct` writes each line unbuffered. The colon of `pipe:3` is escaped twice:
+ * once for the filter graph, once for the filter's options.
+ */
+export const ENCODER_TAP_FILTER = `metadata=mode=add:key=vc:value=1,metadata=mode=print:file=pipe\\\\:${ENCODER_TAP_FD}:direct=1`;
+
 /**
  * Output arguments that encode video to stdout: MJPEG as `-f mjpeg`, H.264 inside FLV.
- * `resampleFps`: only files need the `fps` filter (their rate is whatever they were made at);
- * the test source and cameras are opened at the asked rate, and the filter would hold every
- * frame back one more frame (67 ms at 15 fps: measured in bench/call.ts's bare chains).
+ * `-threads 1` (an output option: it reaches the encoder): ffmpeg's encoders are
+ * frame-threaded by default and then hold one or two frames before the first packet comes
+ * out (68 ms at 15 fps, measured); with one thread a frame leaves as soon as it is encoded
+ * (~1 ms at 320x240). `resampleFps`: only files need the `fps` filter (their rate is
+ * whatever they were made at); the test source and cameras are opened at the asked rate.
  */
 export function videoEncoderArgs(p: VideoCaptureParams, resampleFps = true): string[] {
   const quality = p.quality ?? DEFAULT_VIDEO_QUALITY;
   // scale makes every source match the size the peer was told, whatever it delivers.
   const filter = resampleFps ? `fps=${p.fps},scale=${p.width}:${p.height}` : `scale=${p.width}:${p.height}`;
+  // Every filtered frame becomes exactly one packet (no duplicates or drops after the tap).
+  const oneToOne = ['-fps_mode', 'passthrough'];
   if (p.codec === 'mjpeg') {
-    return ['-an', '-vf', `${filter},format=yuvj420p`, '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(quality)), '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1'];
+    return [
+      '-an', '-vf', `${filter},format=yuvj420p,${ENCODER_TAP_FILTER}`, ...oneToOne,
+      '-c:v', 'mjpeg', '-q:v', String(mjpegQscale(quality)), '-threads', '1', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
+    ];
   }
   const gop = p.gopFrames ?? Math.max(1, Math.round((p.fps * DEFAULT_KEYFRAME_INTERVAL_MS) / 1000));
   return [
-    '-an', '-vf', `${filter},format=yuv420p`,
+    '-an', '-vf', `${filter},format=yuv420p,${ENCODER_TAP_FILTER}`, ...oneToOne,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline',
     '-crf', String(h264Crf(quality)), '-g', String(gop), '-keyint_min', String(gop), '-bf', '0',
     // One slice per frame (zerolatency would slice per thread): simpler AUs, no quality loss at our sizes.
-    '-x264-params', 'sliced-threads=0:repeat-headers=1',
+    // zerolatency already turns off lookahead and B-frames; with sliced threads off, x264 would
+    // use frame threads (a frame held per thread): one thread codes each frame as it comes.
+    '-x264-params', 'sliced-threads=0:repeat-headers=1', '-threads', '1',
     '-flush_packets', '1', '-f', 'flv', 'pipe:1',
   ];
 }
@@ -159,21 +179,35 @@ function videoDemuxer(codec: VideoCodecName): string {
   return codec === 'mjpeg' ? 'mjpeg' : 'h264';
 }
 
+/** Boundary of the multipart stream the MJPEG decoder is fed (`-f mpjpeg`). */
+export const MPJPEG_BOUNDARY = 'videochatframe';
+
 /**
  * A video decoder: encoded frames on stdin -> rgb24 frames of exactly WxH on stdout.
- * Probing is cut to the minimum and frame threading is off. ffmpeg 5.1's command line
- * still hands out a decoded frame only when the next packet arrives (it collects filter
- * output before reading the next input), so decoding lags one frame behind: measured.
+ * Nothing in it holds a frame (measured: a frame leaves ~1 ms after it was written):
+ * - MJPEG comes as multipart parts (`-f mpjpeg`, see mpjpegPart): each part says its length,
+ *   so the demuxer hands the packet on at once. The byte-stream JPEG demuxers (`mjpeg`,
+ *   `jpeg_pipe`, `image2pipe`) end a frame only when the next one starts (one frame late).
+ * - H.264 is Annex B with an access unit delimiter after each frame (VideoDecoder.push).
+ * - `-threads 1` twice: before `-i` it reaches the decoder, after it the rawvideo output
+ *   (frame-threaded by default: it held another frame).
  */
 export function videoDecoderArgs(codec: VideoCodecName, width: number, height: number): string[] {
   return [
     // Not `-fflags nobuffer`: with the h264 demuxer it loses frames (measured: 8 of 23 decoded).
     ...COMMON, '-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1',
-    // jpeg_pipe lags one frame behind, the raw mjpeg demuxer two (measured).
-    '-f', codec === 'mjpeg' ? 'jpeg_pipe' : 'h264', '-i', 'pipe:0',
+    '-f', codec === 'mjpeg' ? 'mpjpeg' : 'h264', '-i', 'pipe:0', '-threads', '1',
     '-an', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
   ];
 }
+
+/** One JPEG as a part of the decoder's multipart input: boundary, headers with its length, the image, CRLF. */
+export function mpjpegPart(jpeg: Uint8Array): Buffer[] {
+  const head = `--${MPJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`;
+  return [Buffer.from(head, 'latin1'), Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength), CRLF];
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** An Opus decoder: Ogg pages on stdin -> 48 kHz mono s16le on stdout. */
 export function audioDecoderArgs(): string[] {

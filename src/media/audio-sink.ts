@@ -63,10 +63,14 @@ export function speakerChildCommand(): { command: string; args: string[] } {
  * The one line for a speaker child that died. libasound aborts the process (SIGABRT, with an
  * assertion like `pcm_params.c:2354 ...`) when there is no default device: that is said in
  * doctor's words, not quoted. Any other death is quoted as it happened.
+ *
+ * Not tied to the supervisor's start-up grace: on a loaded machine the child (node, then
+ * speaker, then ALSA's open) took longer than the grace, and the abort was quoted raw. The
+ * assertion comes from opening the device, so it means "cannot be opened" whenever it comes.
  */
 export function audioOutLost(death: ProcessDeath, device: string | undefined, env: NodeJS.ProcessEnv): string {
-  const aborted = death.signal === 'SIGABRT' || death.stderrTail.some((l) => /Assertion .* failed|snd_pcm|ALSA lib/i.test(l));
-  if (death.failedStart && aborted) {
+  const aborted = death.signal === 'SIGABRT' && death.stderrTail.some((l) => /Assertion .* failed|snd_pcm|ALSA lib/i.test(l));
+  if (aborted || (death.failedStart && death.stderrTail.some((l) => /snd_pcm|ALSA lib/i.test(l)))) {
     if (device) return `no sound: the ALSA device ${device} cannot be opened; going on without sound`;
     return alsaDefaultSource(env) === null
       ? `${NO_SOUND_CARD}: going on without sound`

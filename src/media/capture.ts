@@ -8,19 +8,23 @@
  * quotes ffmpeg's last stderr line; when the restart budget is spent, or a `test`/FILE
  * source fails, `error` carries a FatalError (E_CAPTURE_FAILED, exit 7).
  *
- * Capture timestamps are the wall clock when the frame's last byte left ffmpeg, in
- * microseconds: later than the true sensor time by the encoder's delay (a few ms at our
- * sizes), which is the same on every frame and so cancels out of jitter figures.
+ * Video capture timestamps are the wall clock (µs) when the raw frame was handed to the
+ * encoder: the last filter before it prints each frame's number to fd 3 at that moment
+ * (args.ts, ENCODER_TAP_FILTER), so whatever ffmpeg holds after that (encoder threads,
+ * muxer, pipe) counts in `latencyMs`. A frame whose line is not in yet (both pipes read in the
+ * same turn) falls back to the time its last byte left ffmpeg. Audio: when the packet left.
  */
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readdirSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { FatalError } from '../codec/errors.js';
 import { MjpegSplitter } from '../codec/mjpeg.js';
 import { FlvH264Demuxer } from '../codec/h264.js';
 import { OggReader, isOpusHeader, opusPacketDurationMs } from '../codec/ogg.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../proc/supervisor.js';
 import {
-  AUDIO_FRAME_BYTES, AUDIO_FRAME_MS, DEFAULT_KEYFRAME_INTERVAL_MS, audioCaptureArgs, videoCaptureArgs,
+  AUDIO_FRAME_BYTES, AUDIO_FRAME_MS, DEFAULT_KEYFRAME_INTERVAL_MS, ENCODER_TAP_FD, audioCaptureArgs, videoCaptureArgs,
   type AudioCodecName, type AudioSource, type PlatformOptions, type VideoCaptureParams, type VideoSource,
 } from './args.js';
 import type { EchoCanceller } from './echo.js';
@@ -41,7 +45,7 @@ export interface MediaWarning {
 export interface VideoFrame {
   data: Buffer;
   keyframe: boolean;
-  /** Wall clock (µs since the epoch) when the frame left ffmpeg. */
+  /** Wall clock (µs since the epoch) when the raw frame entered the encoder (see the file comment). */
   captureTimeUs: number;
 }
 
@@ -119,6 +123,9 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
   protected abstract args(): string[];
   protected abstract resetParser(): void;
   protected abstract onData(chunk: Buffer): void;
+  /** Extra pipes after stderr (video: the encoder tap on fd 3), and what reads them. */
+  protected extraPipes = 0;
+  protected onSpawn(_child: ChildProcess): void {}
 
   private get label(): string {
     return this.kind === 'video' ? 'camera' : 'mic';
@@ -136,7 +143,7 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
       name: `ffmpeg-${this.kind}-capture`,
       ffmpeg: this.ffmpeg,
       args: () => this.args(),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(this.extraPipes).fill('pipe')],
       startupGraceMs: Infinity,
       restart: { maxRestarts: MEDIA_MAX_RESTARTS },
       // ffmpeg finishes cleanly on SIGINT (q on stdin is not available: stdin is ignored).
@@ -146,6 +153,7 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
     this.sup = sup;
     sup.on('spawn', (child) => {
       this.resetParser();
+      this.onSpawn(child);
       child.stdout?.on('data', (chunk: Buffer) => {
         if (!sup.started) {
           sup.markStarted();
@@ -254,6 +262,8 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
   private mjpeg = new MjpegSplitter();
   private flv = new FlvH264Demuxer();
   private lastKeyframeAtMs = 0;
+  private readonly tap = new EncoderTap();
+  protected override extraPipes = 1;
 
   constructor(opts: VideoCaptureOptions) {
     super('video', opts.ffmpeg, opts.source.kind === 'camera');
@@ -282,17 +292,23 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
   protected resetParser(): void {
     this.mjpeg = new MjpegSplitter();
     this.flv = new FlvH264Demuxer();
+    this.tap.reset();
+  }
+
+  protected override onSpawn(child: ChildProcess): void {
+    const pipe = child.stdio[ENCODER_TAP_FD] as Readable | null | undefined;
+    pipe?.on('data', (chunk: Buffer) => this.tap.push(chunk, nowUs()));
   }
 
   protected onData(chunk: Buffer): void {
     const at = nowUs();
     if (this.params.codec === 'mjpeg') {
-      for (const data of this.mjpeg.push(chunk)) this.emit('frame', { data, keyframe: true, captureTimeUs: at });
+      for (const data of this.mjpeg.push(chunk)) this.emit('frame', { data, keyframe: true, captureTimeUs: this.tap.next(at) });
       return;
     }
     for (const au of this.flv.push(chunk)) {
       if (au.keyframe) this.lastKeyframeAtMs = at / 1000;
-      this.emit('frame', { data: au.data, keyframe: au.keyframe, captureTimeUs: at });
+      this.emit('frame', { data: au.data, keyframe: au.keyframe, captureTimeUs: this.tap.next(at) });
     }
   }
 
@@ -319,6 +335,64 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
     if (quality === this.params.quality) return Promise.resolve();
     this.params = { ...this.params, quality };
     return this.relaunch();
+  }
+}
+
+/** Lines longer than this on the tap are not ours: the rest of the line is skipped. */
+const TAP_MAX_LINE = 256;
+/** Frames whose encoder-entry time may wait for their packet (more means the stream is out of step). */
+const TAP_MAX_PENDING = 64;
+
+/**
+ * Reads the encoder tap (fd 3: `frame:N ...` per frame as it enters the encoder) and pairs each
+ * encoded frame, in order, with the time its line arrived. Frame numbers keep the two in step:
+ * a frame that came out before its line was read takes the fallback time, and its line, read
+ * later, is skipped.
+ */
+export class EncoderTap {
+  private partial = '';
+  /** Encoder-entry times by frame number, oldest first. */
+  private readonly times = new Map<number, number>();
+  /** Number of the next encoded frame. */
+  private nextFrame = 0;
+  /** Frames that took the fallback time (diagnostics, tests). */
+  fallbacks = 0;
+
+  reset(): void {
+    this.partial = '';
+    this.times.clear();
+    this.nextFrame = 0;
+  }
+
+  /** A chunk of the tap, read at `atUs`. */
+  push(chunk: Buffer, atUs: number): void {
+    const lines = (this.partial + chunk.toString('latin1')).split('\n');
+    this.partial = lines.pop() ?? '';
+    if (this.partial.length > TAP_MAX_LINE) this.partial = '';
+    for (const line of lines) {
+      const m = /^frame:(\d+)\s/.exec(line);
+      if (!m) continue;
+      const n = Number(m[1]);
+      if (n < this.nextFrame) continue;
+      this.times.set(n, atUs);
+      if (this.times.size > TAP_MAX_PENDING) this.times.delete(this.times.keys().next().value!);
+    }
+  }
+
+  /** The encoder-entry time of the next encoded frame, or `fallbackUs` when its line is not in yet. */
+  next(fallbackUs: number): number {
+    const n = this.nextFrame++;
+    for (const k of this.times.keys()) {
+      if (k >= n) break;
+      this.times.delete(k);
+    }
+    const at = this.times.get(n);
+    if (at === undefined) {
+      this.fallbacks++;
+      return fallbackUs;
+    }
+    this.times.delete(n);
+    return Math.min(at, fallbackUs);
   }
 }
 

@@ -4,7 +4,8 @@
  *
  * Latency: a raw H.264 stream gives ffmpeg's parser no frame end until the next frame
  * starts, so every frame is followed by an access unit delimiter (AUD_NAL): the parser
- * sees the end at once. MJPEG frames end at their EOI. A decoder that cannot keep up has
+ * sees the end at once. MJPEG goes in as multipart parts that carry their length
+ * (args.ts, mpjpegPart): ffmpeg's JPEG byte-stream demuxers wait for the next frame. A decoder that cannot keep up has
  * frames dropped at its stdin (never queued); for H.264 it then waits for the next
  * keyframe and emits `need-keyframe` so the session can ask the peer for one.
  */
@@ -13,7 +14,7 @@ import { AUD_NAL } from '../codec/h264.js';
 import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
 import { describeDeath, type Supervisor } from '../proc/supervisor.js';
 import { OpusPacketDecoder } from './opus.js';
-import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, videoDecoderArgs, type AudioCodecName, type VideoCodecName } from './args.js';
+import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, mpjpegPart, videoDecoderArgs, type AudioCodecName, type VideoCodecName } from './args.js';
 import { MediaError, type MediaWarning } from './capture.js';
 import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
 
@@ -145,8 +146,12 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
       }
       this.waitingForKeyframe = false;
     }
-    stdin.write(frame.data);
-    if (this.codec === 'h264') stdin.write(AUD_NAL);
+    if (this.codec === 'h264') {
+      stdin.write(frame.data);
+      stdin.write(AUD_NAL);
+    } else {
+      for (const b of mpjpegPart(frame.data)) stdin.write(b);
+    }
     return true;
   }
 

@@ -9,7 +9,7 @@ import { FatalError } from '../codec/errors.js';
 
 /** `-version` must answer within this time (a wedged binary must not hang startup). */
 export const FFMPEG_PROBE_TIMEOUT_MS = 10_000;
-/** Exit status for media failures (DESIGN.md section 5). */
+/** Exit status for media failures (docs/contract.md). */
 export const EXIT_MEDIA = 7;
 
 export type FfmpegSource = 'flag' | 'env' | 'ffmpeg-static' | 'path';

@@ -249,12 +249,18 @@ test('--max-buffer-bytes: waiters flooding bytes before a peer are no longer rea
     // Held bytes: the cap plus at most one read chunk (Node reads up to 64 KiB at a time);
     // after the limit line nothing more is read from that client until it is paired.
     for (const l of lines) assert.ok(Number(l.bytesHeld) < cap + 64 * 1024, `bytesHeld ${String(l.bytesHeld)}`);
-    for (const s of socks) s.destroy();
+    // Unread waiters that leave are forgotten at once (the kernel is asked; issue 11):
+    // their ends are counted and their bytesHeld stays within the cap plus one read. (A
+    // plain close would queue its FIN behind the ~400 KiB the daemon does not read: that
+    // connection is open until the client's kernel gives up. A reset is at once.)
+    const before = await metric(d, 'videochatd_waiters_ended_total', 'channel="video",reason="impatient"');
+    for (const s of socks) s.resetAndDestroy();
+    const until = Date.now() + 10_000;
+    while ((await metric(d, 'videochatd_waiters_ended_total', 'channel="video",reason="impatient"')) < before + socks.length - 1) {
+      assert.ok(Date.now() < until, 'the departed waiters are forgotten');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const l of d.lines.filter((x) => x.msg === 'waiter ended' && x.reason === 'impatient')) assert.ok(Number(l.bytesHeld) < cap + 64 * 1024, `bytesHeld ${String(l.bytesHeld)}`);
     await call.finish();
-    // Paused waiters do not notice a departure (documented): the shutdown reports them.
-    const stopped = d.waitForLines((l) => l.msg === 'waiter ended' && l.reason === 'shutdown', socks.length - 1);
-    assert.equal(d.child.exitCode, null, 'the daemon is still up');
-    assert.equal((await d.stop()).code, 0);
-    for (const l of await stopped) assert.ok(Number(l.bytesHeld) < cap + 64 * 1024, `bytesHeld ${String(l.bytesHeld)}`);
   });
 });

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { audioCaptureArgs, recorderArgs, videoCaptureArgs, videoInputArgs } from '../../src/media/args.js';
+import {
+  ENCODER_TAP_FILTER, MPJPEG_BOUNDARY, audioCaptureArgs, mpjpegPart, recorderArgs, videoCaptureArgs, videoDecoderArgs, videoInputArgs,
+} from '../../src/media/args.js';
 import { JITTER_MAX_TARGET_MS, JitterBuffer } from '../../src/media/jitter-buffer.js';
 import { parseCodecList, parseDeviceList } from '../../src/media/ffmpeg-path.js';
 
@@ -17,12 +19,16 @@ test('video sources per platform, exact arrays', () => {
 
 test('encoders: mjpeg to stdout, h264 ultrafast/zerolatency with a 1 s GOP in FLV, opus voip 20 ms in Ogg', () => {
   const mjpeg = videoCaptureArgs({ kind: 'test' }, { ...P, codec: 'mjpeg', quality: 70 });
-  assert.deepEqual(mjpeg.slice(-12), ['-an', '-vf', 'scale=320:240,format=yuvj420p', '-c:v', 'mjpeg', '-q:v', '11', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1']);
+  assert.deepEqual(mjpeg.slice(-16), [
+    '-an', '-vf', `scale=320:240,format=yuvj420p,${ENCODER_TAP_FILTER}`, '-fps_mode', 'passthrough',
+    '-c:v', 'mjpeg', '-q:v', '11', '-threads', '1', '-flush_packets', '1', '-f', 'mjpeg', 'pipe:1',
+  ]);
   // Only a file is resampled to the call's frame rate (the others are opened at it).
   const fromFile = videoCaptureArgs({ kind: 'file', path: 'a.mp4' }, { ...P, codec: 'mjpeg', quality: 70 });
-  assert.equal(fromFile[fromFile.indexOf('-vf') + 1], 'fps=15,scale=320:240,format=yuvj420p');
+  assert.equal(fromFile[fromFile.indexOf('-vf') + 1], `fps=15,scale=320:240,format=yuvj420p,${ENCODER_TAP_FILTER}`);
   const h264 = videoCaptureArgs({ kind: 'test' }, { ...P, codec: 'h264' });
-  for (const [k, v] of [['-preset', 'ultrafast'], ['-tune', 'zerolatency'], ['-g', '15'], ['-bf', '0'], ['-f', 'flv']]) {
+  // One encoder thread (frame threads hold frames), after the input: an output option.
+  for (const [k, v] of [['-preset', 'ultrafast'], ['-tune', 'zerolatency'], ['-g', '15'], ['-bf', '0'], ['-threads', '1'], ['-f', 'flv']]) {
     assert.equal(h264[h264.lastIndexOf(k) + 1], v, k);
   }
   assert.ok(h264.includes('-nostdin'));
@@ -32,6 +38,16 @@ test('encoders: mjpeg to stdout, h264 ultrafast/zerolatency with a 1 s GOP in FL
   }
   assert.deepEqual(audioCaptureArgs({ kind: 'mic' }, 'pcm', { platform: 'linux', pulse: true }).slice(4, 11), ['-nostdin', '-f', 'pulse', '-fragment_size', '3840', '-i', 'default']);
   assert.deepEqual(audioCaptureArgs({ kind: 'mic', device: 'hw:1' }, 'pcm', { platform: 'linux', pulse: false }).slice(5, 9), ['-f', 'alsa', '-i', 'hw:1']);
+});
+
+test('decoders: MJPEG as multipart parts with their length, -threads 1 before and after -i', () => {
+  const d = videoDecoderArgs('mjpeg', 160, 120);
+  const i = d.indexOf('-i');
+  assert.deepEqual(d.slice(i - 4, i + 4), ['-threads', '1', '-f', 'mpjpeg', '-i', 'pipe:0', '-threads', '1']);
+  const h = videoDecoderArgs('h264', 160, 120);
+  assert.deepEqual(h.slice(h.indexOf('-i') - 2, h.indexOf('-i') + 4), ['-f', 'h264', '-i', 'pipe:0', '-threads', '1']);
+  const part = Buffer.concat(mpjpegPart(Buffer.from([0xff, 0xd8, 0xff, 0xd9])));
+  assert.equal(part.toString('latin1'), `--${MPJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: 4\r\n\r\n\xff\xd8\xff\xd9\r\n`);
 });
 
 test('recorder: video on fd 3, audio on fd 4, copied into Matroska', () => {

@@ -18,6 +18,8 @@ export interface TerminalChoice {
   colors: ColorDepth;
   cellPx?: { width: number; height: number };
   tmuxPassthrough: boolean;
+  /** The terminal's background is light: ascii inverts its ramp. */
+  lightBackground: boolean;
 }
 
 /** Applies the user's --render/--colors over what the terminal said. */
@@ -28,6 +30,7 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
     renderMode: mode,
     colors: depth,
     tmuxPassthrough: caps.tmuxPassthrough,
+    lightBackground: caps.background === 'light',
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -50,7 +53,7 @@ export async function prepareInteractive(
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
-    createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough }),
+    createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a WAV file.

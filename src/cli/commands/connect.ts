@@ -1,7 +1,7 @@
 /**
  * `videochat connect`: validates options, finds ffmpeg, runs a CallSession and presents it
  * as the TUI (stdout a TTY, no --headless/--json), NDJSON (--json) or plain progress lines
- * on stderr (--headless). Resolves to the exit status of DESIGN.md section 5.
+ * on stderr (--headless). Resolves to the exit status of docs/contract.md.
  */
 import { spawn } from 'node:child_process';
 import { FatalError, UsageError } from '../../codec/errors.js';
@@ -9,8 +9,8 @@ import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import {
   AUDIO_CODECS, COLORS_CHOICES, DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_GRACE_SEC, DEFAULT_HOST, DEFAULT_SIZE,
-  DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
-  parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePort, parsePositiveInt, parseSeconds, parseSession,
+  DEFAULT_PEER_TIMEOUT_SEC, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
+  parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePeerTimeout, parsePort, parsePositiveInt, parseSeconds, parseSession,
   parseSize, parseVideoIn, PEER_PROTOCOLS, type ColorsChoice, type PeerProtocol, type RenderChoice,
 } from '../options.js';
 import { CallSession, type CallOptions } from '../session/call.js';
@@ -22,6 +22,8 @@ import { sessionCodeFor } from '../session/code.js';
 import { reconnectGiveUpSec } from '../session/reconnect.js';
 import { blameSource } from '../option-source.js';
 import { preflightPaths } from '../preflight.js';
+import { watchHangup } from '../hangup-watch.js';
+import { endedLine } from '../session/human-log.js';
 
 /** Everything `connect` needs, validated. */
 export interface ConnectSettings {
@@ -84,6 +86,7 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
       ...(raw.duration !== undefined ? { durationSec: parseSeconds(str(raw.duration) ?? '', '--duration') } : {}),
       waitSec: parseSeconds(str(raw.wait) ?? String(DEFAULT_WAIT_SEC), '--wait'),
       graceSec: parseSeconds(str(raw.grace) ?? String(DEFAULT_GRACE_SEC), '--grace'),
+      peerTimeoutSec: parsePeerTimeout(str(raw.peerTimeout) ?? String(DEFAULT_PEER_TIMEOUT_SEC)),
       insecure: raw.insecure === true,
       decodeSize: null,
       stopAfterFirstFrame: snapshot !== undefined,
@@ -126,6 +129,33 @@ function writePng(ffmpeg: string, frame: { width: number; height: number; data: 
 
 export async function run(_args: string[], raw: RawOptions, ctx: CommandContext): Promise<number> {
   const json = raw.json === true;
+  // Armed first: a signal, a closed stdout or a vanished parent hangs up whatever the stage.
+  let session: CallSession | OriginalCallSession | undefined;
+  let hungUp: string | undefined;
+  const watch = watchHangup({
+    stdout: ctx.stdout, stderr: ctx.stderr, stdin: ctx.stdin,
+    onHangup: (why) => {
+      hungUp = why;
+      session?.hangup(why);
+    },
+  });
+  try {
+    return await runConnect(raw, ctx, json, {
+      started: (s) => {
+        session = s;
+        if (hungUp !== undefined) s.hangup(hungUp);
+      },
+      hungUp: () => hungUp,
+    });
+  } finally {
+    watch.stop();
+  }
+}
+
+async function runConnect(
+  raw: RawOptions, ctx: CommandContext, json: boolean,
+  hooks: { started: (s: CallSession | OriginalCallSession) => void; hungUp: () => string | undefined },
+): Promise<number> {
   const fatal = (reason: EndReason, message: string): number => {
     const exitCode = EXIT_CODES[reason];
     if (json) ctx.stdout.write(ndjsonLine('ended', { reason, exitCode, message, ...ZERO_STATS }));
@@ -173,28 +203,21 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     uiDone = startUi(session);
   }
   const ended = session.run();
-  const onSignal = (): void => session.hangup();
-  if (settings.headless) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  try {
-    if (uiDone) await uiDone;
-    const result = await ended;
-    if (snapshotDone) await snapshotDone;
-    if (settings.snapshot) {
-      if (snapshotError) {
-        ctx.stderr.write(`videochat: ${snapshotError.message}\n`);
-        return EXIT_CODES.media;
-      }
-      if (!snapshotDone && result.exitCode === 0) {
-        ctx.stderr.write('videochat: the call ended before a peer frame was decoded; no snapshot written\n');
-        return EXIT_CODES.media;
-      }
+  hooks.started(session);
+  if (uiDone) await uiDone;
+  const result = await ended;
+  // The screen is restored: say how the call ended, as headless mode does (on stderr).
+  if (uiDone) ctx.stderr.write(endedLine(result));
+  if (snapshotDone) await snapshotDone;
+  if (settings.snapshot) {
+    if (snapshotError) {
+      ctx.stderr.write(`videochat: ${snapshotError.message}\n`);
+      return EXIT_CODES.media;
     }
-    return result.exitCode;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!snapshotDone && result.exitCode === 0) {
+      ctx.stderr.write('videochat: the call ended before a peer frame was decoded; no snapshot written\n');
+      return EXIT_CODES.media;
+    }
   }
+  return result.exitCode;
 }

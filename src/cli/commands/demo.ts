@@ -11,8 +11,10 @@
  * With `--json` both peers' NDJSON lines are re-emitted on stdout, each tagged
  * `"peer":"a"` or `"peer":"b"` (a `peer-joined` line's own `peer` object moves to `remote`).
  *
- * Teardown (end of a peer, --duration, Ctrl-C, SIGTERM, an error): peers get SIGINT (they
- * hang up and exit), then the daemon SIGTERM; anything still alive after a grace is killed.
+ * Teardown (end of a peer, --duration, Ctrl-C, SIGTERM, SIGHUP, a closed stdout, an error):
+ * peers get SIGINT (they hang up and exit), then the daemon SIGTERM; anything still alive
+ * after a grace is killed. Every child also holds an IPC channel to us: when we die, even by
+ * SIGKILL, it closes, and the peers hang up and the daemon shuts down by themselves.
  * The daemon and peer b run in their own process groups so that a Ctrl-C in the terminal
  * reaches only us and the teardown happens in order.
  */
@@ -26,6 +28,7 @@ import type { CommandContext, RawOptions } from '../program.js';
 import { EXIT_CODES } from '../session/events.js';
 import { ndjsonLine } from '../session/ndjson.js';
 import { sessionCodeFor } from '../session/code.js';
+import { watchHangup } from '../hangup-watch.js';
 
 /** The daemon must print its listening line within this time. */
 export const DAEMON_START_TIMEOUT_MS = 15_000;
@@ -96,7 +99,8 @@ function startRelay(ctx: CommandContext, track: (c: ChildProcess) => void): Prom
       spawn: () => spawn(process.execPath, [
         VIDEOCHATD_BIN, '--host', '127.0.0.1', '--video-port', '0', '--audio-port', '0',
         '--log-level', 'warn', '--drain-timeout', String(DAEMON_DRAIN_SEC),
-      ], { stdio: ['ignore', 'pipe', 'pipe'], env: ctx.env, detached: true }),
+        // The IPC channel is its lifeline: it shuts down when we are gone, even SIGKILLed.
+      ], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: ctx.env, detached: true }),
     });
     const timer = setTimeout(() => {
       void sup.close();
@@ -175,8 +179,8 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     stopping = true;
     resolveStop?.();
   };
-  process.on('SIGINT', requestStop);
-  process.on('SIGTERM', requestStop);
+  // SIGINT, SIGTERM, SIGHUP (the terminal closed) or a closed stdout (`demo --json | head`).
+  const watch = watchHangup({ stdout: ctx.stdout, stderr: ctx.stderr, onHangup: requestStop });
   let safety: NodeJS.Timeout | undefined;
 
   try {
@@ -202,7 +206,8 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
         // SIGINT is connect's hang up: it says BYE and exits 0.
         stop: (child) => child.kill('SIGINT'),
         spawn: () => spawn(process.execPath, [VIDEOCHAT_BIN, ...common, ...args], {
-          stdio: attachTty ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+          // The IPC channel is its lifeline: it hangs up when we are gone, even SIGKILLed.
+          stdio: attachTty ? ['inherit', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'pipe', 'ipc'],
           env: peerEnv,
           // The shown peer stays in the terminal's foreground group (it reads keys); the others
           // get their own group so that only we decide when they stop.
@@ -220,7 +225,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
         track(child);
         if (attachTty) return;
         eachLine(child.stdout, (line) => {
-          if (!json) return;
+          if (!json || watch.stdoutGone) return;
           const tagged = tagLine(line, name);
           if (tagged) ctx.stdout.write(tagged);
           else ctx.stderr.write(`${name}: ${line}\n`);
@@ -262,8 +267,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     if (safety) clearTimeout(safety);
     await Promise.all(peers.map((p) => p.sup.close()));
     await relay?.sup.close();
-    process.off('SIGINT', requestStop);
-    process.off('SIGTERM', requestStop);
+    watch.stop();
     killAll();
     process.off('exit', killAll);
   }

@@ -26,7 +26,7 @@ import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';
 import { COLORS_CHOICES, RENDER_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
-import { detectCapabilities } from '../term/index.js';
+import { backgroundFromColorFgBg, detectCapabilities } from '../term/index.js';
 import { PaintBudget } from '../ui/paint-budget.js';
 import { scaleNearest } from '../ui/scale-frame.js';
 import { probeMedia, type MediaProbe } from './media-probe.js';
@@ -64,6 +64,8 @@ export interface PlayTerminal {
   mode: RenderMode | null;
   colors: ColorDepth;
   tmuxPassthrough: boolean;
+  /** The terminal's background is light (OSC 11 or COLORFGBG): ascii inverts its ramp. */
+  lightBackground?: boolean;
   /** Cell size in pixels when the terminal told us: sixel and kitty pictures are sized from it. */
   cellPx?: { width: number; height: number };
 }
@@ -76,7 +78,7 @@ export interface PlayTerminal {
 export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'colors'>, ctx: CommandContext): Promise<PlayTerminal> {
   if (ctx.stdout.isTTY !== true || ctx.stdin.isTTY !== true) {
     const choice = chooseRendering(s.render, s.colors, ctx.env, ctx.stdout.isTTY === true);
-    return { mode: choice.mode, colors: choice.colors, tmuxPassthrough: Boolean(ctx.env.TMUX) };
+    return { mode: choice.mode, colors: choice.colors, tmuxPassthrough: Boolean(ctx.env.TMUX), lightBackground: backgroundFromColorFgBg(ctx.env.COLORFGBG) === 'light' };
   }
   const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
   const colors: ColorDepth = s.colors === 'auto' ? caps.colors : s.colors === 'truecolor' ? 'truecolor' : (Number(s.colors) as 16 | 256);
@@ -85,6 +87,7 @@ export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'color
     colors,
     // Inside tmux a graphics mode only shows through passthrough, whether picked or forced.
     tmuxPassthrough: Boolean(ctx.env.TMUX),
+    lightBackground: caps.background === 'light',
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -232,7 +235,7 @@ class Player {
   ) {
     this.out = ctx.stdout;
     this.tty = this.out.isTTY === true;
-    this.renderer = terminal.mode ? createRenderer(terminal.mode, { tmuxPassthrough: terminal.tmuxPassthrough }) : null;
+    this.renderer = terminal.mode ? createRenderer(terminal.mode, { tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground }) : null;
     this.target = this.fit(terminal.colors);
     this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };
     this.drawSize = this.decoded;
@@ -242,7 +245,7 @@ class Player {
     const area = this.s.cells ?? (this.tty && this.out.columns > 0 && this.out.rows > 0 ? { cols: this.out.columns, rows: this.out.rows } : DEFAULT_PIPE_CELLS);
     // A sixel image that reaches the last row scrolls the screen (the terminal puts the cursor
     // on the row below it): seen in xterm with a portrait clip, cut at the top every frame.
-    if (this.tty && this.terminal.mode === 'sixel' && this.out.rows > 1 && area.rows >= this.out.rows) {
+    if (this.tty && (this.terminal.mode === 'sixel' || this.terminal.mode === 'iterm') && this.out.rows > 1 && area.rows >= this.out.rows) {
       return { cols: area.cols, rows: this.out.rows - 1 };
     }
     return area;

@@ -17,9 +17,10 @@ import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decod
 import { AudioSink } from '../../media/audio-sink.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { EchoCanceller } from '../../media/echo.js';
+import { SelfView } from '../../media/self-view.js';
 import { Recorder } from '../../media/recorder.js';
 import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
-import type { AudioIn, AudioOut, VideoIn, VideoCodec, AudioCodec } from '../options.js';
+import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
 import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
@@ -50,6 +51,8 @@ export const ADAPT_DROP_RATIO = 0.2;
 export const ADAPT_RECOVER_SEC = 3;
 /** The lowest frame rate adaptation goes to. */
 export const ADAPT_MIN_FPS = 3;
+/** How often the peer's silence is checked against --peer-timeout. */
+export const PEER_LIVENESS_CHECK_MS = 250;
 
 export interface CallOptions {
   host: string;
@@ -86,6 +89,8 @@ export interface CallOptions {
   reconnectGiveUpSec?: number;
   /** Take the speaker's echo out of what the mic sends (default true; `--no-echo-cancel` sets false). */
   echoCancel?: boolean;
+  /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
+  peerTimeoutSec?: number;
 }
 
 /** One interruption of the call: from an unexpected close until the call is live again. */
@@ -129,6 +134,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private audioCapture: AudioCapture | undefined;
   private videoDecoder: VideoDecoder | undefined;
   private audioDecoder: AudioDecoder | undefined;
+  /** Our own frames decoded for the self-view (only while the UI shows it). */
+  private selfView: SelfView | undefined;
   private sink: AudioSink | undefined;
   private recorder: Recorder | undefined;
   /** Why the recording stopped early (a call that ends well then exits 7: the file is incomplete). */
@@ -165,6 +172,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** H.264: send nothing until a keyframe (at the start, after a drop, or when asked). */
   private needKeyframe: boolean;
   private readonly lastWarnAt = new Map<string, number>();
+  /** Since when the peer is with us on the current channels (liveness counts from here). */
+  private liveSinceMs = 0;
   /** The peer's latest receiver report on the current video channel. */
   private peerReport: { bytesReceived: number; arrivedMs: number; pathDelayMs: number } | undefined;
 
@@ -208,10 +217,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   // ---- controls (CallControls for the UI) ----
 
-  hangup(): void {
+  /** Says BYE and ends the call (reason `hangup`); `why` goes into `ended.message` (a signal, a closed stdout). */
+  hangup(why?: string): void {
     if (this.ending) return;
     for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason: 'hangup' });
-    void this.end('hangup');
+    void this.end('hangup', why);
   }
 
   setMuted(muted: boolean): void {
@@ -221,7 +231,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   setCameraOff(off: boolean): void {
     this.cameraOff = off;
+    this.selfView?.setCameraOff(off);
     this.sendState();
+  }
+
+  /** Decode our own frames for the self-view (`self-frame`), or stop. */
+  setSelfView(on: boolean): void {
+    this.selfView?.setWanted(on);
   }
 
   requestKeyframe(): void {
@@ -335,8 +351,9 @@ export class CallSession extends EventEmitter<SessionEvents> {
       if (!this.isCurrent(ch)) return;
       // The socket closed between the peer's HELLO and its KEY_CONFIRM. Once a peer had
       // proved the code, that is a peer or relay that died mid-handshake on a reconnection,
-      // which reconnecting handles (the close follows at once). Before, it stays exit 8: a
-      // peer that never confirmed the code is not waited for again.
+      // which reconnecting handles (the close follows at once). Before, the call ends as
+      // peer-lost (exit 5; E_PEER_VANISHED): a peer that never confirmed the code is not
+      // waited for again.
       if (ch.isClosed && this.reconnectEnabled && this.peerJoined) return;
       this.fail(err);
     });
@@ -399,7 +416,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
         ch.send({ type: MessageType.PONG, timestampUs: this.nowUs(), t0Us: msg.t0Us, t1Us: this.nowUs(), t2Us: this.nowUs() });
         return;
       case MessageType.PONG:
-        this.clock.add({ t0Us: msg.t0Us, t1Us: msg.t1Us, t2Us: msg.t2Us, t3Us: this.nowUs() });
+        // The clock follows the video path (the one whose latency is shown).
+        if (ch === this.video) this.clock.add({ t0Us: msg.t0Us, t1Us: msg.t1Us, t2Us: msg.t2Us, t3Us: this.nowUs() });
         return;
       case MessageType.STATE:
         this.emit('peer-state', { muted: msg.muted, cameraOff: msg.cameraOff, noCamera: msg.noCamera === true, noMic: msg.noMic === true });
@@ -434,9 +452,40 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.intervals.push(setInterval(() => this.ping(), PING_INTERVAL_MS));
     this.intervals.push(setInterval(() => this.tickStats(), STATS_INTERVAL_MS));
     this.intervals.push(setInterval(() => this.sendReport(), REPORT_INTERVAL_MS));
+    this.liveSinceMs = Date.now();
+    this.intervals.push(setInterval(() => this.checkPeerLiveness(), PEER_LIVENESS_CHECK_MS));
     this.ping();
     if (this.opts.durationSec !== undefined) this.after(this.opts.durationSec * 1000, () => this.hangup());
     this.sendState();
+  }
+
+  private get peerTimeoutMs(): number {
+    return (this.opts.peerTimeoutSec ?? DEFAULT_PEER_TIMEOUT_SEC) * 1000;
+  }
+
+  /**
+   * A live peer sends something at least every second (PING, REPORT, media). Silence past
+   * --peer-timeout (a frozen peer, a relay that stopped forwarding, a record that never
+   * completes) is a lost peer, handled as a connection that closed without goodbye.
+   */
+  private checkPeerLiveness(): void {
+    const timeoutMs = this.peerTimeoutMs;
+    if (timeoutMs === 0 || !this.callLive || this.ending || this.peerGone) return;
+    // Per channel: a peer stuck in one record on video while audio flows is lost just the same.
+    const silent = [this.video, this.audio]
+      .map((ch) => ({ ch, ms: ch ? Date.now() - Math.max(ch.lastMessageMs, this.liveSinceMs) : 0 }))
+      .find(({ ms }) => ms >= timeoutMs);
+    if (!silent?.ch) return;
+    const why = `nothing from the peer on the ${silent.ch.name} connection for ${Math.round(silent.ms / 100) / 10} s (--peer-timeout ${timeoutMs / 1000})`;
+    this.emit('warning', { code: 'W_PEER_SILENT', message: `${why}: treating it as lost` });
+    if (!this.reconnectEnabled || this.opts.graceSec === 0) {
+      this.peerGone = true;
+      this.callLive = false;
+      this.emit('peer-left', { reason: 'lost' });
+      void this.end('peer-lost', `the peer was lost: ${why}`);
+      return;
+    }
+    this.loseConnection();
   }
 
   private onPeerBye(): void {
@@ -580,6 +629,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.pauseGrace();
     this.outage = undefined;
     this.callLive = true;
+    this.liveSinceMs = Date.now();
     this.backoffStep = 0;
     const previous = this.peerSetup;
     this.peerSetup = setup;
@@ -623,7 +673,14 @@ export class CallSession extends EventEmitter<SessionEvents> {
         ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
         width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
       });
-      vc.on('frame', (f) => this.sendVideo(f));
+      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height });
+      self.on('frame', (f) => this.emit('self-frame', f));
+      self.on('warning', (w) => this.warn(w));
+      this.selfView = self;
+      vc.on('frame', (f) => {
+        this.sendVideo(f);
+        self.push(f);
+      });
       vc.on('warning', (w) => this.warn(w));
       vc.on('error', (e) => this.fail(e));
       this.videoCapture = vc;
@@ -781,8 +838,9 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   // ---- periodic ----
 
+  /** PING on both channels: the peer's PONG on each also proves that channel alive (--peer-timeout). */
   private ping(): void {
-    this.video?.send({ type: MessageType.PING, timestampUs: this.nowUs(), t0Us: this.nowUs() });
+    for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.PING, timestampUs: this.nowUs(), t0Us: this.nowUs() });
   }
 
   private tickStats(): void {
@@ -876,6 +934,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
       await Promise.allSettled([
         this.videoCapture?.close(),
         this.audioCapture?.close(),
+        this.selfView?.close(),
         this.videoDecoder?.close(),
         this.audioDecoder?.close(),
         this.sink?.close(),

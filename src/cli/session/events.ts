@@ -1,7 +1,7 @@
 /**
  * The typed events a call session emits. The Ink UI and the NDJSON writer subscribe to
- * these; neither touches a socket. Names and fields are the contract of DESIGN.md
- * section 5: add, never rename.
+ * these; neither touches a socket. Names and fields are the contract of
+ * docs/contract.md: add, never rename.
  */
 
 /** Every stats field of the contract; `null` while not known yet. */
@@ -35,7 +35,7 @@ export type EndReason =
   | 'key-confirmation'
   | 'reconnect-failed';
 
-/** Exit status for each `ended.reason` (DESIGN.md section 5). */
+/** Exit status for each `ended.reason` (docs/contract.md). */
 export const EXIT_CODES: Readonly<Record<EndReason, number>> = {
   hangup: 0,
   usage: 2,

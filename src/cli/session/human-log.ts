@@ -30,8 +30,12 @@ export function attachHumanLog(
   session.on('reconnected', ({ downMs, peer }) => say(peer
     ? `reconnected; the call goes on after ${(downMs / 1000).toFixed(1)} s`
     : 'reconnected to the relay; waiting for the peer'));
-  session.on('ended', (e) => {
-    const detail = e.message ? `: ${e.message}` : '';
-    say(`call ended (${e.reason}, exit ${e.exitCode})${detail}; sent ${e.videoFramesSent} frames / ${e.audioMsSent} ms audio, received ${e.videoFramesReceived} frames / ${e.audioMsReceived} ms audio`);
-  });
+  session.on('ended', (e) => out.write(endedLine(e)));
+}
+
+/** The one line that says how a call ended (headless, and after the TUI closed). */
+export function endedLine(e: SessionEvents['ended'][0]): string {
+  const detail = e.message ? `: ${e.message}` : '';
+  return `videochat: call ended (${e.reason}, exit ${e.exitCode})${detail}; sent ${e.videoFramesSent} frames / ${e.audioMsSent} ms audio, `
+    + `received ${e.videoFramesReceived} frames / ${e.audioMsReceived} ms audio\n`;
 }

@@ -108,8 +108,8 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   // ---- controls (CallControls for the UI) ----
 
   /** The original's hang-up: both sockets closed (it has no goodbye message). */
-  hangup(): void {
-    void this.end('hangup');
+  hangup(why?: string): void {
+    void this.end('hangup', why);
   }
 
   setMuted(muted: boolean): void {

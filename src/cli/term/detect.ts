@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
 import { chooseRenderMode, type TermEnv, type TmuxInfo } from './choose.js';
-import { CAPABILITY_QUERIES, hasDa1Reply, parseReplies, type QueryReplies } from './replies.js';
+import { backgroundFromColorFgBg, capabilityQueries, CAPABILITY_QUERIES, hasDa1Reply, isLightColor, parseReplies, type QueryReplies } from './replies.js';
 
 /** How long we wait for the terminal's replies; DA1 usually ends the wait much sooner. */
 export const QUERY_TIMEOUT_MS = 150;
@@ -47,6 +47,8 @@ export interface Capabilities {
   colors: ColorDepth;
   sixel: boolean;
   kitty: boolean;
+  /** iTerm2 inline images (OSC 1337 File=). */
+  iterm: boolean;
   tmux: boolean;
   /** Graphics escapes must be wrapped for tmux passthrough (`createRenderer(mode, { tmuxPassthrough })`). */
   tmuxPassthrough: boolean;
@@ -55,6 +57,11 @@ export interface Capabilities {
   cellHeightPx?: number;
   cols: number;
   rows: number;
+  /**
+   * The terminal's background: from its OSC 11 reply, else `COLORFGBG`; undefined when
+   * neither told (then dark is assumed). The ascii ramp is inverted on a light one.
+   */
+  background?: 'light' | 'dark';
   chosenMode: RenderMode;
   /** The raw replies, for `doctor` and debugging. */
   replies: QueryReplies;
@@ -71,7 +78,7 @@ export interface DetectOptions {
 }
 
 /** Send the queries and collect replies until DA1 or the timeout. Raw mode is restored. */
-export async function queryTerminal(stdin: DetectInput, stdout: DetectOutput, timeoutMs: number): Promise<QueryReplies> {
+export async function queryTerminal(stdin: DetectInput, stdout: DetectOutput, timeoutMs: number, queries = CAPABILITY_QUERIES): Promise<QueryReplies> {
   const wasRaw = stdin.isRaw ?? false;
   let received = '';
   let listener: ((chunk: Buffer | string) => void) | undefined;
@@ -86,7 +93,7 @@ export async function queryTerminal(stdin: DetectInput, stdout: DetectOutput, ti
       stdin.on('data', listener);
       stdin.resume();
       timer = setTimeout(resolve, timeoutMs);
-      stdout.write(CAPABILITY_QUERIES);
+      stdout.write(queries);
     });
   } finally {
     if (timer) clearTimeout(timer);
@@ -95,6 +102,15 @@ export async function queryTerminal(stdin: DetectInput, stdout: DetectOutput, ti
     stdin.setRawMode?.(wasRaw);
   }
   return parseReplies(received);
+}
+
+/**
+ * True inside tmux or GNU screen (also over ssh, where only TERM tells): both take an APC
+ * string as the window title, so the kitty probe is not sent there.
+ */
+export function insideMultiplexer(env: TermEnv): boolean {
+  const term = env.TERM ?? '';
+  return Boolean(env.TMUX) || Boolean(env.STY) || term.startsWith('screen') || term.startsWith('tmux');
 }
 
 function run(file: string, args: string[], timeoutMs: number): Promise<string> {
@@ -130,7 +146,8 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
   let replies: QueryReplies = {};
   let tmux: TmuxInfo | undefined;
   if (isTTY) {
-    replies = await queryTerminal(opts.stdin, opts.stdout, opts.timeoutMs ?? QUERY_TIMEOUT_MS);
+    const queries = capabilityQueries({ multiplexer: insideMultiplexer(env) });
+    replies = await queryTerminal(opts.stdin, opts.stdout, opts.timeoutMs ?? QUERY_TIMEOUT_MS, queries);
     if (env.TMUX) tmux = typeof opts.tmuxInfo === 'function' ? await opts.tmuxInfo() : opts.tmuxInfo ?? (await askTmux());
   }
   const decision = chooseRenderMode(env, replies, { isTTY, tmux });
@@ -148,12 +165,14 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     colors: decision.colors,
     sixel: decision.sixel,
     kitty: decision.kitty,
+    iterm: decision.iterm,
     tmux: decision.tmux,
     tmuxPassthrough: decision.passthrough,
     cellWidthPx: cellWidthPx || undefined,
     cellHeightPx: cellHeightPx || undefined,
     cols,
     rows,
+    background: replies.background ? (isLightColor(replies.background) ? 'light' : 'dark') : backgroundFromColorFgBg(env.COLORFGBG),
     chosenMode: decision.mode,
     replies,
   };

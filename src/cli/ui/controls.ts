@@ -27,4 +27,9 @@ export interface CallControls {
    * or the render mode changes; `video-frame` events of another size are dropped meanwhile.
    */
   setVideoSize(width: number, height: number): void;
+  /**
+   * Start or stop decoding our own camera for the self-view (`self-frame` events). Optional:
+   * a session without a camera has nothing to show.
+   */
+  setSelfView?(on: boolean): void;
 }

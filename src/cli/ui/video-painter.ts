@@ -28,7 +28,7 @@ export interface PainterLayout {
 
 export interface PainterOptions {
   surface: TerminalSurface;
-  controls: Pick<CallControls, 'setVideoSize' | 'requestKeyframe'>;
+  controls: Pick<CallControls, 'setVideoSize' | 'requestKeyframe' | 'setSelfView'>;
   createRenderer: RendererFactory;
   colors: ColorDepth;
   /** Cell size in pixels when the terminal told us; it sets the cell aspect and helps sixel/kitty. */
@@ -63,6 +63,8 @@ export class VideoPainter {
   private pixel = { width: 0, height: 0 };
   private pipPixel = { width: 0, height: 0 };
   private lastSelf: RgbFrame | null = null;
+  /** Whether the session was last asked for self frames (null: not yet). */
+  private selfAsked: boolean | null = null;
   private selfSource = { width: 4, height: 3 };
   private closed = false;
   /** The surface generation the current layout was drawn for. */
@@ -136,6 +138,7 @@ export class VideoPainter {
     surface.reserveRows(area.row, area.row + area.rows);
     surface.writeVideo(surface.clearBox(area.col, area.row, area.cols, area.rows));
     if (this.pipTarget && this.selfRenderer) this.pipPixel = this.selfRenderer.pixelSize(this.pipTarget);
+    this.askForSelf(!!this.pipTarget);
     const pixel = this.peerRenderer!.pixelSize(target);
     if (pixel.width !== this.pixel.width || pixel.height !== this.pixel.height) {
       this.pixel = pixel;
@@ -227,6 +230,13 @@ export class VideoPainter {
       return;
     }
     if (this.pipTarget) this.paintSelf(frame);
+  }
+
+  /** Tells the session whether to decode our own frames, when that changed. */
+  private askForSelf(on: boolean): void {
+    if (on === this.selfAsked) return;
+    this.selfAsked = on;
+    this.options.controls.setSelfView?.(on);
   }
 
   /** Stop drawing; later frames are ignored. */

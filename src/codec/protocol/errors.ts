@@ -1,6 +1,6 @@
 /**
  * Typed errors of the end-to-end protocol. Every one ends the call with exit status 6
- * (`ended.reason` = `protocol`, DESIGN.md section 5): once framing is lost or the peer
+ * (`ended.reason` = `protocol`, docs/contract.md): once framing is lost or the peer
  * speaks something else, nothing after it can be trusted.
  */
 import { FatalError } from '../errors.js';
@@ -18,7 +18,7 @@ export type ProtocolErrorCode =
   /** SETUP names a codec we do not know. */
   | 'E_UNSUPPORTED_CODEC';
 
-/** Exit status for every protocol error (DESIGN.md section 5). */
+/** Exit status for every protocol error (docs/contract.md). */
 export const PROTOCOL_EXIT_CODE = 6;
 
 /** A protocol violation by the peer (or an oversize message we refused to send). */

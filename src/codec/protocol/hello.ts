@@ -1,6 +1,6 @@
 /**
  * HELLO: the first bytes each client sends on each connection after the relay handshake.
- * Fixed size, and only what key agreement needs (DESIGN.md section 1): magic, version,
+ * Fixed size, and only what key agreement needs (docs/architecture.md): magic, version,
  * flags, an ephemeral public key and a nonce. Everything else travels in later messages.
  *
  * Layout (big-endian): magic[4] `VCHT` | version u16 | flags u16 | publicKey[32] | nonce[32].

@@ -1,6 +1,6 @@
 /**
  * Typed errors of the security layer. Key-confirmation failures end the call with exit 8
- * (`ended.reason` = `key-confirmation`, DESIGN.md section 5); a rejected record is not fatal
+ * (`ended.reason` = `key-confirmation`, docs/contract.md); a rejected record is not fatal
  * by itself: the session counts it and decides.
  */
 import { FatalError, VideochatError } from '../errors.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseRenderMode, colorDepthFromEnv, parseReplies, hasDa1Reply, type TermEnv, type QueryReplies, type TmuxInfo } from '../../../src/cli/term/index.js';
+import { backgroundFromColorFgBg, capabilityQueries, chooseRenderMode, colorDepthFromEnv, insideMultiplexer, isLightColor, parseReplies, hasDa1Reply, type TermEnv, type QueryReplies, type TmuxInfo } from '../../../src/cli/term/index.js';
 
 /** Replies recorded from real terminals. */
 const XTERM_VT340_DA1 = '\x1b[?63;1;2;4;6;9;15;16;22;28c';
@@ -36,15 +36,26 @@ const cases: Case[] = [
   ['kitty by TERM', { TERM: 'xterm-kitty' }, '', tty, 'kitty', 'truecolor'],
   ['kitty by window id', { TERM: 'xterm-256color', KITTY_WINDOW_ID: '3' }, '', tty, 'kitty', 'truecolor'],
   ['ghostty by TERM_PROGRAM', { TERM: 'xterm-ghostty', TERM_PROGRAM: 'ghostty' }, '', tty, 'kitty', 'truecolor'],
-  ['wezterm by TERM_PROGRAM', { TERM: 'xterm-256color', TERM_PROGRAM: 'WezTerm' }, '', tty, 'kitty', 'truecolor'],
+  ['wezterm by TERM_PROGRAM: iTerm2 images (its kitty graphics are off by default)', { TERM: 'xterm-256color', TERM_PROGRAM: 'WezTerm' }, '', tty, 'iterm', 'truecolor'],
+  ['wezterm with kitty graphics on: the probe says OK', { TERM: 'xterm-256color', TERM_PROGRAM: 'WezTerm' }, KITTY_REPLIES, tty, 'kitty', 'truecolor'],
+  ['iTerm2 over ssh: LC_TERMINAL', { TERM: 'xterm-256color', LC_TERMINAL: 'iTerm2' }, '\x1b[?62;4c', tty, 'iterm', 256],
+  ['iTerm2 by XTVERSION (sixel too: iTerm2 images win)', { TERM: 'xterm-256color' }, '\x1bP>|iTerm2 3.5.0\x1b\\\x1b[?62;4c', tty, 'iterm', 256],
+  ['mintty', { TERM: 'xterm', TERM_PROGRAM: 'mintty' }, '\x1b[?64;1;2;4c', tty, 'iterm', 256],
+  ['Konsole 22.12', { TERM: 'xterm-256color', KONSOLE_VERSION: '221203' }, '\x1b[?62;c', tty, 'iterm', 256],
+  ['Konsole 21.12: no images', { TERM: 'xterm-256color', KONSOLE_VERSION: '211203' }, '\x1b[?62;c', tty, 'blocks', 256],
+  ['VS Code with images on (its DA1 has sixel)', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '\x1b[?62;4;9;22c', tty, 'iterm', 'truecolor'],
+  ['kitty by XTVERSION', { TERM: 'xterm-256color' }, '\x1bP>|kitty(0.35.2)\x1b\\\x1b[?62;c', tty, 'kitty', 256],
+  ['xterm by XTVERSION: not iTerm2', { TERM: 'xterm' }, '\x1bP>|XTerm(379)\x1b\\' + XTERM_VT340_DA1, tty, 'sixel', 256],
+  ['tmux from iTerm2 with passthrough', { TERM: 'tmux-256color', TMUX: '/tmp/t,1,0', LC_TERMINAL: 'iTerm2' }, '\x1bP>|tmux 3.3a\x1b\\' + TMUX_DA1, { isTTY: true, tmux: { passthrough: true, clientTermname: 'xterm-256color' } }, 'iterm', 256],
+  ['tmux from iTerm2 without passthrough', { TERM: 'tmux-256color', TMUX: '/tmp/t,1,0', LC_TERMINAL: 'iTerm2' }, TMUX_DA1, { isTTY: true, tmux: { passthrough: false, clientTermname: 'xterm-256color' } }, 'blocks', 256],
   ['kitty by its reply to the graphics query', { TERM: 'xterm-256color' }, KITTY_REPLIES, tty, 'kitty', 256],
   ['xterm -ti vt340: DA1 says sixel', { TERM: 'xterm' }, XTERM_VT340_DA1, tty, 'sixel', 256],
   ['xterm without sixel, truecolor', { TERM: 'xterm-256color', COLORTERM: 'truecolor' }, XTERM_DA1 + XTERM_14T_16T, tty, 'blocks', 'truecolor'],
   ['foot: sixel by TERM when DA1 is missing', { TERM: 'foot' }, '', tty, 'sixel', 256],
   ['DA1 overrides a sixel-looking TERM', { TERM: 'foot' }, XTERM_DA1, tty, 'blocks', 256],
-  ['iTerm2: truecolor blocks', { TERM: 'xterm-256color', TERM_PROGRAM: 'iTerm.app' }, '\x1b[?62;22c', tty, 'blocks', 'truecolor'],
+  ['iTerm2: its inline images, truecolor', { TERM: 'xterm-256color', TERM_PROGRAM: 'iTerm.app' }, '\x1b[?62;22c', tty, 'iterm', 'truecolor'],
   ['Apple Terminal: 256 colours', { TERM: 'xterm-256color', TERM_PROGRAM: 'Apple_Terminal' }, '\x1b[?1;2c', tty, 'blocks', 256],
-  ['vscode: truecolor', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '', tty, 'blocks', 'truecolor'],
+  ['vscode (images off: no sixel in DA1): truecolor blocks', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '\x1b[?62;9;22c', tty, 'blocks', 'truecolor'],
   ['COLORTERM=24bit', { TERM: 'xterm', COLORTERM: '24bit' }, '', tty, 'blocks', 'truecolor'],
   ['TERM=*-direct', { TERM: 'xterm-direct' }, '', tty, 'blocks', 'truecolor'],
   ['Windows Terminal', { TERM: 'xterm-256color', WT_SESSION: 'abc' }, '', tty, 'blocks', 'truecolor'],
@@ -69,7 +80,7 @@ for (const [name, env, replies, ctx, mode, colors] of cases) {
     assert.equal(d.mode, mode);
     assert.equal(d.colors, colors);
     assert.equal(d.tmux, Boolean(env.TMUX));
-    if (d.passthrough) assert.ok(d.mode === 'kitty' || d.mode === 'sixel', 'passthrough only for graphics');
+    if (d.passthrough) assert.ok(d.mode === 'kitty' || d.mode === 'sixel' || d.mode === 'iterm', 'passthrough only for graphics');
   });
 }
 
@@ -77,4 +88,47 @@ test('colorDepthFromEnv never answers mono for a colour terminal', () => {
   for (const TERM of ['xterm', 'xterm-256color', 'screen', 'tmux-256color', 'rxvt-unicode-256color', 'alacritty']) {
     assert.notEqual(colorDepthFromEnv({ TERM }), 'mono', TERM);
   }
+});
+
+test('OSC 11: the background colour from ST- and BEL-ended replies, 1 to 4 hex digits a channel', () => {
+  assert.deepEqual(parseReplies('\x1b]11;rgb:f0f0/f0f0/e0e0\x1b\\\x1b[?1;2c').background, { r: 240, g: 240, b: 224 });
+  assert.deepEqual(parseReplies('\x1b]11;rgb:00/00/00\x07').background, { r: 0, g: 0, b: 0 });
+  assert.deepEqual(parseReplies('\x1b]11;rgb:f/8/0\x07').background, { r: 255, g: 136, b: 0 });
+  assert.deepEqual(parseReplies('\x1b]11;rgba:ffff/ffff/ffff/ffff\x1b\\').background, { r: 255, g: 255, b: 255 });
+  assert.equal(parseReplies('\x1b]11;rgb:ffff/ffff\x1b\\').background, undefined, 'two channels are not a colour');
+  assert.equal(parseReplies('\x1b]11;rgb:ffff/ffff/ffff').background, undefined, 'an unended reply is not taken');
+  assert.equal(isLightColor({ r: 240, g: 240, b: 224 }), true);
+  assert.equal(isLightColor({ r: 192, g: 192, b: 192 }), true);
+  assert.equal(isLightColor({ r: 0, g: 43, b: 54 }), false, 'solarized dark');
+  assert.equal(isLightColor({ r: 253, g: 246, b: 227 }), true, 'solarized light');
+});
+
+test('COLORFGBG: the last field is the background palette entry', () => {
+  assert.equal(backgroundFromColorFgBg('0;15'), 'light');
+  assert.equal(backgroundFromColorFgBg('0;default;7'), 'light');
+  assert.equal(backgroundFromColorFgBg('15;0'), 'dark');
+  assert.equal(backgroundFromColorFgBg('7;8'), 'dark');
+  assert.equal(backgroundFromColorFgBg('15;default'), undefined);
+  assert.equal(backgroundFromColorFgBg(undefined), undefined);
+});
+
+test('the kitty probe (an APC string: tmux and screen take it as the title) is not sent inside a multiplexer', () => {
+  assert.ok(capabilityQueries({ multiplexer: false }).includes('\x1b_G'));
+  assert.ok(!capabilityQueries({ multiplexer: true }).includes('\x1b_'));
+  for (const q of [capabilityQueries({ multiplexer: true }), capabilityQueries({ multiplexer: false })]) {
+    assert.ok(q.endsWith('\x1b[c'), 'DA1 last');
+    assert.ok(q.includes('\x1b]11;?\x1b\\'), 'the background is asked');
+  }
+  assert.equal(insideMultiplexer({ TMUX: '/tmp/tmux-0/default,1,0', TERM: 'tmux-256color' }), true);
+  assert.equal(insideMultiplexer({ TERM: 'screen-256color' }), true, 'over ssh only TERM tells');
+  assert.equal(insideMultiplexer({ TERM: 'xterm-256color', STY: '123.pts-0.host' }), true);
+  assert.equal(insideMultiplexer({ TERM: 'xterm-kitty' }), false);
+});
+
+test('XTVERSION: the name and version from the DCS reply', () => {
+  assert.equal(parseReplies('\x1bP>|iTerm2 3.5.0\x1b\\\x1b[?62;4c').xtversion, 'iTerm2 3.5.0');
+  assert.equal(parseReplies('\x1bP>|XTerm(379)\x1b\\').xtversion, 'XTerm(379)');
+  assert.equal(parseReplies('\x1bP>|tmux 3.3a\x1b\\').xtversion, 'tmux 3.3a');
+  assert.equal(parseReplies('\x1bP>|unended').xtversion, undefined);
+  assert.ok(capabilityQueries({ multiplexer: false }).includes('\x1b[>q'));
 });
