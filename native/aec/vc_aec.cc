@@ -6,7 +6,8 @@
  *
  *   create(sampleRate, suppression 0..2, denoise) -> handle
  *   render(handle, far)          a 10 ms frame that was just handed to the speaker
- *   capture(handle, near, out)   a 10 ms frame from the microphone -> echo removed into out
+ *   capture(handle, near, out, delayMs)   a 10 ms frame from the microphone -> echo removed
+ *                                into out; delayMs = the expected speaker -> mic delay
  *   reset(handle)
  */
 #include <node_api.h>
@@ -109,20 +110,23 @@ napi_value Render(napi_env env, napi_callback_info info) {
 }
 
 napi_value Capture(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  Aec* a = argc >= 3 ? Handle(env, argv[0]) : nullptr;
+  Aec* a = argc >= 4 ? Handle(env, argv[0]) : nullptr;
+  int32_t delay = 0;
+  if (a && napi_get_value_int32(env, argv[3], &delay) != napi_ok) a = nullptr;
   const int16_t* near = a ? Frame(env, argv[1], a->frame) : nullptr;
   int16_t* out = a ? Frame(env, argv[2], a->frame) : nullptr;
-  if (!near || !out) return Throw(env, "vc_aec.capture(handle, near, out): 10 ms frames");
+  if (!near || !out) return Throw(env, "vc_aec.capture(handle, near, out, delayMs): 10 ms frames");
   float in[480], res[480];
   ToFloat(near, in, a->frame);
   const float* src[1] = {in};
   float* dst[1] = {res};
   webrtc::StreamConfig sc(a->rate, 1);
-  // Delay-agnostic mode estimates the delay itself; the reported one only seeds it.
-  a->apm->set_stream_delay_ms(0);
+  // Delay-agnostic mode refines the delay itself, but only near the reported one: measured,
+  // a report of 80 ms cancels echo 30..150 ms late (docs/media.md).
+  a->apm->set_stream_delay_ms(delay < 0 ? 0 : delay > 500 ? 500 : delay);
   if (a->apm->ProcessStream(src, sc, sc, dst) != 0) return Throw(env, "vc_aec.capture failed");
   for (int i = 0; i < a->frame; i++) {
     float s = res[i] * 32768.0f;

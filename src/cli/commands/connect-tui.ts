@@ -3,6 +3,7 @@
  * then DA1 / pixel-size queries with a short timeout), picks the render mode and colours,
  * and runs the Ink call screen until the call ends.
  */
+import { planAudioPath } from '../../media/audio-path.js';
 import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
@@ -42,7 +43,10 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
 export async function prepareInteractive(
   settings: {
     render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
-    call: { audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number };
+    call: {
+      audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
+      audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
+    };
   },
   ctx: CommandContext,
 ): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
@@ -56,8 +60,10 @@ export async function prepareInteractive(
     createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
-    // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a WAV file.
-    echoHint: settings.call.audioIn.kind !== 'none' && settings.call.audioOut.kind === 'speaker',
+    // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a
+    // WAV file; and the tip goes when the echo canceller takes the echo out.
+    echoHint: settings.call.audioIn.kind !== 'none' && settings.call.audioOut.kind === 'speaker'
+      && (settings.peerProtocol === 'original' || !planAudioPath({ ...settings.call, audioCodec: settings.call.audioCodec ?? 'opus' }).echoCanceller),
     insecure: settings.call.insecure || settings.peerProtocol === 'original',
     relay: { host: settings.call.host, videoPort: settings.call.videoPort, audioPort: settings.call.audioPort },
     // The original client is not `videochat connect`: say what to give it instead.
