@@ -100,7 +100,7 @@ function followOnsets(path: string): { onsets: number[]; sizes: Array<[number, n
   };
 }
 
-async function run(name: string, durationSec: number, shim: string, dir: string, extra: string[]): Promise<Run> {
+async function run(name: string, durationSec: number, shim: string, dir: string, extra: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const daemon = await startDaemon(['--log-level', 'warn']);
   const log = join(dir, `${name.replace(/\W+/g, '-')}.log`);
   const out = join(dir, `${name.replace(/\W+/g, '-')}.raw`);
@@ -108,11 +108,11 @@ async function run(name: string, durationSec: number, shim: string, dir: string,
   const session = benchSession('audio');
   const common = { host: '127.0.0.1', videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, killAfterMs: (durationSec + 40) * 1000 };
   const follower = followOnsets(out);
-  const a = spawnClient({ ...common, extra: ['--video-in', 'none', '--ffmpeg', shim, '--duration', String(durationSec + 2), ...extra], env: { VC_SHIM_LOG: log } });
+  const a = spawnClient({ ...common, extra: ['--video-in', 'none', '--ffmpeg', shim, '--duration', String(durationSec + 2), ...extra], env: { ...env, VC_SHIM_LOG: log } });
   const b = spawnClient({
     ...common,
     extra: ['--video-in', 'none', '--audio-in', 'none', '--audio-out', 'speaker:tofile', '--duration', String(durationSec + 4), ...extra],
-    env: { ALSA_CONFIG_PATH: ASOUNDRC, VC_AUDIO_OUT: out },
+    env: { ...env, ALSA_CONFIG_PATH: ASOUNDRC, VC_AUDIO_OUT: out },
   });
   try {
     await b.waitFor('peer-joined', 30_000);
@@ -159,16 +159,42 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const load0 = os.loadavg()[0]!;
   try {
-    for (const [name, extra] of [[`${label}, opus`, []], [`${label}, pcm`, ['--audio-codec', 'pcm']]] as Array<[string, string[]]>) {
+    for (const [name, extra, env] of [
+      [`${label}: Opus in-process (default)`, [], {}],
+      [`${label}: --audio-codec pcm`, ['--audio-codec', 'pcm'], {}],
+      ['rival: Opus through ffmpeg in Ogg both ways (old path)', [], { VIDEOCHAT_NO_INPROCESS_OPUS: '1' }],
+    ] as Array<[string, string[], NodeJS.ProcessEnv]>) {
       console.error(`# ${name}`);
-      const r = await run(name, durationSec, shim, dir, extra);
+      const r = await run(name, durationSec, shim, dir, extra, env);
       rows.push(row(r));
       console.error(rows.at(-1));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const notes = [
+    '`npm run bench:audio`: peer A captures silence with a click a second (bench/lib/audio-shim.ts stands in',
+    "for the mic's ffmpeg input and logs when each click is handed over); peer B plays through the real",
+    '`speaker` child into the ALSA file device; latency = when the click reached ALSA - when it was captured.',
+    "The file device keeps one ALSA buffer (speaker's 0.5 s) unwritten, so a byte at position p was handed",
+    'to ALSA when the file first reached p - 48000 bytes. On a real card add what ALSA holds: speaker starts',
+    'playing at the first frame, so about one 20 ms frame, 10 ms on average. Both peers on this machine',
+    '(one clock), over loopback through videochatd. The rival is the old path in the same run.',
+    '',
+    'Where it goes (in-process Opus): framing 20 ms packets (0-20 ms, the mic delivers 10 ms blocks), Opus',
+    "look-ahead ~6.5 ms, the jitter buffer's target (20-60 ms, starts at 40, -10 ms per 10 s without an",
+    "underrun) plus the phase of the 20 ms playout clock. Held audio found and removed: ffmpeg's Ogg path",
+    'both ways (~20 ms: the old path row); frames written to the speaker child during its ~0.5 s start',
+    '(they went to ALSA at once and stayed as delay for the whole call on a real card: the sink now waits',
+    "for the child's `ready`); a 500 ms stdin queue to the child (now 60 ms); a 100 ms catch-up after",
+    'event-loop stalls (40 ms: on a card what is caught up stays buffered); audio standing above the',
+    "jitter target after a burst (now let go after a second); lavfi's 21 ms test-tone blocks (10 ms).",
+    'Before these changes (same bench, first commit of issue 18, which still assumed a fixed 500 ms file',
+    'device delay): Opus p50 92 ms / p95 107 ms, pcm 89 / 104, jitter buffer at 60 ms.',
+    '',
+  ];
   const table = [
+    ...notes,
     `Measured ${new Date().toISOString().slice(0, 16)}Z, ${durationSec} s per run, load ${load0.toFixed(2)} -> ${os.loadavg()[0]!.toFixed(2)}.`,
     '',
     '| run | clicks found | p50 ms | p95 ms | min | max | jitter buffer p50 ms |',
