@@ -37,6 +37,18 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
 }
 
 /**
+ * The "use headphones" tip: an echo needs our mic and a loudspeaker (not with --audio-in none,
+ * --audio-out none or a WAV file), and the tip goes when the echo canceller takes the echo out.
+ */
+export function showEchoHint(
+  call: { audioIn: { kind: string }; audioOut: { kind: string }; audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean },
+  peerProtocol?: string,
+): boolean {
+  if (call.audioIn.kind === 'none' || call.audioOut.kind !== 'speaker') return false;
+  return peerProtocol === 'original' || !planAudioPath({ ...call, audioCodec: call.audioCodec ?? 'opus' }).echoCanceller;
+}
+
+/**
  * Asks the terminal what it can do (before the call starts, so no event is missed while we
  * wait for replies) and returns the function that starts the call screen for a session.
  */
@@ -60,10 +72,7 @@ export async function prepareInteractive(
     createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
-    // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a
-    // WAV file; and the tip goes when the echo canceller takes the echo out.
-    echoHint: settings.call.audioIn.kind !== 'none' && settings.call.audioOut.kind === 'speaker'
-      && (settings.peerProtocol === 'original' || !planAudioPath({ ...settings.call, audioCodec: settings.call.audioCodec ?? 'opus' }).echoCanceller),
+    echoHint: showEchoHint(settings.call, settings.peerProtocol),
     insecure: settings.call.insecure || settings.peerProtocol === 'original',
     relay: { host: settings.call.host, videoPort: settings.call.videoPort, audioPort: settings.call.audioPort },
     // The original client is not `videochat connect`: say what to give it instead.

@@ -276,7 +276,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
-    this.emit('connecting', { host, videoPort, audioPort });
+    this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
     // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
     // even with --insecure; the code key from the same derivation binds the key agreement.
     const secrets = await deriveCodeSecrets(this.opts.session);
