@@ -1,9 +1,10 @@
 /**
  * The echo canceller: what the speaker plays comes back through the microphone, and this
  * takes it out of what we send. It is WebRTC's acoustic echo canceller (Debian's
- * libwebrtc-audio-processing 0.3, extended filter, delay-agnostic: it finds the delay between
- * what was played and what the microphone hears by itself, and follows it when it changes),
- * through a small native addon, native/aec, built at install time when the library is there
+ * libwebrtc-audio-processing 0.3, extended filter, delay-agnostic: it follows the delay
+ * between what was played and what the microphone hears, but only near the delay it started
+ * with, so echo-delay.ts estimates that delay and the canceller is restarted at it when it
+ * leaves that window), through a small native addon, native/aec, built at install time when the library is there
  * (scripts/build-native.mjs). Chosen by measurement against speexdsp: see docs/media.md.
  *
  * Use: `played(frame)` with every 20 ms frame handed to the speaker (the far-end reference,
@@ -17,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { AUDIO_FRAME_BYTES, AUDIO_SAMPLE_RATE_HZ } from './args.js';
+import { EchoDelayEstimator } from './echo-delay.js';
 
 /** How doctor and the UI name the canceller. */
 export const ECHO_CANCELLER_NAME = 'WebRTC AEC (webrtc-audio-processing, delay-agnostic)';
@@ -25,12 +27,19 @@ const SUB_FRAME_BYTES = (AUDIO_SAMPLE_RATE_HZ / 100) * 2;
 /** Suppression of what the adaptive filter leaves: low keeps most of the near speech in double talk (measured). */
 const SUPPRESSION_LOW = 0;
 /**
- * The speaker -> microphone delay told to the canceller. Its delay-agnostic mode finds the
- * true one only within about -50..+70 ms of this (measured with the synthetic room: 80 covers
- * echo 30..150 ms late; 0 covers 40 but not 150). Our path: the sink's frame, ~20 ms in
- * ALSA's buffer, the air, a 20 ms capture fragment, ffmpeg: typically 50..100 ms.
+ * The speaker -> microphone delay told to the canceller until echo-delay.ts has estimated it.
+ * Its delay-agnostic mode finds the true one only within about -50..+70 ms of what it started
+ * with (measured with the synthetic room: 80 covers echo 30..150 ms late; 0 covers 40 but not
+ * 150). Our path: the sink's frame, ~20 ms in ALSA's buffer, the air, a 20 ms capture
+ * fragment, ffmpeg: typically 50..100 ms.
  */
 export const ECHO_DELAY_HINT_MS = 80;
+/**
+ * A delay estimate outside what the canceller covers around the delay it started with
+ * (about -50..+70 ms, measured) restarts it at the estimate (~0.5 s to converge again).
+ */
+const REALIGN_BELOW_MS = 40;
+const REALIGN_ABOVE_MS = 55;
 /** Played 10 ms frames that may wait for captured ones (see farQueue). */
 const FAR_QUEUE_MAX = 8;
 
@@ -86,6 +95,12 @@ export class EchoCanceller {
    * instead of >= 25 (measured). More than FAR_QUEUE_MAX waiting are given at once.
    */
   private readonly farQueue: Buffer[] = [];
+  /** What is told to the canceller as the speaker -> mic delay (it only searches near it). */
+  readonly delay = new EchoDelayEstimator(ECHO_DELAY_HINT_MS);
+  /** The delay the canceller was started (or restarted) with. */
+  private alignedMs = ECHO_DELAY_HINT_MS;
+  /** Times the canceller was restarted for a new delay. */
+  realigned = 0;
   /** Frames given to played() / process(), for stats and tests. */
   framesPlayed = 0;
   framesProcessed = 0;
@@ -103,21 +118,36 @@ export class EchoCanceller {
     if (frame.length !== AUDIO_FRAME_BYTES) return;
     this.farQueue.push(Buffer.from(frame.subarray(0, SUB_FRAME_BYTES)), Buffer.from(frame.subarray(SUB_FRAME_BYTES)));
     // No microphone frames coming (mic lost, muted upstream): keep the queue short all the same.
-    while (this.farQueue.length > FAR_QUEUE_MAX) this.lib.render(this.handle, this.farQueue.shift()!);
+    while (this.farQueue.length > FAR_QUEUE_MAX) this.render(this.farQueue.shift()!);
     this.framesPlayed++;
   }
 
   /** A 20 ms frame from the microphone -> a new buffer with the echo removed. */
   process(frame: Buffer): Buffer {
     if (frame.length !== AUDIO_FRAME_BYTES) return frame;
+    const off = this.delay.delayMs - this.alignedMs;
+    if (off < -REALIGN_BELOW_MS || off > REALIGN_ABOVE_MS) {
+      // It follows the delay only near the one it started with (measured): start it again there.
+      this.lib.reset(this.handle);
+      this.alignedMs = this.delay.delayMs;
+      this.realigned++;
+    }
     for (const half of [0, 1]) {
       const far = this.farQueue.shift();
-      if (far) this.lib.render(this.handle, far);
+      if (far) this.render(far);
+      else this.delay.played(null, SUB_FRAME_BYTES / 2);
       const at = half * SUB_FRAME_BYTES;
-      this.lib.capture(this.handle, frame.subarray(at, at + SUB_FRAME_BYTES), this.out.subarray(at, at + SUB_FRAME_BYTES), ECHO_DELAY_HINT_MS);
+      const near = frame.subarray(at, at + SUB_FRAME_BYTES);
+      this.delay.captured(near, SUB_FRAME_BYTES / 2);
+      this.lib.capture(this.handle, near, this.out.subarray(at, at + SUB_FRAME_BYTES), this.delay.delayMs);
     }
     this.framesProcessed++;
     return Buffer.from(this.out);
+  }
+
+  private render(far: Buffer): void {
+    this.delay.played(far, SUB_FRAME_BYTES / 2);
+    this.lib.render(this.handle, far);
   }
 
   /** Forgets what it learnt (e.g. the peer changed). */
