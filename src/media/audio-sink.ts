@@ -92,7 +92,7 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
   private closed = false;
   private warned = false;
   /** The speaker child has opened the device (it says `ready`): before that, writes would pile up. */
-  private speakerReady = false;
+  private speakerReady_ = false;
   private readonly onPlayed: ((frame: Buffer) => void) | undefined;
 
   constructor(spec: AudioOutSpec, opts: AudioSinkOptions = {}) {
@@ -131,10 +131,10 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
         child.stdin?.on('error', () => undefined);
         // Loading speaker and opening ALSA takes ~0.5 s: frames written meanwhile would be
         // played late for the whole call. So nothing is written until the child says ready.
-        this.speakerReady = false;
+        this.speakerReady_ = false;
         child.stdout?.setEncoding('utf8');
         child.stdout?.on('data', (s: string) => {
-          if (s.includes('ready')) this.speakerReady = true;
+          if (s.includes('ready')) this.speakerReady_ = true;
         });
         return child;
       },
@@ -153,6 +153,11 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
     if (this.warned) return;
     this.warned = true;
     this.emit('warning', { code, message });
+  }
+
+  /** The speaker child has the device open and takes frames (before that they are not played). */
+  get speakerReady(): boolean {
+    return this.speakerReady_;
   }
 
   /** Pid of the speaker child while it runs (diagnostics, tests). */
@@ -195,7 +200,7 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
       }
     }
     const stdin = this.speaker?.child?.stdin;
-    if (stdin && this.speakerReady && stdin.writable && stdin.writableLength <= SPEAKER_MAX_QUEUED_BYTES) {
+    if (stdin && this.speakerReady_ && stdin.writable && stdin.writableLength <= SPEAKER_MAX_QUEUED_BYTES) {
       stdin.write(frame);
       this.onPlayed?.(frame);
     }

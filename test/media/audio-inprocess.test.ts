@@ -56,7 +56,7 @@ test('jitter buffer: audio standing above target for a second is let go (a burst
   assert.equal(jb.underruns, 0);
 });
 
-test('the sink hands the canceller exactly what the speaker child plays into the ALSA file device', async () => {
+test('the sink hands the canceller exactly what the speaker child plays into the ALSA file device, nothing before it is ready', async () => {
   const out = join(tempDir(), 'out.raw');
   const played: Buffer[] = [];
   const sink = new AudioSink({ kind: 'speaker', device: 'tofile' }, { env: { ...process.env, ALSA_CONFIG_PATH: ASOUNDRC, VC_AUDIO_OUT: out }, onPlayed: (f) => played.push(f) });
@@ -65,6 +65,10 @@ test('the sink hands the canceller exactly what the speaker child plays into the
   const tone = Buffer.alloc(1920);
   for (let i = 0; i < 960; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 48_000)), i * 2);
   const feeder = setInterval(() => sink.push(tone), 20);
+  const t0 = Date.now();
+  await withTimeout((async () => { while (!sink.speakerReady) await sleep(5); })(), 10_000, 'speaker child ready');
+  // Nothing was handed over while the child was starting (it would have been played late all call).
+  assert.ok(played.length <= 1, `${played.length} frames handed over in the ${Date.now() - t0} ms before the child was ready`);
   await sleep(2500);
   clearInterval(feeder);
   await sink.close();
