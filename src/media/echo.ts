@@ -5,7 +5,7 @@
  * between what was played and what the microphone hears, but only near the delay it started
  * with, so echo-delay.ts estimates that delay and the canceller is restarted at it when it
  * leaves that window), through a small native addon, native/aec, built at install time when the library is there
- * (scripts/build-native.mjs). Chosen by measurement against speexdsp: see docs/media.md.
+ * (native/build.mjs). Chosen by measurement against speexdsp: see docs/media.md.
  *
  * Use: `played(frame)` with every 20 ms frame handed to the speaker (the far-end reference,
  * in the order played), `process(frame)` with every 20 ms frame from the microphone, which

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const dir = fileURLToPath(new URL('../native/aec/', import.meta.url));
+const dir = fileURLToPath(new URL('./aec/', import.meta.url));
 const say = (msg) => process.stderr.write(`videochat: ${msg}\n`);
 
 function hasLibrary() {
