@@ -15,6 +15,8 @@ import { opusPacketDurationMs } from '../../codec/ogg.js';
 import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type AudioPacket } from '../../media/capture.js';
 import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { AudioSink } from '../../media/audio-sink.js';
+import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
+import { EchoCanceller } from '../../media/echo.js';
 import { SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 import { Recorder } from '../../media/recorder.js';
@@ -80,6 +82,8 @@ export interface CallOptions {
   reconnect?: boolean;
   /** Give up reconnecting after the relay was unreachable this long (default RECONNECT_GIVE_UP_SEC). */
   reconnectGiveUpSec?: number;
+  /** Take the speaker's echo out of what the mic sends (default true; `--no-echo-cancel` sets false). */
+  echoCancel?: boolean;
   /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
   peerTimeoutSec?: number;
 }
@@ -188,7 +192,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.needKeyframe = opts.videoCodec === 'h264';
     this.noCamera = opts.videoIn.kind === 'none';
     this.noMic = opts.audioIn.kind === 'none';
+    this.audioPlan = planAudioPath(opts);
   }
+
+  /** The audio path of this call: in-process Opus, and which echo canceller runs (or why none). */
+  readonly audioPlan: AudioPlan;
+  /** The echo canceller, made with the capture; fed by the sink with what it plays. */
+  private echo: EchoCanceller | undefined;
 
   /** Our clock in µs since the epoch (with the test-only offset). */
   private nowUs(): number {
@@ -270,7 +280,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
-    this.emit('connecting', { host, videoPort, audioPort });
+    this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
     // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
     // even with --insecure; the code key from the same derivation binds the key agreement.
     const secrets = await deriveCodeSecrets(this.opts.session);
@@ -749,7 +759,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
       vc.start();
     }
     if (this.opts.audioIn.kind !== 'none') {
-      const ac = new AudioCapture({ ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: this.opts.audioCodec });
+      if (this.audioPlan.echoCanceller) this.echo ??= new EchoCanceller();
+      const ac = new AudioCapture({
+        ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: this.opts.audioCodec,
+        inProcessOpus: this.audioPlan.inProcessOpus, echo: this.echo ?? null,
+      });
       ac.on('packet', (p) => this.sendAudio(p));
       ac.on('warning', (w) => this.warn(w));
       ac.on('error', (e) => this.fail(e));
@@ -762,7 +776,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const { ffmpeg } = this.opts;
     this.startDecoders(peer);
     if (this.opts.audioOut.kind !== 'none') {
-      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env });
+      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env, onPlayed: (frame) => this.echo?.played(frame) });
       sink.on('warning', (w) => this.warn(w));
       this.sink = sink;
       sink.start();
@@ -791,7 +805,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
       vd.start();
     }
     if (peer.audio) {
-      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec });
+      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec, inProcessOpus: this.audioPlan.inProcessOpus });
       ad.on('pcm', (pcm) => this.sink?.push(pcm));
       ad.on('warning', (w) => this.warn(w));
       ad.on('error', (e) => this.fail(e));
