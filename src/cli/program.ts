@@ -72,7 +72,8 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--insecure', 'send media without end-to-end encryption'))
     .addOption(opt('--peer-protocol <name>',
       `${PEER_PROTOCOLS.join(' | ')}: original calls the original VideoChat client (code in clear, NOT encrypted, no reconnect) (default: videochat)`))
-    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'));
+    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'))
+    .addOption(opt('--no-echo-cancel', "do not cancel the speaker's echo in what the mic sends (on by default when the canceller is built)"));
 }
 
 /** Words accepted for a boolean option in `VIDEOCHAT_*` or the config file. */

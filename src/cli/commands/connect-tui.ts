@@ -3,6 +3,7 @@
  * then DA1 / pixel-size queries with a short timeout), picks the render mode and colours,
  * and runs the Ink call screen until the call ends.
  */
+import { planAudioPath } from '../../media/audio-path.js';
 import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
 import type { DitherKind } from '../../codec/render/dither.js';
@@ -45,13 +46,28 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
 }
 
 /**
+ * The "use headphones" tip: an echo needs our mic and a loudspeaker (not with --audio-in none,
+ * --audio-out none or a WAV file), and the tip goes when the echo canceller takes the echo out.
+ */
+export function showEchoHint(
+  call: { audioIn: { kind: string }; audioOut: { kind: string }; audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean },
+  peerProtocol?: string,
+): boolean {
+  if (call.audioIn.kind === 'none' || call.audioOut.kind !== 'speaker') return false;
+  return peerProtocol === 'original' || !planAudioPath({ ...call, audioCodec: call.audioCodec ?? 'opus' }).echoCanceller;
+}
+
+/**
  * Asks the terminal what it can do (before the call starts, so no event is missed while we
  * wait for replies) and returns the function that starts the call screen for a session.
  */
 export async function prepareInteractive(
   settings: {
     render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; cells?: { cols: number; rows: number }; peerProtocol?: string;
-    call: { audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number };
+    call: {
+      audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
+      audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
+    };
   },
   ctx: CommandContext,
 ): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
@@ -69,8 +85,7 @@ export async function prepareInteractive(
     }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
-    // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a WAV file.
-    echoHint: settings.call.audioIn.kind !== 'none' && settings.call.audioOut.kind === 'speaker',
+    echoHint: showEchoHint(settings.call, settings.peerProtocol),
     insecure: settings.call.insecure || settings.peerProtocol === 'original',
     relay: { host: settings.call.host, videoPort: settings.call.videoPort, audioPort: settings.call.audioPort },
     // The original client is not `videochat connect`: say what to give it instead.
