@@ -10,7 +10,7 @@ set -euo pipefail
 
 need=(ffmpeg libasound2-dev g++ make python3 pkg-config libwebrtc-audio-processing-dev)
 if [ "${1:-}" = "--test" ]; then
-  need+=(espeak-ng tmux xvfb xterm imagemagick socat chafa groff-base iproute2 jq x11-apps x11-utils zsh fish python3-numpy redis-server)
+  need+=(espeak-ng tmux xvfb xterm mlterm imagemagick socat chafa groff-base iproute2 jq x11-apps x11-utils zsh fish python3-numpy redis-server)
 fi
 
 missing=()

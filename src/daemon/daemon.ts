@@ -14,7 +14,8 @@ import { HandlerPool, type ActivePair } from './handler-pool.js';
 import { addressKey, ConnectionCounter, LIMITS_PRUNE_INTERVAL_MS, LogThrottle, RateLimiter } from './limits.js';
 import { alwaysLogger, SessionHasher, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import type { DaemonOptions } from './options.js';
+import { FORK_PER_PAIR_BYTES, FORK_PER_PAIR_MEMORY_SHARE, forkPerPairMaxPairs, type DaemonOptions } from './options.js';
+import { totalmem } from 'node:os';
 import { MemoryPairingDirectory, type PairingDirectory } from './pairing.js';
 import { ClusterNode, type ClusterHost } from './cluster/node.js';
 import { RedisUnavailableError } from './cluster/directory.js';
@@ -32,6 +33,10 @@ export const LISTEN_BACKLOG_CONNECTIONS = 511;
  * The setting is on the socket itself, so it survives the hand-over to a handler.
  */
 export const TCP_KEEPALIVE_IDLE_MS = 60_000;
+/** Connections the metrics port holds at once; more are closed on arrival (and counted). */
+export const METRICS_MAX_CONNECTIONS = 16;
+/** A metrics connection idle (or still sending its request) this long is closed. */
+export const METRICS_IDLE_TIMEOUT_MS = 10_000;
 /** After the drain timeout cut, how long handlers get to report their pairs' ends. */
 export const CUT_REPORT_GRACE_MS = 2000;
 /** How often shutdown checks whether the last pair has finished. */
@@ -45,7 +50,8 @@ export type WaiterEndReason = 'lonely' | 'impatient' | 'shutdown';
 /**
  * Rejections and handshake failures, each a stable reason code in logs and metrics.
  * `E_TOO_MANY_PENDING`: --max-pending-handshakes; `E_IP_CONN_LIMIT`: --max-connections-per-ip;
- * `E_IP_RATE_LIMIT`: --max-connection-rate-per-ip; `E_FD_LIMIT`: no handler has a file
+ * `E_IP_RATE_LIMIT`: --max-connection-rate-per-ip; `E_IP_PENDING_LIMIT`: one address holds its
+ * share (PENDING_SHARE_PER_IP) of --max-pending-handshakes; `E_FD_LIMIT`: no handler has a file
  * descriptor left for the pair (RLIMIT_NOFILE).
  */
 export type RejectReason =
@@ -55,10 +61,19 @@ export type RejectReason =
   | 'E_TOO_MANY_PENDING'
   | 'E_IP_CONN_LIMIT'
   | 'E_IP_RATE_LIMIT'
+  | 'E_IP_PENDING_LIMIT'
   | 'E_FD_LIMIT';
+
+/**
+ * One address (IPv6: one /64) may hold at most this share of --max-pending-handshakes, so
+ * taking the whole table takes this many addresses, not ceil(1000/256) = 4.
+ */
+export const PENDING_SHARE_PER_IP = 1 / 16;
 
 /** Code of the start-up warning that the descriptor limit cannot hold what the limits allow. */
 export const FD_LIMIT_WARNING = 'W_FD_LIMIT';
+/** Code of the start-up warning that --fork-per-pair with --max-pairs cannot fit in memory. */
+export const FORK_MEMORY_WARNING = 'W_FORK_MEMORY';
 /** Code of the (throttled) line logged when accepting fails for want of descriptors. */
 export const FD_EXHAUSTED_WARNING = 'W_FD_EXHAUSTED';
 
@@ -70,6 +85,8 @@ export interface ListeningInfo {
   videoPort: number;
   audioPort: number;
   metricsPort: number | null;
+  /** With --metrics-port: the address it listens on. */
+  metricsHost?: string;
   pid: number;
   /** With --redis: the cluster port and this node's id in the directory. */
   clusterPort?: number;
@@ -147,6 +164,8 @@ export class RelayDaemon {
   private readonly handshaking = new Set<Socket>();
   private readonly rate: RateLimiter;
   private readonly perIp: ConnectionCounter;
+  /** Handshakes in progress per address, against its share of --max-pending-handshakes. */
+  private readonly pendingPerIp: ConnectionCounter;
   private readonly rejectLog = new LogThrottle();
   private readonly waiterLog = new LogThrottle();
   /** The limits key of every socket the daemon accepted and still counts. */
@@ -173,6 +192,7 @@ export class RelayDaemon {
     this.pool = new HandlerPool({ handlers: opts.handlers, forkPerPair: opts.forkPerPair });
     this.rate = new RateLimiter(opts.maxConnectionRatePerIp);
     this.perIp = new ConnectionCounter(opts.maxConnectionsPerIp);
+    this.pendingPerIp = new ConnectionCounter(Math.max(1, Math.ceil(opts.maxPendingHandshakes * PENDING_SHARE_PER_IP)));
     if (opts.cluster) {
       this.cluster = new ClusterNode<Waiter>({
         redisUrl: opts.cluster.redisUrl, secret: opts.cluster.secret, listenHost: opts.cluster.host ?? opts.host,
@@ -186,6 +206,7 @@ export class RelayDaemon {
   /** Binds both ports (and metrics), forks the pool, prints the `listening` line. */
   async start(): Promise<ListeningInfo> {
     const nofile = this.checkFdLimit();
+    this.checkForkMemory();
     try {
       for (const channel of CHANNELS) {
         const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: TCP_KEEPALIVE_IDLE_MS }, (socket) => this.onConnection(channel, socket));
@@ -196,8 +217,15 @@ export class RelayDaemon {
         server.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError(channel, err));
       }
       if (this.opts.metricsPort !== undefined) {
-        this.metricsServer = http.createServer((req, res) => this.serveMetrics(req, res));
-        await this.bind(this.metricsServer, this.opts.metricsPort, 'metrics port');
+        // Never a way around the relay's limits: a few connections, each closed when idle.
+        const ms = http.createServer({ requestTimeout: METRICS_IDLE_TIMEOUT_MS, headersTimeout: METRICS_IDLE_TIMEOUT_MS, keepAliveTimeout: METRICS_IDLE_TIMEOUT_MS, connectionsCheckingInterval: 1000 }, (req, res) => this.serveMetrics(req, res));
+        ms.maxConnections = METRICS_MAX_CONNECTIONS;
+        ms.timeout = METRICS_IDLE_TIMEOUT_MS;
+        ms.on('connection', (socket: Socket) => socket.on('error', () => {}));
+        ms.on('drop', () => this.metrics.inc('videochatd_metrics_dropped_total'));
+        this.metricsServer = ms;
+        await this.bind(ms, this.opts.metricsPort, 'metrics port', this.opts.metricsHost);
+        ms.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError('metrics', err));
       }
       if (this.cluster) {
         await this.cluster.start((server, port, what) => this.bind(server, port, what, this.opts.cluster?.host ?? this.opts.host)).catch((err: unknown) => {
@@ -221,6 +249,7 @@ export class RelayDaemon {
       videoPort: this.portOf(this.servers.get('video')),
       audioPort: this.portOf(this.servers.get('audio')),
       metricsPort: this.metricsServer ? this.portOf(this.metricsServer) : null,
+      ...(this.metricsServer ? { metricsHost: this.opts.metricsHost } : {}),
       pid: process.pid,
       ...(this.cluster ? { clusterPort: this.cluster.port, nodeId: this.cluster.nodeId } : {}),
     };
@@ -229,7 +258,7 @@ export class RelayDaemon {
     // make a duplicate JSON key.
     const { pid: _pid, ...fields } = info;
     alwaysLogger(this.log).info(
-      { ...fields, host: this.opts.host ?? null, handlers: this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers },
+      { ...fields, host: this.opts.host ?? null, handlers: this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers, maxPairs: this.opts.maxPairs },
       'listening',
     );
     return info;
@@ -301,7 +330,7 @@ export class RelayDaemon {
     const handler = FD_HEADROOM * 2 + FDS_PER_PAIR * Math.ceil(this.opts.maxPairs / handlers);
     const need = Math.max(acceptor, handler);
     if (after.soft >= need) return after;
-    alwaysLogger(this.log).warn(
+    this.log.warn(
       {
         code: FD_LIMIT_WARNING,
         soft: Number.isFinite(after.soft) ? after.soft : null,
@@ -315,7 +344,23 @@ export class RelayDaemon {
     return after;
   }
 
-  private onAcceptError(channel: Channel, err: NodeJS.ErrnoException): void {
+  /** --fork-per-pair: a process per pair; say once what that costs against the machine's memory. */
+  private checkForkMemory(): void {
+    if (!this.opts.forkPerPair) return;
+    const need = this.opts.maxPairs * FORK_PER_PAIR_BYTES;
+    const have = totalmem();
+    const fields = { maxPairs: this.opts.maxPairs, bytesPerPair: FORK_PER_PAIR_BYTES, memoryBytes: have };
+    if (this.opts.maxPairsFromMemory) {
+      this.log.info(fields, `fork-per-pair: --max-pairs ${this.opts.maxPairs} (what ${Math.round(FORK_PER_PAIR_MEMORY_SHARE * 100)}% of memory holds at ${FORK_PER_PAIR_BYTES / 1024 / 1024} MiB a pair)`);
+    } else if (need > have * FORK_PER_PAIR_MEMORY_SHARE) {
+      this.log.warn(
+        { code: FORK_MEMORY_WARNING, ...fields, neededBytes: need },
+        `--fork-per-pair with --max-pairs ${this.opts.maxPairs} needs ~${Math.ceil(need / 2 ** 30)} GiB (${FORK_PER_PAIR_BYTES / 1024 / 1024} MiB a pair) of ${Math.floor(have / 2 ** 30)} GiB: lower --max-pairs to ${forkPerPairMaxPairs(have)} or use the pool`,
+      );
+    }
+  }
+
+  private onAcceptError(channel: Channel | 'metrics', err: NodeJS.ErrnoException): void {
     const fd = err.code === 'EMFILE' || err.code === 'ENFILE';
     this.metrics.inc('videochatd_accept_errors_total', { channel, code: err.code ?? 'unknown' });
     if (fd) this.metrics.inc('videochatd_fd_exhausted_total', { where: 'accept' });
@@ -359,7 +404,12 @@ export class RelayDaemon {
       this.reject(channel, socket, 'E_TOO_MANY_PENDING');
       return;
     }
+    if (!this.pendingPerIp.acquire(ipKey)) {
+      this.reject(channel, socket, 'E_IP_PENDING_LIMIT');
+      return;
+    }
     if (!this.perIp.acquire(ipKey)) {
+      this.pendingPerIp.release(ipKey);
       this.reject(channel, socket, 'E_IP_CONN_LIMIT');
       return;
     }
@@ -369,8 +419,11 @@ export class RelayDaemon {
     });
     this.handshaking.add(socket);
     const reader = new HandshakeReader();
+    let pendingHeld = true;
     const cleanup = (): void => {
       clearTimeout(timer);
+      if (pendingHeld) this.pendingPerIp.release(ipKey);
+      pendingHeld = false;
       this.handshaking.delete(socket);
       socket.off('data', onData);
       socket.off('end', onClosed);
@@ -632,6 +685,12 @@ export class RelayDaemon {
     p.on('handler-gave-up', (death, slot) =>
       this.log.error({ slot, handlerPid: death.pid ?? null }, 'handler keeps dying: slot left empty'),
     );
+    p.on('handler-stalled', (pid, slot, silentMs) => {
+      this.metrics.inc('videochatd_handler_stalls_total');
+      this.log.warn({ handlerPid: pid ?? null, slot, silentMs, reason: 'W_HANDLER_SILENT' }, 'handler not answering: no new pairs for it');
+    });
+    p.on('handler-recovered', (pid, slot) => this.log.info({ handlerPid: pid ?? null, slot }, 'handler answers again'));
+    p.on('handler-killed', (pid, slot, silentMs) => this.log.warn({ handlerPid: pid ?? null, slot, silentMs, reason: 'W_HANDLER_SILENT' }, 'handler silent too long: killed'));
     p.on('handler-stderr', (line, pid) => this.log.warn({ handlerPid: pid ?? null, line }, 'handler stderr'));
     p.on('bytes', (channel, n) => this.metrics.inc('videochatd_bytes_relayed_total', { channel }, n));
     p.on('pair-started', (pair) => {
@@ -683,7 +742,11 @@ export class RelayDaemon {
     m.define('videochatd_bytes_relayed_total', 'counter', 'Bytes relayed (both directions), per channel; reported by handlers every second.');
     m.define('videochatd_handlers', 'gauge', 'Handler processes running.');
     m.define('videochatd_handler_restarts_total', 'counter', 'Pool handlers forked again after a death.');
+    m.define('videochatd_handler_stalls_total', 'counter', 'Handlers that stopped answering their heartbeat for 3 s (given no new pairs; killed and replaced at 20 s).');
+    m.inc('videochatd_handler_stalls_total', {}, 0);
     m.define('videochatd_fd_exhausted_total', 'counter', 'Times the file descriptor limit was hit: where="accept" (a connection the kernel could not hand over), where="handler" (a pair refused with E_FD_LIMIT).');
+    m.define('videochatd_metrics_dropped_total', 'counter', `Connections to the metrics port closed on arrival: ${METRICS_MAX_CONNECTIONS} were open already.`);
+    m.inc('videochatd_metrics_dropped_total', {}, 0);
     m.define('videochatd_accept_errors_total', 'counter', 'Failed accepts, per channel and errno code (EMFILE: out of descriptors).');
     for (const where of ['accept', 'handler']) m.inc('videochatd_fd_exhausted_total', { where }, 0);
     if (this.opts.cluster) {
@@ -699,7 +762,7 @@ export class RelayDaemon {
       m.inc('videochatd_bytes_relayed_total', { channel }, 0);
     }
     m.inc('videochatd_handler_restarts_total', {}, 0);
-    for (const reason of ['E_TOO_MANY_WAITING', 'E_TOO_MANY_PAIRS', 'E_TOO_MANY_PENDING', 'E_IP_CONN_LIMIT', 'E_IP_RATE_LIMIT', 'E_FD_LIMIT'] satisfies RejectReason[]) {
+    for (const reason of ['E_TOO_MANY_WAITING', 'E_TOO_MANY_PAIRS', 'E_TOO_MANY_PENDING', 'E_IP_CONN_LIMIT', 'E_IP_RATE_LIMIT', 'E_IP_PENDING_LIMIT', 'E_FD_LIMIT'] satisfies RejectReason[]) {
       m.inc('videochatd_rejected_total', { reason }, 0);
     }
   }

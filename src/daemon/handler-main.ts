@@ -162,6 +162,9 @@ process.on('message', (msg: ToHandler, handle?: unknown) => {
     case 'abort':
       onAbort(msg.pairId);
       break;
+    case 'ping':
+      send({ type: 'pong', seq: msg.seq });
+      break;
     case 'cut':
       for (const r of relays.values()) r.cut();
       for (const id of [...assembling.keys()]) onAbort(id);

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Supervisor, type ProcessDeath } from '../proc/supervisor.js';
-import type { Channel, FromHandler, PairEndReason, ToHandler } from './ipc.js';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_KILL_MS, HEARTBEAT_STALL_MS, type Channel, type FromHandler, type PairEndReason, type ToHandler } from './ipc.js';
 import { openFds, pairCapacity, readNofile } from './fd-limits.js';
 import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
 
@@ -57,6 +57,11 @@ export interface HandlerPoolEvents {
   'handler-restarting': [slot: number, attempt: number, delayMs: number];
   'handler-gave-up': [death: ProcessDeath, slot: number];
   'handler-stderr': [line: string, pid: number | undefined];
+  /** A handler stopped answering pings (stalled) or answers again. */
+  'handler-stalled': [pid: number | undefined, slot: number | null, silentMs: number];
+  'handler-recovered': [pid: number | undefined, slot: number | null];
+  /** A handler silent for HEARTBEAT_KILL_MS was killed. */
+  'handler-killed': [pid: number | undefined, slot: number | null, silentMs: number];
   'pair-started': [pair: ActivePair];
   'pair-ended': [pair: ActivePair, reason: PairEndReason, error: string | undefined];
   /** A pair no handler had descriptors for: closed, never relayed, no 'pair-ended'. */
@@ -78,6 +83,15 @@ interface Handler {
   pairs: Set<number>;
   /** Pairs this handler can hold within its descriptor limit (measured when it is ready). */
   capacity: number;
+  /** When it last sent anything (Date.now()). */
+  lastHeard: number;
+  /** Silent for HEARTBEAT_STALL_MS: no new pairs until it answers. */
+  stalled: boolean;
+}
+
+/** Ready and answering its pings: may get new pairs. */
+function usable(h: Handler): boolean {
+  return h.ready && !h.stalled;
 }
 
 function handlerEntry(): string {
@@ -121,6 +135,8 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
   private readonly sessionSlot = new Map<string, { slot: number; pairs: number }>();
   /** Pairs handed to a handler that has not yet reported their start or end. */
   private readonly handoverTimers = new Map<number, NodeJS.Timeout>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private pingSeq = 0;
   private closing = false;
 
   constructor(opts: HandlerPoolOptions) {
@@ -161,7 +177,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
    */
   hasRoom(session: string): boolean {
     if (this.opts.forkPerPair) return true;
-    if (!this.slots.some((h) => h.ready)) return true;
+    if (!this.slots.some(usable)) return true;
     return this.pickSlot(session) !== undefined;
   }
 
@@ -170,6 +186,32 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     if (this.opts.forkPerPair) return;
     for (let i = 0; i < this.opts.handlers; i++) this.slots.push(this.createHandler(i));
     for (const h of this.slots) h.supervisor.start();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Pings every ready handler. One silent for HEARTBEAT_STALL_MS (stopped, or stuck in a
+   * loop) gets no new pairs; one silent for HEARTBEAT_KILL_MS is killed, and the supervisor
+   * forks its replacement (its pairs end as handler-died).
+   */
+  private beat(now = Date.now()): void {
+    const seq = ++this.pingSeq;
+    for (const h of [...this.slots, ...this.perPair]) {
+      if (!h.ready || !h.child) continue;
+      const silent = now - h.lastHeard;
+      if (silent >= HEARTBEAT_KILL_MS) {
+        this.emit('handler-killed', h.child.pid, h.slot, silent);
+        h.ready = false;
+        h.child.kill('SIGKILL');
+        continue;
+      }
+      if (silent >= HEARTBEAT_STALL_MS && !h.stalled) {
+        h.stalled = true;
+        this.emit('handler-stalled', h.child.pid, h.slot, silent);
+      }
+      this.sendTo(h, { type: 'ping', seq });
+    }
   }
 
   /** Hands a pair to a handler (now, or as soon as one is ready). */
@@ -188,7 +230,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     }
     const target = this.pickSlot(pair.session);
     if (!target) {
-      if (this.slots.some((h) => h.ready)) this.refuse(pair);
+      if (this.slots.some(usable)) this.refuse(pair);
       else this.pending.push(pair);
       return;
     }
@@ -210,6 +252,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
   /** Stops every handler (their pairs end). Resolves once all have exited. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.heartbeat);
     for (const pair of this.pending.splice(0)) this.endUnsent(pair, 'shutdown');
     await Promise.all([...this.slots, ...this.perPair].map((h) => h.supervisor.close()));
     // Pairs whose end was never reported went down with their handler.
@@ -243,10 +286,12 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
           stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         }),
     });
-    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set(), capacity: Infinity };
+    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set(), capacity: Infinity, lastHeard: Date.now(), stalled: false };
     supervisor.on('spawn', (child) => {
       h.child = child;
       h.ready = false;
+      h.stalled = false;
+      h.lastHeard = Date.now();
       child.on('message', (msg: FromHandler) => this.onMessage(h, child, msg));
       // A write to a handler that just died must not take the daemon down.
       child.on('error', () => {});
@@ -264,7 +309,16 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
   }
 
   private onMessage(h: Handler, child: ChildProcess, msg: FromHandler): void {
+    // (A dead child's last messages may still arrive after its replacement spawned.)
+    if (h.child === child) h.lastHeard = Date.now();
+    if (h.child === child && h.stalled) {
+      h.stalled = false;
+      this.emit('handler-recovered', child.pid, h.slot);
+      if (h.slot !== null) this.flushPending();
+    }
     switch (msg.type) {
+      case 'pong':
+        break;
       case 'ready': {
         h.ready = true;
         if (child.pid !== undefined) {
@@ -279,11 +333,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
           const idx = this.pending.findIndex((p) => p.pairId === pairId);
           if (idx >= 0) this.sendPair(h, this.pending.splice(idx, 1)[0]!);
         } else {
-          for (const pair of this.pending.splice(0)) {
-            const target = this.pickSlot(pair.session);
-            if (target) this.sendPair(target, pair);
-            else this.refuse(pair);
-          }
+          this.flushPending();
         }
         break;
       }
@@ -315,6 +365,17 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     }
   }
 
+  /** Pairs that waited for a usable handler go to one now. */
+  private flushPending(): void {
+    if (this.opts.forkPerPair) return;
+    for (const pair of this.pending.splice(0)) {
+      const target = this.pickSlot(pair.session);
+      if (target) this.sendPair(target, pair);
+      else if (this.slots.some(usable)) this.refuse(pair);
+      else this.pending.push(pair);
+    }
+  }
+
   private onDied(h: Handler, death: ProcessDeath): void {
     const child = h.child;
     h.ready = false;
@@ -342,10 +403,10 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     const affinity = this.sessionSlot.get(session);
     if (affinity) {
       const h = this.slots[affinity.slot];
-      if (h?.ready && h.pairs.size < h.capacity) return h;
+      if (h && usable(h) && h.pairs.size < h.capacity) return h;
     }
     let best: Handler | undefined;
-    for (const h of this.slots) if (h.ready && h.pairs.size < h.capacity && (!best || h.pairs.size < best.pairs.size)) best = h;
+    for (const h of this.slots) if (usable(h) && h.pairs.size < h.capacity && (!best || h.pairs.size < best.pairs.size)) best = h;
     return best;
   }
 

@@ -52,6 +52,8 @@ export interface VideoCaptureParams {
   quality?: number;
   /** H.264 keyframe interval in frames; default one second of frames. */
   gopFrames?: number;
+  /** Encode at this size instead (rate control shrinks the picture on a slow path); the source is still opened at width x height. */
+  scaleTo?: { width: number; height: number };
 }
 
 /** Default camera device per platform. */
@@ -115,7 +117,8 @@ export const ENCODER_TAP_FILTER = `metadata=mode=add:key=vc:value=1,metadata=mod
 export function videoEncoderArgs(p: VideoCaptureParams, resampleFps = true): string[] {
   const quality = p.quality ?? DEFAULT_VIDEO_QUALITY;
   // scale makes every source match the size the peer was told, whatever it delivers.
-  const filter = resampleFps ? `fps=${p.fps},scale=${p.width}:${p.height}` : `scale=${p.width}:${p.height}`;
+  const out = p.scaleTo ?? { width: p.width, height: p.height };
+  const filter = resampleFps ? `fps=${p.fps},scale=${out.width}:${out.height}` : `scale=${out.width}:${out.height}`;
   // Every filtered frame becomes exactly one packet (no duplicates or drops after the tap).
   const oneToOne = ['-fps_mode', 'passthrough'];
   if (p.codec === 'mjpeg') {

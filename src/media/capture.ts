@@ -330,6 +330,21 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
     return this.relaunch();
   }
 
+  /**
+   * Changes what is encoded, all at once (one restart): quality, the encoded size (undefined:
+   * the capture size), the frame rate. Frames pause while ffmpeg restarts.
+   */
+  setEncoding(e: { quality: number; scaleTo?: { width: number; height: number }; fps?: number }): Promise<void> {
+    const next: VideoCaptureParams = { ...this.params, quality: e.quality, fps: e.fps ?? this.params.fps };
+    if (e.scaleTo && (e.scaleTo.width !== this.params.width || e.scaleTo.height !== this.params.height)) next.scaleTo = e.scaleTo;
+    else delete next.scaleTo;
+    const same = next.quality === this.params.quality && next.fps === this.params.fps
+      && next.scaleTo?.width === this.params.scaleTo?.width && next.scaleTo?.height === this.params.scaleTo?.height;
+    if (same) return Promise.resolve();
+    this.params = next;
+    return this.relaunch();
+  }
+
   /** Changes picture quality (1..100). Restart-based: frames pause for ~0.5 s. */
   setQuality(quality: number): Promise<void> {
     if (quality === this.params.quality) return Promise.resolve();

@@ -6,6 +6,7 @@
 import { planAudioPath } from '../../media/audio-path.js';
 import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
+import type { DitherKind } from '../../codec/render/dither.js';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
 import { detectCapabilities, type Capabilities } from '../term/index.js';
 import type { CommandContext } from '../program.js';
@@ -21,6 +22,11 @@ export interface TerminalChoice {
   tmuxPassthrough: boolean;
   /** The terminal's background is light: ascii inverts its ramp. */
   lightBackground: boolean;
+  /** Inside tmux: kitty through Unicode placeholders, the id in this colour form. */
+  kittyPlaceholders: boolean;
+  kittyPlaceholderColors: 'truecolor' | 256;
+  /** The cell size is exact: sixel may redraw single cell rows. */
+  cellSizeExact: boolean;
 }
 
 /** Applies the user's --render/--colors over what the terminal said. */
@@ -32,6 +38,9 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
     colors: depth,
     tmuxPassthrough: caps.tmuxPassthrough,
     lightBackground: caps.background === 'light',
+    kittyPlaceholders: caps.tmux,
+    kittyPlaceholderColors: caps.kittyPlaceholderColors,
+    cellSizeExact: caps.cellSizeExact,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -54,7 +63,7 @@ export function showEchoHint(
  */
 export async function prepareInteractive(
   settings: {
-    render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
+    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; cells?: { cols: number; rows: number }; peerProtocol?: string;
     call: {
       audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
       audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
@@ -69,7 +78,11 @@ export async function prepareInteractive(
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
-    createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground }),
+    createRenderer: (mode) => createRenderer(mode, {
+      tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
+      kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
+      dither: settings.dither, sixelChangedRows: choice.cellSizeExact,
+    }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     echoHint: showEchoHint(settings.call, settings.peerProtocol),
