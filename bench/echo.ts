@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     '',
     `ERLE in the synthetic room (test/helpers/room.ts, ${status.name}):`,
     '',
-    '| echo delay | ERLE after 2 s (energy over 2-17 s) | per 0.5 s window (dB) | µs per 20 ms frame (canceller, delay estimate and the harness's copies) |',
+    '| echo delay | ERLE after 2 s (energy over 2-17 s) | per 0.5 s window (dB) | µs per 20 ms frame (canceller, delay estimate and the harness copies) |',
     '|---|---|---|---|',
     ...runs.map((r) => `| ${r.delayMs} ms | ${r.after2s.toFixed(1)} dB | ${r.series.map(fmt).join(' ')} | ${r.usPerFrame.toFixed(0)} |`),
     '',
