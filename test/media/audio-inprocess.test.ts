@@ -74,13 +74,17 @@ test('the sink hands the canceller exactly what the speaker child plays into the
   const tone = Buffer.alloc(1920);
   for (let i = 0; i < 960; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 48_000)), i * 2);
   const feeder = setInterval(() => sink.push(tone), 20);
-  const t0 = Date.now();
-  await withTimeout((async () => { while (!sink.speakerReady) await sleep(5); })(), 10_000, 'speaker child ready');
-  // Nothing was handed over while the child was starting (it would have been played late all call).
-  assert.equal(early, 0, `${early} frames handed over in the ${Date.now() - t0} ms before the child was ready`);
-  await sleep(2500);
-  clearInterval(feeder);
-  await sink.close();
+  // A failed assertion must not leave the speaker child running (the file would never end).
+  try {
+    const t0 = Date.now();
+    await withTimeout((async () => { while (!sink.speakerReady) await sleep(5); })(), 10_000, 'speaker child ready');
+    // Nothing was handed over while the child was starting (it would have been played late all call).
+    assert.equal(early, 0, `${early} frames handed over in the ${Date.now() - t0} ms before the child was ready`);
+    await sleep(2500);
+  } finally {
+    clearInterval(feeder);
+    await sink.close();
+  }
   const file = readFileSync(out);
   assert.ok(played.length > 20, `${played.length} frames played`);
   // The file is the child's opening 20 ms of silence, then exactly the frames given to the canceller.
