@@ -7,12 +7,19 @@
  *
  * Times are CPU time (not wall time: the machine is shared), the median and the minimum of
  * many runs of full frames (the renderer is reset before each, so no delta shortcut).
+ *
+ * "Talking head" rows: a still picture (a frozen mandelbrot frame) with a face-sized patch
+ * that moves and camera-like noise, through MJPEG and back as a camera would deliver it, 90
+ * frames in a row through one renderer: sixel redrawing changed cell rows only (the default)
+ * against whole frames. Their PSNR is of what the screen then shows (the source pixels last
+ * sent in each cell row, before quantization) against each frame, averaged.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRenderer } from '../src/codec/render/index.js';
+import { createSixelRenderer } from '../src/codec/render/sixel.js';
 import { psnr } from '../src/codec/render/quality.js';
 import { reconstructPixels } from '../src/codec/render/reconstruct.js';
 import type { ColorDepth, RenderMode, RenderTarget, RgbFrame } from '../src/codec/render/types.js';
@@ -155,10 +162,100 @@ for (const source of SOURCES) {
     const q = psnr(decodeSixel(chafa.out, SRC_W, SRC_H), full);
     rows.push({ source, what: `chafa sixel ${SRC_W}x${SRC_H}`, medianMs: chafa.perFrameMs, minMs: NaN, bytes: chafa.out.length, secondBytes: null, psnrDb: q });
   }
+  if (want('iterm')) {
+    const { times, bytes, second } = timeRenderer('iterm', 'truecolor', full, gTarget);
+    const t = stats(times);
+    rows.push({ source, what: `iterm ${SRC_W}x${SRC_H}`, medianMs: t.median, minMs: t.min, bytes: bytes.length, secondBytes: second, psnrDb: Infinity });
+  }
   if (want('kitty')) {
     const { times, bytes, second } = timeRenderer('kitty', 'truecolor', full, gTarget);
     const t = stats(times);
     rows.push({ source, what: `kitty ${SRC_W}x${SRC_H}`, medianMs: t.median, minMs: t.min, bytes: bytes.length, secondBytes: second, psnrDb: Infinity });
+  }
+}
+/** A box blur of about a cell (2x6 sub-pixels: 3 across, 7 down): the picture as seen from a normal distance. */
+function blurCell(f: RgbFrame): RgbFrame {
+  const { width: w, height: h, data } = f;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0, n = 0;
+        for (let dy = -3; dy <= 3; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= h) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx < 0 || xx >= w) continue;
+            sum += data[(yy * w + xx) * 3 + c];
+            n++;
+          }
+        }
+        out[(y * w + x) * 3 + c] = Math.round(sum / n);
+      }
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+interface DitherRow { source: string; what: string; psnrDb: number; blurredDb: number }
+const ditherRows: DitherRow[] = [];
+if (want('dither')) {
+  for (const source of SOURCES) {
+    const png = sourcePng(source);
+    const area = { col: 0, row: 0, cols: TEXT_COLS, rows: TEXT_ROWS };
+    const reference = ffmpegFrame(source, TEXT_COLS * 2, TEXT_ROWS * 6);
+    const blurredRef = blurCell(reference);
+    const frame = ffmpegFrame(source, TEXT_COLS, TEXT_ROWS * 2);
+    for (const depth of [256, 16] as const) {
+      for (const dither of ['none', 'ordered', 'noise'] as const) {
+        const out = createRenderer('blocks', { dither }).render(frame, { ...area, colors: depth });
+        const rec = reconstructPixels([out], area);
+        ditherRows.push({ source, what: `blocks ${depth} --dither ${dither}`, psnrDb: psnr(rec, reference), blurredDb: psnr(blurCell(rec), blurredRef) });
+      }
+      for (const dither of ['none', 'ordered', 'diffusion']) {
+        const out = execFileSync('chafa', ['-f', 'symbols', '--symbols', 'vhalf,space', '-c', String(depth), '--dither', dither, '--size', `${TEXT_COLS}x${TEXT_ROWS}`, '--stretch', '--animate', 'off', '--polite', 'on', png], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+        const rec = reconstructPixels([out], area);
+        ditherRows.push({ source, what: `chafa half-blocks ${depth} --dither ${dither}`, psnrDb: psnr(rec, reference), blurredDb: psnr(blurCell(rec), blurredRef) });
+      }
+    }
+  }
+}
+
+if (want('talking head')) {
+  const clip = join(tmp, 'head.mkv');
+  const FRAMES = 90;
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i',
+    `mandelbrot=size=${SRC_W}x${SRC_H}:rate=15,trim=end_frame=1,loop=loop=-1:size=1,setpts=N/15/TB[bg];color=c=0xc08060:size=160x200:rate=15[face];`
+    + "[bg][face]overlay=x='240+16*sin(t*3)':y='140+8*sin(t*5)',noise=alls=4:allf=t",
+    '-frames:v', String(FRAMES), '-c:v', 'mjpeg', '-q:v', '5', clip], { timeout: FFMPEG_TIMEOUT_MS });
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+  const size = SRC_W * SRC_H * 3;
+  const frames: RgbFrame[] = Array.from({ length: FRAMES }, (_, i) => ({ width: SRC_W, height: SRC_H, data: new Uint8Array(raw.buffer, raw.byteOffset + i * size, size) }));
+  const target: RenderTarget = { col: 0, row: 0, cols: SRC_W / CELL_W_PX, rows: SRC_H / CELL_H_PX, colors: 'truecolor', cellWidthPx: CELL_W_PX, cellHeightPx: CELL_H_PX };
+  for (const changedRows of [false, true]) {
+    const r = createSixelRenderer({ changedRows });
+    const screen = new Uint8Array(size);
+    const times: number[] = [];
+    let bytes = 0;
+    let quality = 0;
+    for (const frame of frames) {
+      const c0 = process.cpuUsage();
+      const out = r.render(frame, target);
+      const c = process.cpuUsage(c0);
+      times.push((c.user + c.system) / 1000);
+      bytes += out.length;
+      // Where the update put images: each starts at a cursor move to its cell row, with its height.
+      const text = out.toString('latin1');
+      // eslint-disable-next-line no-control-regex -- terminal escapes are what is matched
+      for (const m of text.matchAll(/\x1b\[(\d+);\d+H\x1bP0;1;0q"1;1;\d+;(\d+)/g)) {
+        const y0 = (Number(m[1]) - 1) * CELL_H_PX;
+        screen.set(frame.data.subarray(y0 * SRC_W * 3, (y0 + Number(m[2])) * SRC_W * 3), y0 * SRC_W * 3);
+      }
+      quality += Math.min(99, psnr({ width: SRC_W, height: SRC_H, data: screen }, frame));
+    }
+    const t = stats(times);
+    rows.push({ source: 'talking head', what: `sixel ${SRC_W}x${SRC_H} ${changedRows ? 'changed rows' : 'whole frames'}`, medianMs: t.median, minMs: t.min, bytes: Math.round(bytes / FRAMES), secondBytes: null, psnrDb: quality / FRAMES });
   }
 }
 rmSync(tmp, { recursive: true, force: true });
@@ -169,7 +266,15 @@ const table = [
   '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map((r) => `| ${r.source} | ${r.what} | ${fmt(r.medianMs, 2)} | ${fmt(r.minMs, 2)} | ${r.bytes} | ${r.secondBytes ?? '-'} | ${fmt(r.psnrDb, 1)} |`),
 ].join('\n');
-console.log(table);
+const ditherTable = ditherRows.length === 0 ? '' : [
+  '',
+  `Dithering (${TEXT_COLS}x${TEXT_ROWS} cells): PSNR per sub-pixel, and after a box blur of about a cell on both sides (the picture from a normal viewing distance, where dithering is meant to work).`,
+  '',
+  '| source | renderer | PSNR dB | blurred PSNR dB |',
+  '| --- | --- | ---: | ---: |',
+  ...ditherRows.map((r) => `| ${r.source} | ${r.what} | ${fmt(r.psnrDb, 2)} | ${fmt(r.blurredDb, 2)} |`),
+].join('\n');
+console.log(table + ditherTable);
 
 if (process.argv.includes('--write')) {
   const docPath = new URL('../docs/rendering.md', import.meta.url);
@@ -180,5 +285,5 @@ if (process.argv.includes('--write')) {
   const j = doc.indexOf(end);
   if (i < 0 || j < 0) throw new Error('docs/rendering.md has no bench:render markers');
   const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on the 2-core dev machine (Node ${process.version}, ${execFileSync('chafa', ['--version']).toString().split('\n')[0]}).`;
-  writeFileSync(docPath, `${doc.slice(0, i + begin.length)}\n${stamp}\n\n${table}\n${doc.slice(j)}`);
+  writeFileSync(docPath, `${doc.slice(0, i + begin.length)}\n${stamp}\n\n${table}\n${ditherTable ? `${ditherTable}\n` : ''}${doc.slice(j)}`);
 }

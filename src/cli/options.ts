@@ -12,17 +12,21 @@ export const DEFAULT_FPS = 15;
 export const DEFAULT_WAIT_SEC = 600;
 /** How long a peer that vanished without BYE may take to come back (docs/resilience.md). */
 export const DEFAULT_GRACE_SEC = 30;
+/** Nothing from a joined peer for this long (a frozen peer, a relay that stopped forwarding) = lost. */
+export const DEFAULT_PEER_TIMEOUT_SEC = 10;
+/** The smallest --peer-timeout: a live peer sends something at least every second (PING). */
+export const MIN_PEER_TIMEOUT_SEC = 2;
 export const MAX_FPS = 60;
 export const MAX_CAPTURE_PIXELS = 1920 * 1080;
 
 export type VideoCodec = 'mjpeg' | 'h264';
 export type AudioCodec = 'opus' | 'pcm';
-export type RenderChoice = 'auto' | 'kitty' | 'sixel' | 'symbols' | 'blocks' | 'ascii' | 'none';
+export type RenderChoice = 'auto' | 'kitty' | 'iterm' | 'sixel' | 'symbols' | 'blocks' | 'ascii' | 'none';
 export type ColorsChoice = 'auto' | '16' | '256' | 'truecolor';
 
 export const VIDEO_CODECS: readonly VideoCodec[] = ['mjpeg', 'h264'];
 export const AUDIO_CODECS: readonly AudioCodec[] = ['opus', 'pcm'];
-export const RENDER_CHOICES: readonly RenderChoice[] = ['auto', 'kitty', 'sixel', 'symbols', 'blocks', 'ascii', 'none'];
+export const RENDER_CHOICES: readonly RenderChoice[] = ['auto', 'kitty', 'iterm', 'sixel', 'symbols', 'blocks', 'ascii', 'none'];
 export const COLORS_CHOICES: readonly ColorsChoice[] = ['auto', '16', '256', 'truecolor'];
 /** `--peer-protocol`: ours (encrypted, adaptive) or the original VideoChat client's (docs/protocol.md). */
 export type PeerProtocol = 'videochat' | 'original';
@@ -59,6 +63,15 @@ export function parsePort(value: string, name: string): number {
 export function parseSeconds(value: string, name: string): number {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`${name} must be a number of seconds >= 0, got '${value}'`);
   return Number(value);
+}
+
+/** --peer-timeout: 0 (off) or at least MIN_PEER_TIMEOUT_SEC seconds. */
+export function parsePeerTimeout(value: string): number {
+  const sec = parseSeconds(value, '--peer-timeout');
+  if (sec !== 0 && sec < MIN_PEER_TIMEOUT_SEC) {
+    throw new UsageError(`--peer-timeout must be 0 (off) or at least ${MIN_PEER_TIMEOUT_SEC} seconds, got '${value}'`);
+  }
+  return sec;
 }
 
 export function parsePositiveInt(value: string, name: string, max = Number.MAX_SAFE_INTEGER): number {

@@ -4,12 +4,13 @@
  * the config file all go through the same checks. Command bodies are imported lazily so that
  * `--help` stays fast and nothing heavy (ffmpeg, speaker, ink) loads before it is needed.
  */
+import { DITHER_KINDS } from '../codec/render/dither.js';
 import { Command, Option } from 'commander';
 import { loadConfig, envName, configPath, writtenKey, type ConfigValues } from './config.js';
 import { blameSource, recordSource } from './option-source.js';
 import {
   DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_HOST, DEFAULT_SIZE, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC,
-  DEFAULT_GRACE_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
+  DEFAULT_GRACE_SEC, DEFAULT_PEER_TIMEOUT_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
 } from './options.js';
 import { VERSION } from './version.js';
 import { UsageError } from '../codec/errors.js';
@@ -55,6 +56,7 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--audio-codec <codec>', `${AUDIO_CODECS.join(' | ')} (default: opus)`))
     .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
     .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks at 256 and 16 colours (default: none)`))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal)'))
     .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)'))
     .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file (exit 7 when it fails mid-call)"))
@@ -64,11 +66,14 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--duration <sec>', 'hang up SEC seconds after the peer joined'))
     .addOption(opt('--wait <sec>', `give up when no peer joins within SEC seconds (default: ${DEFAULT_WAIT_SEC})`))
     .addOption(opt('--grace <sec>', `how long a vanished peer may take to come back (default: ${DEFAULT_GRACE_SEC})`))
+    .addOption(opt('--peer-timeout <sec>',
+      `nothing from the peer for SEC seconds (frozen, or the relay stopped forwarding): it is lost, --grace runs; 0 = off (default: ${DEFAULT_PEER_TIMEOUT_SEC})`))
     .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))
     .addOption(opt('--insecure', 'send media without end-to-end encryption'))
     .addOption(opt('--peer-protocol <name>',
       `${PEER_PROTOCOLS.join(' | ')}: original calls the original VideoChat client (code in clear, NOT encrypted, no reconnect) (default: videochat)`))
-    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'));
+    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'))
+    .addOption(opt('--no-echo-cancel', "do not cancel the speaker's echo in what the mic sends (on by default when the canceller is built)"));
 }
 
 /** Words accepted for a boolean option in `VIDEOCHAT_*` or the config file. */
@@ -214,6 +219,7 @@ See videochat(1).`);
     .argument('<file>', 'video file to play')
     .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
     .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks at 256 and 16 colours (default: none)`))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal, or 80x24 off a TTY)'))
     .addOption(opt('--no-audio', 'do not play the sound track'))
     .addOption(opt('--speed <speed>', '1 (real time) | max (unpaced; implies --no-audio) (default: 1)'))

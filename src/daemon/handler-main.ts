@@ -10,8 +10,9 @@ import type { Socket } from 'node:net';
 import { PROGRESS_INTERVAL_MS, type FromHandler, type PairEndedMessage, type PairEndReason, type ToHandler } from './ipc.js';
 import { relayPair, type Relay } from './relay.js';
 
-/** A pair whose second socket has not arrived after this long is dropped. */
-export const PAIR_ASSEMBLY_TIMEOUT_MS = 10_000;
+import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
+
+export { PAIR_ASSEMBLY_TIMEOUT_MS };
 
 interface Assembling {
   sockets: [Socket | undefined, Socket | undefined];
@@ -160,6 +161,9 @@ process.on('message', (msg: ToHandler, handle?: unknown) => {
       break;
     case 'abort':
       onAbort(msg.pairId);
+      break;
+    case 'ping':
+      send({ type: 'pong', seq: msg.seq });
       break;
     case 'cut':
       for (const r of relays.values()) r.cut();

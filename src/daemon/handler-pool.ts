@@ -9,7 +9,9 @@ import { EventEmitter } from 'node:events';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Supervisor, type ProcessDeath } from '../proc/supervisor.js';
-import type { Channel, FromHandler, PairEndReason, ToHandler } from './ipc.js';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_KILL_MS, HEARTBEAT_STALL_MS, type Channel, type FromHandler, type PairEndReason, type ToHandler } from './ipc.js';
+import { openFds, pairCapacity, readNofile } from './fd-limits.js';
+import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
 
 /** Restarts of one pool slot allowed per HANDLER_RESTART_WINDOW_MS before it gives up. */
 export const HANDLER_MAX_RESTARTS = 20;
@@ -17,6 +19,12 @@ export const HANDLER_RESTART_WINDOW_MS = 60_000;
 export const HANDLER_RESTART_INITIAL_DELAY_MS = 100;
 /** Time a handler gets to exit after its IPC channel is closed, before SIGKILL. */
 export const HANDLER_STOP_KILL_AFTER_MS = 2000;
+/**
+ * A pair whose handler has reported neither its start nor its end after this long is ended
+ * by the pool (a handle can be lost on the way: the handler's NACK after a failed receive
+ * makes Node retry three times, then give up without telling the sender).
+ */
+export const HANDOVER_TIMEOUT_MS = PAIR_ASSEMBLY_TIMEOUT_MS + 5000;
 
 /** A pair about to be handed to a handler. */
 export interface PairHandover {
@@ -49,8 +57,15 @@ export interface HandlerPoolEvents {
   'handler-restarting': [slot: number, attempt: number, delayMs: number];
   'handler-gave-up': [death: ProcessDeath, slot: number];
   'handler-stderr': [line: string, pid: number | undefined];
+  /** A handler stopped answering pings (stalled) or answers again. */
+  'handler-stalled': [pid: number | undefined, slot: number | null, silentMs: number];
+  'handler-recovered': [pid: number | undefined, slot: number | null];
+  /** A handler silent for HEARTBEAT_KILL_MS was killed. */
+  'handler-killed': [pid: number | undefined, slot: number | null, silentMs: number];
   'pair-started': [pair: ActivePair];
   'pair-ended': [pair: ActivePair, reason: PairEndReason, error: string | undefined];
+  /** A pair no handler had descriptors for: closed, never relayed, no 'pair-ended'. */
+  'pair-refused': [pair: PairHandover];
   /** Bytes relayed since the last report, for metrics. */
   bytes: [channel: Channel, bytes: number];
 }
@@ -66,6 +81,17 @@ interface Handler {
   child: ChildProcess | undefined;
   ready: boolean;
   pairs: Set<number>;
+  /** Pairs this handler can hold within its descriptor limit (measured when it is ready). */
+  capacity: number;
+  /** When it last sent anything (Date.now()). */
+  lastHeard: number;
+  /** Silent for HEARTBEAT_STALL_MS: no new pairs until it answers. */
+  stalled: boolean;
+}
+
+/** Ready and answering its pings: may get new pairs. */
+function usable(h: Handler): boolean {
+  return h.ready && !h.stalled;
 }
 
 function handlerEntry(): string {
@@ -107,6 +133,10 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
   private readonly pairHandler = new Map<number, Handler>();
   /** session hash -> handler slot and how many of its pairs are there (affinity). */
   private readonly sessionSlot = new Map<string, { slot: number; pairs: number }>();
+  /** Pairs handed to a handler that has not yet reported their start or end. */
+  private readonly handoverTimers = new Map<number, NodeJS.Timeout>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private pingSeq = 0;
   private closing = false;
 
   constructor(opts: HandlerPoolOptions) {
@@ -141,11 +171,47 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     return pids;
   }
 
+  /**
+   * False when every ready pool handler is at its descriptor capacity: a new pair would make
+   * a handler fail to receive its sockets. (True while no handler is ready: the pair waits.)
+   */
+  hasRoom(session: string): boolean {
+    if (this.opts.forkPerPair) return true;
+    if (!this.slots.some(usable)) return true;
+    return this.pickSlot(session) !== undefined;
+  }
+
   /** Forks the pool (nothing in fork-per-pair mode). */
   start(): void {
     if (this.opts.forkPerPair) return;
     for (let i = 0; i < this.opts.handlers; i++) this.slots.push(this.createHandler(i));
     for (const h of this.slots) h.supervisor.start();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Pings every ready handler. One silent for HEARTBEAT_STALL_MS (stopped, or stuck in a
+   * loop) gets no new pairs; one silent for HEARTBEAT_KILL_MS is killed, and the supervisor
+   * forks its replacement (its pairs end as handler-died).
+   */
+  private beat(now = Date.now()): void {
+    const seq = ++this.pingSeq;
+    for (const h of [...this.slots, ...this.perPair]) {
+      if (!h.ready || !h.child) continue;
+      const silent = now - h.lastHeard;
+      if (silent >= HEARTBEAT_KILL_MS) {
+        this.emit('handler-killed', h.child.pid, h.slot, silent);
+        h.ready = false;
+        h.child.kill('SIGKILL');
+        continue;
+      }
+      if (silent >= HEARTBEAT_STALL_MS && !h.stalled) {
+        h.stalled = true;
+        this.emit('handler-stalled', h.child.pid, h.slot, silent);
+      }
+      this.sendTo(h, { type: 'ping', seq });
+    }
   }
 
   /** Hands a pair to a handler (now, or as soon as one is ready). */
@@ -164,10 +230,17 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     }
     const target = this.pickSlot(pair.session);
     if (!target) {
-      this.pending.push(pair);
+      if (this.slots.some(usable)) this.refuse(pair);
+      else this.pending.push(pair);
       return;
     }
     this.sendPair(target, pair);
+  }
+
+  /** No handler has descriptors left for this pair: close it, never relayed. */
+  private refuse(pair: PairHandover): void {
+    for (const s of pair.sockets) s.destroy();
+    this.emit('pair-refused', pair);
   }
 
   /** Drain timeout reached: every handler closes its pairs now (reason `shutdown`). */
@@ -179,6 +252,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
   /** Stops every handler (their pairs end). Resolves once all have exited. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.heartbeat);
     for (const pair of this.pending.splice(0)) this.endUnsent(pair, 'shutdown');
     await Promise.all([...this.slots, ...this.perPair].map((h) => h.supervisor.close()));
     // Pairs whose end was never reported went down with their handler.
@@ -212,10 +286,12 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
           stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         }),
     });
-    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set() };
+    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set(), capacity: Infinity, lastHeard: Date.now(), stalled: false };
     supervisor.on('spawn', (child) => {
       h.child = child;
       h.ready = false;
+      h.stalled = false;
+      h.lastHeard = Date.now();
       child.on('message', (msg: FromHandler) => this.onMessage(h, child, msg));
       // A write to a handler that just died must not take the daemon down.
       child.on('error', () => {});
@@ -233,9 +309,23 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
   }
 
   private onMessage(h: Handler, child: ChildProcess, msg: FromHandler): void {
+    // (A dead child's last messages may still arrive after its replacement spawned.)
+    if (h.child === child) h.lastHeard = Date.now();
+    if (h.child === child && h.stalled) {
+      h.stalled = false;
+      this.emit('handler-recovered', child.pid, h.slot);
+      if (h.slot !== null) this.flushPending();
+    }
     switch (msg.type) {
+      case 'pong':
+        break;
       case 'ready': {
         h.ready = true;
+        if (child.pid !== undefined) {
+          const limit = readNofile(child.pid);
+          const baseline = openFds(child.pid);
+          h.capacity = limit && baseline !== null ? pairCapacity(limit.soft, baseline) : Infinity;
+        }
         h.supervisor.markStarted();
         if (child.pid !== undefined) this.emit('handler-started', child.pid, h.slot);
         if (h.slot === null) {
@@ -243,14 +333,12 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
           const idx = this.pending.findIndex((p) => p.pairId === pairId);
           if (idx >= 0) this.sendPair(h, this.pending.splice(idx, 1)[0]!);
         } else {
-          for (const pair of this.pending.splice(0)) {
-            const target = this.pickSlot(pair.session) ?? h;
-            this.sendPair(target, pair);
-          }
+          this.flushPending();
         }
         break;
       }
       case 'pair-started': {
+        this.clearHandover(msg.pairId);
         const pair = this.active.get(msg.pairId);
         if (pair) this.emit('pair-started', pair);
         break;
@@ -274,6 +362,17 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
         this.endPair(msg.pairId, h, msg.reason, msg.error);
         break;
       }
+    }
+  }
+
+  /** Pairs that waited for a usable handler go to one now. */
+  private flushPending(): void {
+    if (this.opts.forkPerPair) return;
+    for (const pair of this.pending.splice(0)) {
+      const target = this.pickSlot(pair.session);
+      if (target) this.sendPair(target, pair);
+      else if (this.slots.some(usable)) this.refuse(pair);
+      else this.pending.push(pair);
     }
   }
 
@@ -304,10 +403,10 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     const affinity = this.sessionSlot.get(session);
     if (affinity) {
       const h = this.slots[affinity.slot];
-      if (h?.ready) return h;
+      if (h && usable(h) && h.pairs.size < h.capacity) return h;
     }
     let best: Handler | undefined;
-    for (const h of this.slots) if (h.ready && (!best || h.pairs.size < best.pairs.size)) best = h;
+    for (const h of this.slots) if (usable(h) && h.pairs.size < h.capacity && (!best || h.pairs.size < best.pairs.size)) best = h;
     return best;
   }
 
@@ -333,6 +432,14 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
       bytes01: 0,
       bytes10: 0,
     });
+    const timer = setTimeout(() => {
+      this.handoverTimers.delete(pair.pairId);
+      if (this.pairHandler.get(pair.pairId) !== h) return;
+      this.sendTo(h, { type: 'abort', pairId: pair.pairId });
+      this.endPair(pair.pairId, h, 'errory', 'the handler never received the pair');
+    }, HANDOVER_TIMEOUT_MS);
+    timer.unref();
+    this.handoverTimers.set(pair.pairId, timer);
     for (const side of [0, 1] as const) {
       const socket = pair.sockets[side];
       const rest = Buffer.concat([pair.rests[side], detachForHandover(socket)]);
@@ -360,7 +467,15 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     }
   }
 
+  private clearHandover(pairId: number): void {
+    const t = this.handoverTimers.get(pairId);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.handoverTimers.delete(pairId);
+  }
+
   private endPair(pairId: number, h: Handler, reason: PairEndReason, error: string | undefined): void {
+    this.clearHandover(pairId);
     const pair = this.active.get(pairId);
     h.pairs.delete(pairId);
     this.pairHandler.delete(pairId);

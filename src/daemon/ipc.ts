@@ -30,7 +30,13 @@ export interface CutMessage {
   type: 'cut';
 }
 
-export type ToHandler = SideMessage | AbortMessage | CutMessage;
+/** Daemon -> handler: are you there? (answered with a pong carrying the same seq). */
+export interface PingMessage {
+  type: 'ping';
+  seq: number;
+}
+
+export type ToHandler = SideMessage | AbortMessage | CutMessage | PingMessage;
 
 /** Handler -> daemon: ready to take pairs. */
 export interface ReadyMessage {
@@ -61,7 +67,20 @@ export interface ProgressMessage {
   pairs: [number, number, number][];
 }
 
-export type FromHandler = ReadyMessage | PairStartedMessage | PairEndedMessage | ProgressMessage;
+/** Handler -> daemon: the answer to a ping. */
+export interface PongMessage {
+  type: 'pong';
+  seq: number;
+}
+
+export type FromHandler = ReadyMessage | PairStartedMessage | PairEndedMessage | ProgressMessage | PongMessage;
+
+/** How often the daemon pings each handler. */
+export const HEARTBEAT_INTERVAL_MS = 1000;
+/** A handler silent this long gets no new pairs (until it answers again). */
+export const HEARTBEAT_STALL_MS = 3000;
+/** A handler silent this long is killed (SIGKILL) and, in the pool, replaced. */
+export const HEARTBEAT_KILL_MS = 20_000;
 
 /** How often a handler reports bytes moved (for metrics and handler-died usage lines). */
 export const PROGRESS_INTERVAL_MS = 1000;

@@ -21,12 +21,25 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   const logger = createLogger(opts.logLevel);
   const daemon = new RelayDaemon(opts, logger);
-  await daemon.start();
+  // Handlers go in before the `listening` line is printed: whoever reads it may signal at once,
+  // and a SIGTERM with no handler yet would kill the process outright.
+  let started = false;
+  let early: string | undefined;
   const onSignal = (signal: string): void => {
-    void daemon.shutdown(signal);
+    if (started) void daemon.shutdown(signal);
+    else early ??= signal;
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  try {
+    await daemon.start();
+  } catch (err) {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    throw err;
+  }
+  started = true;
+  if (early) void daemon.shutdown(early);
   // Started with an IPC channel (by `videochat demo`): the parent's end closing means it is
   // gone, even SIGKILLed; shut down as on SIGTERM rather than run on unsupervised.
   const onParentGone = (): void => onSignal('parent-gone');

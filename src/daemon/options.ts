@@ -2,7 +2,7 @@
  * `videochatd` options, exactly as docs/contract.md lists them. Parsing never exits the
  * process: usage errors become a UsageError (exit 2), `--help`/`--version` a HelpShown.
  */
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, hostname, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../codec/errors.js';
@@ -15,6 +15,20 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_S = 10;
 export const DEFAULT_WAIT_TIMEOUT_S = 600;
 export const DEFAULT_MAX_WAITING = 10_000;
 export const DEFAULT_MAX_PAIRS = 10_000;
+/**
+ * Memory one pair costs with --fork-per-pair: a Node process of its own. Measured on Linux,
+ * Node 20 (docs/benchmarks.md): 44 MiB resident, of which ~9 MiB its own (PSS; the rest is
+ * the shared node binary), and MemAvailable fell by ~20 MiB per pair. The larger figure is
+ * the one to plan with.
+ */
+export const FORK_PER_PAIR_BYTES = 20 * 1024 * 1024;
+/** Share of the machine's memory --fork-per-pair's default --max-pairs may plan for. */
+export const FORK_PER_PAIR_MEMORY_SHARE = 0.75;
+
+/** The default --max-pairs with --fork-per-pair: what fits in memory, at most DEFAULT_MAX_PAIRS. */
+export function forkPerPairMaxPairs(memoryBytes = totalmem()): number {
+  return Math.max(1, Math.min(DEFAULT_MAX_PAIRS, Math.floor((memoryBytes * FORK_PER_PAIR_MEMORY_SHARE) / FORK_PER_PAIR_BYTES)));
+}
 export const DEFAULT_DRAIN_TIMEOUT_S = 30;
 /**
  * Connections that have not finished their handshake, all addresses together. A handshake
@@ -40,6 +54,9 @@ export const MAX_HANDLERS = 256;
 /** Upper bound of --max-waiting / --max-pairs (each pair is two file descriptors). */
 export const MAX_CONNECTIONS_LIMIT = 1_000_000;
 
+/** Where the metrics port listens unless --metrics-host says otherwise (never the open internet by default). */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
 /** Default TCP port on which nodes of one directory (--redis) splice pairs to each other. */
 export const DEFAULT_CLUSTER_PORT = 12347;
 /** Shortest cluster secret accepted (bytes of the file, trailing newline removed). */
@@ -60,6 +77,8 @@ export interface DaemonOptions {
   waitTimeoutMs: number;
   maxWaiting: number;
   maxPairs: number;
+  /** --max-pairs was not given and --fork-per-pair derived it from memory. */
+  maxPairsFromMemory?: boolean;
   /** Connections not yet past their handshake, all addresses together. */
   maxPendingHandshakes: number;
   /** Concurrent connections per address (IPv6 per /64); 0 = no limit. */
@@ -71,6 +90,8 @@ export interface DaemonOptions {
   drainTimeoutMs: number;
   logLevel: LogLevel;
   metricsPort: number | undefined;
+  /** Address of the metrics port (default 127.0.0.1, whatever --host is). */
+  metricsHost: string;
   /** With --redis: several nodes share one rendezvous directory. */
   cluster?: ClusterOptions;
 }
@@ -138,7 +159,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--handshake-timeout <seconds>', 'drop a client that has not sent its handshake by then').argParser(positiveSeconds).default(DEFAULT_HANDSHAKE_TIMEOUT_S))
     .addOption(new Option('--wait-timeout <seconds>', 'close a waiting client that got no peer by then').argParser(positiveSeconds).default(DEFAULT_WAIT_TIMEOUT_S))
     .addOption(new Option('--max-waiting <n>', 'most clients waiting for a peer at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_WAITING))
-    .addOption(new Option('--max-pairs <n>', 'most pairs relaying at once').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_PAIRS))
+    .addOption(new Option('--max-pairs <n>', `most pairs relaying at once (default: ${DEFAULT_MAX_PAIRS}; with --fork-per-pair what fits in memory at ${FORK_PER_PAIR_BYTES / 1024 / 1024} MiB a pair)`).argParser(integer(1, MAX_CONNECTIONS_LIMIT)))
     .addOption(new Option('--max-pending-handshakes <n>', 'most connections still sending their handshake, all addresses together').argParser(integer(1, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_PENDING_HANDSHAKES))
     .addOption(new Option('--max-connections-per-ip <n>', 'most connections one address (IPv6: one /64) holds at once; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTIONS_PER_IP))
     .addOption(new Option('--max-connection-rate-per-ip <n>', 'most new connections per second from one address (IPv6: one /64), bursts of one second; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTION_RATE_PER_IP))
@@ -146,6 +167,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, let active pairs run this long').argParser(seconds).default(DEFAULT_DRAIN_TIMEOUT_S))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (0 = ephemeral)').argParser(port))
+    .addOption(new Option('--metrics-host <addr>', `address the metrics port listens on (default: ${DEFAULT_METRICS_HOST}, whatever --host is)`))
     .addOption(new Option('--redis <url>', 'share one rendezvous directory with other nodes on this Redis (redis://[user:pass@]host:port[/db] or rediss://); env VIDEOCHATD_REDIS'))
     .addOption(new Option('--cluster-secret-file <file>', 'with --redis: file holding the secret all nodes share (at least 16 bytes); authenticates node-to-node links'))
     .addOption(new Option('--cluster-port <port>', `with --redis: TCP port other nodes splice pairs to (default: ${DEFAULT_CLUSTER_PORT}; 0 = ephemeral)`).argParser(port))
@@ -191,7 +213,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     handshakeTimeout: number;
     waitTimeout: number;
     maxWaiting: number;
-    maxPairs: number;
+    maxPairs?: number;
     maxPendingHandshakes: number;
     maxConnectionsPerIp: number;
     maxConnectionRatePerIp: number;
@@ -199,6 +221,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     drainTimeout: number;
     logLevel: LogLevel;
     metricsPort?: number;
+    metricsHost?: string;
     redis?: string;
     clusterSecretFile?: string;
     clusterPort?: number;
@@ -206,6 +229,8 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     clusterAdvertise?: string;
   }>();
   if (o.host !== undefined && o.host.trim() === '') throw new UsageError('--host must not be empty');
+  if (o.metricsHost !== undefined && o.metricsHost.trim() === '') throw new UsageError('--metrics-host must not be empty');
+  if (o.metricsHost !== undefined && o.metricsPort === undefined) throw new UsageError('--metrics-host needs --metrics-port');
   const ports = [o.videoPort, o.audioPort, ...(o.metricsPort === undefined ? [] : [o.metricsPort])].filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) throw new UsageError('--video-port, --audio-port and --metrics-port must differ');
   const cluster = clusterOptions(o, env);
@@ -222,7 +247,8 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     handshakeTimeoutMs: Math.round(o.handshakeTimeout * 1000),
     waitTimeoutMs: Math.round(o.waitTimeout * 1000),
     maxWaiting: o.maxWaiting,
-    maxPairs: o.maxPairs,
+    maxPairs: o.maxPairs ?? (o.forkPerPair ? forkPerPairMaxPairs() : DEFAULT_MAX_PAIRS),
+    ...(o.maxPairs === undefined && o.forkPerPair ? { maxPairsFromMemory: true } : {}),
     maxPendingHandshakes: o.maxPendingHandshakes,
     maxConnectionsPerIp: o.maxConnectionsPerIp,
     maxConnectionRatePerIp: o.maxConnectionRatePerIp,
@@ -230,6 +256,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     drainTimeoutMs: Math.round(o.drainTimeout * 1000),
     logLevel: o.logLevel,
     metricsPort: o.metricsPort,
+    metricsHost: o.metricsHost ?? DEFAULT_METRICS_HOST,
   };
 }
 

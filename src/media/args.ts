@@ -22,6 +22,10 @@ export const AUDIO_FRAME_BYTES = (AUDIO_SAMPLE_RATE_HZ * AUDIO_FRAME_MS * AUDIO_
 export const OPUS_BITRATE_BPS = 32_000;
 /** The test tone (`test` audio source). */
 export const TEST_TONE_HZ = 1000;
+/** The test tone is generated in 10 ms blocks (lavfi's default, 1024 samples, holds up to 21 ms). */
+export const TEST_TONE_BLOCK_SAMPLES = 480;
+/** PulseAudio capture fragment asked for: 20 ms of 48 kHz stereo s16 (the server's default may be far longer). */
+export const PULSE_FRAGMENT_BYTES = 3840;
 /** Ogg page length asked of ffmpeg: one 20 ms packet per page, so each leaves at once. */
 export const OGG_PAGE_DURATION_US = 20_000;
 /** Default picture quality, 1 (worst) .. 100 (best). */
@@ -146,13 +150,14 @@ export function audioInputArgs(source: AudioSource, opts: PlatformOptions = {}):
   const platform = opts.platform ?? process.platform;
   switch (source.kind) {
     case 'test':
-      return ['-re', '-f', 'lavfi', '-i', `sine=frequency=${TEST_TONE_HZ}:sample_rate=${AUDIO_SAMPLE_RATE_HZ}`];
+      return ['-re', '-f', 'lavfi', '-i', `sine=frequency=${TEST_TONE_HZ}:sample_rate=${AUDIO_SAMPLE_RATE_HZ}:samples_per_frame=${TEST_TONE_BLOCK_SAMPLES}`];
     case 'file':
       return ['-stream_loop', '-1', '-re', '-i', source.path];
     case 'mic': {
       if (platform === 'darwin') return ['-f', 'avfoundation', '-i', `none:${source.device ?? '0'}`];
       if (platform === 'win32') return ['-f', 'dshow', '-i', `audio=${source.device ?? 'Microphone'}`];
-      return ['-f', opts.pulse ? 'pulse' : 'alsa', '-i', source.device ?? 'default'];
+      if (opts.pulse) return ['-f', 'pulse', '-fragment_size', String(PULSE_FRAGMENT_BYTES), '-i', source.device ?? 'default'];
+      return ['-f', 'alsa', '-i', source.device ?? 'default'];
     }
   }
 }

@@ -199,3 +199,18 @@ test('paced playback to a reader slower than the clip skips frames and stays on 
   // Every frame it would have sent takes the reader ~CLIP_SEC * 20 s; skipping keeps it near CLIP_SEC.
   assert.ok(ms < CLIP_SEC * 1000 * 5, `took ${ms} ms for a ${CLIP_SEC} s clip`);
 });
+
+test('--dither: ordered mixes palette colours (more of them in 16 colours); a bad kind is one line, exit 2', async () => {
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is counted
+  const colours = (r: Run) => new Set(r.stdout.toString('latin1').match(/\x1b\[[0-9;]*m/g) ?? []).size;
+  const args = [clip, '--speed', 'max', '--cells', '40x12', '--render', 'blocks', '--colors', '16'];
+  const plain = await play(args);
+  const dithered = await play([...args, '--dither', 'ordered']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(dithered.code, 0, dithered.stderr);
+  assert.ok(colours(dithered) > colours(plain), `${colours(dithered)} distinct SGRs dithered vs ${colours(plain)}`);
+  const bad = await play([...args, '--dither', 'bogus']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /--dither must be one of none, ordered, noise/);
+});

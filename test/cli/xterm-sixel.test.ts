@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -345,6 +345,48 @@ test('xterm vt340: connect --render auto picks sixel (DA1) and shows the peer te
     assertPicture(report, win, region, png);
     assert.ok(report.statusInk > 200, `status bar text visible: ${report.statusInk} dark pixels (screenshot: ${png})`);
     assert.ok(report.statusColoured < 2000, `no picture over the status bar: ${report.statusColoured} bar-coloured pixels (screenshot: ${png})`);
+  });
+  await stop(xterm);
+});
+
+test('xterm vt340: a changed-rows update draws only the changed cell rows, in place, over the picture', { skip: skipReason, timeout: 280_000 }, async () => {
+  const title = 'vc-sixel-rows';
+  const info = join(dir, 'rows.json');
+  const xterm = startXterm(title, `node --import tsx test/cli/fixtures/sixel-rows.ts ${JSON.stringify(info)}`);
+  const win = await windowBox(title, xterm);
+  const deadline = Date.now() + PICTURE_WAIT_MS;
+  while (!existsSync(info) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 500));
+  const sent = JSON.parse(readFileSync(info, 'utf8')) as { width: number; height: number; cellH: number; box: { x0: number; x1: number; y0: number; y1: number }; firstBytes: number; secondBytes: number; secondImages: number; secondStart: string };
+  assert.ok(sent.cellH > 0, `the terminal told its cell height: ${JSON.stringify(sent)}`);
+  assert.equal(sent.secondImages, 1, 'one image for the two changed rows');
+  assert.equal(sent.secondStart.slice(0, 6), '\x1b[5;1H', 'placed at the first changed cell row (row 4, 0-based)');
+  assert.ok(sent.secondBytes < sent.firstBytes / 3, `update ${sent.secondBytes} bytes, whole picture ${sent.firstBytes}`);
+  await new Promise((res) => setTimeout(res, SCREENSHOT_EVERY_MS));
+  const png = join(dir, `${title}.png`);
+  const shot = screenshot(png);
+  const raw = (x: number, y: number) => {
+    const o = (y * shot.width + x) * 3;
+    return classify(shot.data[o], shot.data[o + 1], shot.data[o + 2]);
+  };
+  // The picture's top-left pixel (xterm draws inside a border of a few pixels): the first red one.
+  let ox = win.x;
+  while (ox < win.x + 20 && raw(ox, win.y + 20) !== 'red') ox++;
+  let oy = win.y;
+  while (oy < win.y + 20 && raw(ox, oy) !== 'red') oy++;
+  const at = (x: number, y: number) => raw(ox + x, oy + y);
+  keepingScreenshots(() => {
+    const where = `(screenshot: ${png}; ${JSON.stringify(sent)})`;
+    const { box, width, height, cellH } = sent;
+    // Inside the box: white. Beside it, above and below it (rows the update did not send):
+    // the bars of the first picture, still there.
+    assert.equal(at((box.x0 + box.x1) >> 1, (box.y0 + box.y1) >> 1), 'white', `the box ${where}`);
+    assert.equal(at((box.x0 + box.x1) >> 1, box.y0 - cellH), BARS[Math.floor((((box.x0 + box.x1) >> 1) * 6) / width)], `above the box ${where}`);
+    assert.equal(at((box.x0 + box.x1) >> 1, box.y1 + 2), BARS[Math.floor((((box.x0 + box.x1) >> 1) * 6) / width)], `below the box ${where}`);
+    for (let i = 0; i < 6; i++) {
+      const x = Math.floor(((i + 0.5) * width) / 6);
+      if (x >= box.x0 && x < box.x1) continue;
+      for (const y of [cellH, (box.y0 + box.y1) >> 1, height - cellH]) assert.equal(at(x, y), BARS[i], `bar ${i} at ${x},${y} ${where}`);
+    }
   });
   await stop(xterm);
 });

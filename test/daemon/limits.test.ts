@@ -144,8 +144,11 @@ test('--max-pending-handshakes: a flood past the cap is refused at once with E_T
   const cap = 20;
   await withDaemon(['--max-pending-handshakes', String(cap), '--handshake-timeout', '60', '--max-connection-rate-per-ip', '0'], async (d) => {
     const call = await startGoodCall(d);
-    // From four addresses, so the per-address cap plays no part.
-    const socks = (await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].map((addr) => flood(d.videoPort, addr, 20)))).flat();
+    // From ten addresses, each within its share (1/16 of the table, here 2): the first
+    // wave fills the table, the second is refused by the global cap.
+    const addrs = Array.from({ length: 10 }, (_, i) => `127.0.0.${20 + i}`);
+    const first = (await Promise.all(addrs.map((addr) => flood(d.videoPort, addr, 2)))).flat();
+    const socks = [...first, ...(await Promise.all(addrs.map((addr) => flood(d.videoPort, addr, 6)))).flat()];
     await closedCount(socks, socks.length - cap);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(socks.filter((s) => !s.destroyed && !s.readableEnded).length, cap, 'the first ones stay pending');
@@ -249,12 +252,17 @@ test('--max-buffer-bytes: waiters flooding bytes before a peer are no longer rea
     // Held bytes: the cap plus at most one read chunk (Node reads up to 64 KiB at a time);
     // after the limit line nothing more is read from that client until it is paired.
     for (const l of lines) assert.ok(Number(l.bytesHeld) < cap + 64 * 1024, `bytesHeld ${String(l.bytesHeld)}`);
+    // These clients close with ~400 KiB still unsent on their side (the daemon does not
+    // read them): their FIN waits behind it, so to the kernel here they are still connected
+    // (documented; a reset or a FIN with nothing unsent is noticed within a second, see
+    // hostile.test.ts). The shutdown reports them, its lines throttled and summarised.
     for (const s of socks) s.destroy();
     await call.finish();
-    // Paused waiters do not notice a departure (documented): the shutdown reports them.
-    const stopped = d.waitForLines((l) => l.msg === 'waiter ended' && l.reason === 'shutdown', socks.length - 1);
     assert.equal(d.child.exitCode, null, 'the daemon is still up');
     assert.equal((await d.stop()).code, 0);
-    for (const l of await stopped) assert.ok(Number(l.bytesHeld) < cap + 64 * 1024, `bytesHeld ${String(l.bytesHeld)}`);
+    const ended = d.lines.filter((l) => l.msg === 'waiter ended' && l.reason === 'shutdown');
+    const suppressed = d.lines.filter((l) => l.msg === 'waiter lines not logged' && l.reason === 'shutdown').reduce((n, l) => n + Number(l.suppressed), 0);
+    assert.ok(ended.length + suppressed >= socks.length - 1, `${ended.length} + ${suppressed} shutdown waiter lines`);
+    for (const l of ended) assert.ok(Number(l.bytesHeld) < cap + 64 * 1024, `bytesHeld ${String(l.bytesHeld)}`);
   });
 });

@@ -39,10 +39,17 @@ export interface StartedDaemon {
  * Starts `node bin/videochatd.js --video-port 0 --audio-port 0 ...args` and waits for
  * `listening`. `bin` lets a caller run another copy (the benchmark runs a snapshot of dist/).
  */
-export async function startDaemon(args: string[] = [], timeoutMs = DAEMON_START_TIMEOUT_MS, bin = VIDEOCHATD_BIN): Promise<StartedDaemon> {
-  const child = spawn(process.execPath, [bin, '--video-port', '0', '--audio-port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startDaemon(
+  args: string[] = [],
+  timeoutMs = DAEMON_START_TIMEOUT_MS,
+  bin = VIDEOCHATD_BIN,
+  opts: { nofile?: number } = {},
+): Promise<StartedDaemon> {
+  const argv = [bin, '--video-port', '0', '--audio-port', '0', ...args];
+  // `nofile`: soft and hard RLIMIT_NOFILE, as `ulimit -n N` would set them (util-linux prlimit execs node: same pid).
+  const child = opts.nofile === undefined
+    ? spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('prlimit', [`--nofile=${opts.nofile}:${opts.nofile}`, '--', process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: LogLine[] = [];
   const watchers = new Set<() => void>();
   let stderr = '';

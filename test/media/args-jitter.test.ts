@@ -36,7 +36,7 @@ test('encoders: mjpeg to stdout, h264 ultrafast/zerolatency with a 1 s GOP in FL
   for (const [k, v] of [['-c:a', 'libopus'], ['-application', 'voip'], ['-frame_duration', '20'], ['-ar', '48000'], ['-ac', '1'], ['-page_duration', '20000'], ['-f', 'ogg']]) {
     assert.equal(opus[opus.lastIndexOf(k) + 1], v, k);
   }
-  assert.deepEqual(audioCaptureArgs({ kind: 'mic' }, 'pcm', { platform: 'linux', pulse: true }).slice(4, 9), ['-nostdin', '-f', 'pulse', '-i', 'default']);
+  assert.deepEqual(audioCaptureArgs({ kind: 'mic' }, 'pcm', { platform: 'linux', pulse: true }).slice(4, 11), ['-nostdin', '-f', 'pulse', '-fragment_size', '3840', '-i', 'default']);
   assert.deepEqual(audioCaptureArgs({ kind: 'mic', device: 'hw:1' }, 'pcm', { platform: 'linux', pulse: false }).slice(5, 9), ['-f', 'alsa', '-i', 'hw:1']);
 });
 

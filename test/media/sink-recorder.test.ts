@@ -30,6 +30,8 @@ test('speaker:tofile: the real speaker in the child process plays the 1 kHz tone
   const warnings: MediaWarning[] = [];
   sink.on('warning', (w) => warnings.push(w));
   sink.start();
+  // Frames are played only once the child has the device open (pushed before, they are not played late).
+  await withTimeout((async () => { while (!sink.speakerReady) await sleep(10); })(), 10_000, 'speaker child ready');
   for (let i = 0; i < 40; i++) {
     sink.push(tone(20));
     await sleep(20);

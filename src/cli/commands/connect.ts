@@ -3,14 +3,15 @@
  * as the TUI (stdout a TTY, no --headless/--json), NDJSON (--json) or plain progress lines
  * on stderr (--headless). Resolves to the exit status of docs/contract.md.
  */
+import { DITHER_KINDS, type DitherKind } from '../../codec/render/dither.js';
 import { spawn } from 'node:child_process';
 import { FatalError, UsageError } from '../../codec/errors.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import {
   AUDIO_CODECS, COLORS_CHOICES, DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_GRACE_SEC, DEFAULT_HOST, DEFAULT_SIZE,
-  DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
-  parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePort, parsePositiveInt, parseSeconds, parseSession,
+  DEFAULT_PEER_TIMEOUT_SEC, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
+  parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePeerTimeout, parsePort, parsePositiveInt, parseSeconds, parseSession,
   parseSize, parseVideoIn, PEER_PROTOCOLS, type ColorsChoice, type PeerProtocol, type RenderChoice,
 } from '../options.js';
 import { CallSession, type CallOptions } from '../session/call.js';
@@ -30,6 +31,7 @@ export interface ConnectSettings {
   call: Omit<CallOptions, 'ffmpeg'>;
   render: RenderChoice;
   colors: ColorsChoice;
+  dither: DitherKind;
   cells?: { cols: number; rows: number };
   snapshot?: string;
   json: boolean;
@@ -86,14 +88,17 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
       ...(raw.duration !== undefined ? { durationSec: parseSeconds(str(raw.duration) ?? '', '--duration') } : {}),
       waitSec: parseSeconds(str(raw.wait) ?? String(DEFAULT_WAIT_SEC), '--wait'),
       graceSec: parseSeconds(str(raw.grace) ?? String(DEFAULT_GRACE_SEC), '--grace'),
+      peerTimeoutSec: parsePeerTimeout(str(raw.peerTimeout) ?? String(DEFAULT_PEER_TIMEOUT_SEC)),
       insecure: raw.insecure === true,
       decodeSize: null,
+      echoCancel: raw.echoCancel !== false,
       stopAfterFirstFrame: snapshot !== undefined,
       ...(clockOffset && /^-?\d+(\.\d+)?$/.test(clockOffset) ? { clockOffsetMs: Number(clockOffset) } : {}),
       env,
     },
     render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
     colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
+    dither: parseChoice(str(raw.dither) ?? 'none', DITHER_KINDS, '--dither'),
     ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
     ...(snapshot ? { snapshot } : {}),
     json,

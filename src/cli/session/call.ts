@@ -15,16 +15,19 @@ import { opusPacketDurationMs } from '../../codec/ogg.js';
 import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type AudioPacket } from '../../media/capture.js';
 import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { AudioSink } from '../../media/audio-sink.js';
+import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
+import { EchoCanceller } from '../../media/echo.js';
 import { SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 import { Recorder } from '../../media/recorder.js';
 import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
-import type { AudioIn, AudioOut, VideoIn, VideoCodec, AudioCodec } from '../options.js';
+import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
 import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, openRelayChannel } from './relay-link.js';
 import {
-  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_STABLE_MS, reconnectDelayMs,
+  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_MAX_UNSETTLED_DROPS, RECONNECT_STABLE_MS,
+  reconnectDelayMs,
 } from './reconnect.js';
 import { StatsCounter } from './stats.js';
 import { VideoRateControl, type RateLevel } from './video-rate.js';
@@ -43,6 +46,8 @@ export const REPORT_INTERVAL_MS = 200;
 export const WARNING_THROTTLE_MS = 5000;
 /** The lowest frame rate rate control thins MJPEG to. */
 export const ADAPT_MIN_FPS = 3;
+/** How often the peer's silence is checked against --peer-timeout. */
+export const PEER_LIVENESS_CHECK_MS = 250;
 
 export interface CallOptions {
   host: string;
@@ -77,6 +82,10 @@ export interface CallOptions {
   reconnect?: boolean;
   /** Give up reconnecting after the relay was unreachable this long (default RECONNECT_GIVE_UP_SEC). */
   reconnectGiveUpSec?: number;
+  /** Take the speaker's echo out of what the mic sends (default true; `--no-echo-cancel` sets false). */
+  echoCancel?: boolean;
+  /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
+  peerTimeoutSec?: number;
 }
 
 /** One interruption of the call: from an unexpected close until the call is live again. */
@@ -91,6 +100,17 @@ interface Outage {
   graceLeftMs: number;
   graceRunningSinceMs: number | null;
   graceTimer: NodeJS.Timeout | undefined;
+  /** When the latest drop of this interruption happened (downMs counts from here). */
+  droppedAtMs: number;
+  /** Drops in this interruption: 1, and one more for each resume that did not settle. */
+  drops: number;
+  /**
+   * The peer is back (the call goes on) but not yet for RECONNECT_STABLE_MS with both
+   * connections paired: until then a new drop continues this interruption (its grace left
+   * minus the time it was back, its backoff) instead of starting a fresh one.
+   */
+  resumedAtMs: number | null;
+  settleTimer: NodeJS.Timeout | undefined;
 }
 
 type EndedEvent = SessionEvents['ended'][0];
@@ -160,6 +180,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** H.264: send nothing until a keyframe (at the start, after a drop, or when asked). */
   private needKeyframe: boolean;
   private readonly lastWarnAt = new Map<string, number>();
+  /** Since when the peer is with us on the current channels (liveness counts from here). */
+  private liveSinceMs = 0;
 
   constructor(opts: CallOptions) {
     super();
@@ -170,7 +192,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.needKeyframe = opts.videoCodec === 'h264';
     this.noCamera = opts.videoIn.kind === 'none';
     this.noMic = opts.audioIn.kind === 'none';
+    this.audioPlan = planAudioPath(opts);
   }
+
+  /** The audio path of this call: in-process Opus, and which echo canceller runs (or why none). */
+  readonly audioPlan: AudioPlan;
+  /** The echo canceller, made with the capture; fed by the sink with what it plays. */
+  private echo: EchoCanceller | undefined;
 
   /** Our clock in µs since the epoch (with the test-only offset). */
   private nowUs(): number {
@@ -198,7 +226,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Says BYE and ends the call (reason `hangup`); `why` goes into `ended.message` (a signal, a closed stdout). */
   hangup(why?: string): void {
     if (this.ending) return;
-    for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason: 'hangup' });
     void this.end('hangup', why);
   }
 
@@ -253,7 +280,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
-    this.emit('connecting', { host, videoPort, audioPort });
+    this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
     // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
     // even with --insecure; the code key from the same derivation binds the key agreement.
     const secrets = await deriveCodeSecrets(this.opts.session);
@@ -328,8 +355,9 @@ export class CallSession extends EventEmitter<SessionEvents> {
       if (!this.isCurrent(ch)) return;
       // The socket closed between the peer's HELLO and its KEY_CONFIRM. Once a peer had
       // proved the code, that is a peer or relay that died mid-handshake on a reconnection,
-      // which reconnecting handles (the close follows at once). Before, it stays exit 8: a
-      // peer that never confirmed the code is not waited for again.
+      // which reconnecting handles (the close follows at once). Before, the call ends as
+      // peer-lost (exit 5; E_PEER_VANISHED): a peer that never confirmed the code is not
+      // waited for again.
       if (ch.isClosed && this.reconnectEnabled && this.peerJoined) return;
       this.fail(err);
     });
@@ -347,6 +375,30 @@ export class CallSession extends EventEmitter<SessionEvents> {
       return;
     }
     this.watchPairing();
+    this.watchKeyExchange(ch);
+  }
+
+  /**
+   * A live peer answers its HELLO at once: KEY_CONFIRM, then (on video) SETUP. A peer that
+   * paired and then sent nothing of that for --peer-timeout froze or stalled mid-exchange:
+   * lost, like one that crashed there (exit 5 before it ever joined; otherwise reconnect,
+   * and --grace goes on).
+   */
+  private watchKeyExchange(ch: Channel): void {
+    const timeoutMs = this.peerTimeoutMs;
+    if (timeoutMs === 0) return;
+    this.after(timeoutMs, () => {
+      if (this.ending || !this.isCurrent(ch) || ch.isClosed) return;
+      const done = ch.ready && (ch !== this.video || this.callLive);
+      if (done) return;
+      const why = `the peer stalled during the key exchange: nothing more on the ${ch.name} connection for ${timeoutMs / 1000} s after its HELLO (--peer-timeout)`;
+      if (!this.peerJoined || !this.reconnectEnabled) {
+        void this.end('peer-lost', why);
+        return;
+      }
+      this.emit('warning', { code: 'W_PEER_SILENT', message: why });
+      this.loseConnection();
+    });
   }
 
   /**
@@ -358,6 +410,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     if (both) {
       this.clearTimer(this.pairingTimer);
       this.pairingTimer = undefined;
+      this.watchSettle();
       return;
     }
     if (this.pairingTimer || !this.reconnectEnabled) return;
@@ -392,7 +445,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
         ch.send({ type: MessageType.PONG, timestampUs: this.nowUs(), t0Us: msg.t0Us, t1Us: this.nowUs(), t2Us: this.nowUs() });
         return;
       case MessageType.PONG:
-        this.clock.add({ t0Us: msg.t0Us, t1Us: msg.t1Us, t2Us: msg.t2Us, t3Us: this.nowUs() });
+        // The clock follows the video path (the one whose latency is shown).
+        if (ch === this.video) this.clock.add({ t0Us: msg.t0Us, t1Us: msg.t1Us, t2Us: msg.t2Us, t3Us: this.nowUs() });
         return;
       case MessageType.STATE:
         this.emit('peer-state', { muted: msg.muted, cameraOff: msg.cameraOff, noCamera: msg.noCamera === true, noMic: msg.noMic === true });
@@ -427,9 +481,46 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.intervals.push(setInterval(() => this.ping(), PING_INTERVAL_MS));
     this.intervals.push(setInterval(() => this.tickStats(), STATS_INTERVAL_MS));
     this.intervals.push(setInterval(() => this.sendReport(), REPORT_INTERVAL_MS));
+    this.liveSinceMs = Date.now();
+    this.intervals.push(setInterval(() => this.checkPeerLiveness(), PEER_LIVENESS_CHECK_MS));
     this.ping();
     if (this.opts.durationSec !== undefined) this.after(this.opts.durationSec * 1000, () => this.hangup());
     this.sendState();
+  }
+
+  private get peerTimeoutMs(): number {
+    return (this.opts.peerTimeoutSec ?? DEFAULT_PEER_TIMEOUT_SEC) * 1000;
+  }
+
+  /**
+   * A live peer sends something at least every second (PING, REPORT, media). Silence past
+   * --peer-timeout (a frozen peer, a relay that stopped forwarding, a record that never
+   * completes) is a lost peer, handled as a connection that closed without goodbye.
+   */
+  private checkPeerLiveness(recheck = false): void {
+    const timeoutMs = this.peerTimeoutMs;
+    if (timeoutMs === 0 || !this.callLive || this.ending || this.peerGone) return;
+    // Per channel: a peer stuck in one record on video while audio flows is lost just the same.
+    const silent = [this.video, this.audio]
+      .map((ch) => ({ ch, ms: ch ? Date.now() - Math.max(ch.lastMessageMs, this.liveSinceMs) : 0 }))
+      .find(({ ms }) => ms >= timeoutMs);
+    if (!silent?.ch) return;
+    if (!recheck) {
+      // Timers run before I/O in an event-loop turn: after a stall of our own (CPU starved,
+      // a suspended laptop) what the peer sent may be waiting, unread. Decide after the reads.
+      setImmediate(() => this.checkPeerLiveness(true));
+      return;
+    }
+    const why = `nothing from the peer on the ${silent.ch.name} connection for ${Math.round(silent.ms / 100) / 10} s (--peer-timeout ${timeoutMs / 1000})`;
+    this.emit('warning', { code: 'W_PEER_SILENT', message: `${why}: treating it as lost` });
+    if (!this.reconnectEnabled || this.opts.graceSec === 0) {
+      this.peerGone = true;
+      this.callLive = false;
+      this.emit('peer-left', { reason: 'lost' });
+      void this.end('peer-lost', `the peer was lost: ${why}`);
+      return;
+    }
+    this.loseConnection();
   }
 
   private onPeerBye(): void {
@@ -490,15 +581,37 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.callLive = false;
       this.emit('peer-left', { reason: 'lost' });
     }
-    if (this.outage) {
+    const outage = this.outage;
+    if (outage) {
       this.pauseGrace();
+      if (outage.resumedAtMs !== null) {
+        // Back, but not for long: the time it was back counts against --grace, the backoff
+        // goes on. A peer (or path) that drops after every SETUP, or pairs one channel only,
+        // cannot keep the call cycling for ever.
+        this.clearTimer(outage.settleTimer);
+        outage.settleTimer = undefined;
+        outage.graceLeftMs -= now - outage.resumedAtMs;
+        outage.resumedAtMs = null;
+        outage.drops++;
+        outage.droppedAtMs = now;
+        if (outage.graceLeftMs <= 0 || outage.drops >= RECONNECT_MAX_UNSETTLED_DROPS) {
+          void this.end('peer-lost', `the connection to the peer kept dropping (${outage.drops} drops in `
+            + `${Math.round((now - outage.sinceMs) / 1000)} s, never back for ${RECONNECT_STABLE_MS / 1000} s)`);
+          return;
+        }
+      } else if (wasUpMs >= RECONNECT_STABLE_MS) {
+        // At the relay, waiting, for a good while: a relay that drops us only now and then.
+        this.backoffStep = 0;
+      }
     } else {
       this.outage = {
         sinceMs: now, attempt: 0, peerWasLive: this.peerJoined,
         graceLeftMs: this.opts.graceSec * 1000, graceRunningSinceMs: null, graceTimer: undefined,
+        droppedAtMs: now, drops: 1, resumedAtMs: null, settleTimer: undefined,
       };
+      // A connection that lasted resets the backoff (a settled resume already did).
+      if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     }
-    if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     this.scheduleReconnect();
   }
 
@@ -571,9 +684,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private resume(setup: Setup): void {
     const outage = this.outage!;
     this.pauseGrace();
-    this.outage = undefined;
+    // The interruption stays open until the call has been back long enough (watchSettle).
+    outage.resumedAtMs = Date.now();
     this.callLive = true;
-    this.backoffStep = 0;
+    this.liveSinceMs = Date.now();
     const previous = this.peerSetup;
     this.peerSetup = setup;
     if (JSON.stringify(previous?.video ?? null) !== JSON.stringify(setup.video ?? null)
@@ -587,7 +701,23 @@ export class CallSession extends EventEmitter<SessionEvents> {
     }
     this.requestKeyframe();
     this.sendState();
-    this.emit('reconnected', { downMs: Date.now() - outage.sinceMs, peer: { ...setup } });
+    this.emit('reconnected', { downMs: Date.now() - outage.droppedAtMs, peer: { ...setup } });
+    this.watchSettle();
+  }
+
+  /**
+   * Once the resumed call has both connections paired, RECONNECT_STABLE_MS of it closes the
+   * interruption: the next drop gets a full --grace and starts the backoff over.
+   */
+  private watchSettle(): void {
+    const outage = this.outage;
+    if (!outage || outage.resumedAtMs === null || outage.settleTimer || !this.callLive) return;
+    if (!this.video?.paired || !this.audio?.paired) return;
+    outage.settleTimer = this.after(RECONNECT_STABLE_MS, () => {
+      if (this.outage !== outage || outage.resumedAtMs === null) return;
+      this.outage = undefined;
+      this.backoffStep = 0;
+    });
   }
 
   /** A returning peer with other media settings: decoders (and a recording) follow them. */
@@ -629,7 +759,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
       vc.start();
     }
     if (this.opts.audioIn.kind !== 'none') {
-      const ac = new AudioCapture({ ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: this.opts.audioCodec });
+      if (this.audioPlan.echoCanceller) this.echo ??= new EchoCanceller();
+      const ac = new AudioCapture({
+        ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: this.opts.audioCodec,
+        inProcessOpus: this.audioPlan.inProcessOpus, echo: this.echo ?? null,
+      });
       ac.on('packet', (p) => this.sendAudio(p));
       ac.on('warning', (w) => this.warn(w));
       ac.on('error', (e) => this.fail(e));
@@ -642,7 +776,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const { ffmpeg } = this.opts;
     this.startDecoders(peer);
     if (this.opts.audioOut.kind !== 'none') {
-      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env });
+      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env, onPlayed: (frame) => this.echo?.played(frame) });
       sink.on('warning', (w) => this.warn(w));
       this.sink = sink;
       sink.start();
@@ -671,7 +805,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
       vd.start();
     }
     if (peer.audio) {
-      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec });
+      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec, inProcessOpus: this.audioPlan.inProcessOpus });
       ad.on('pcm', (pcm) => this.sink?.push(pcm));
       ad.on('warning', (w) => this.warn(w));
       ad.on('error', (e) => this.fail(e));
@@ -769,8 +903,9 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   // ---- periodic ----
 
+  /** PING on both channels: the peer's PONG on each also proves that channel alive (--peer-timeout). */
   private ping(): void {
-    this.video?.send({ type: MessageType.PING, timestampUs: this.nowUs(), t0Us: this.nowUs() });
+    for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.PING, timestampUs: this.nowUs(), t0Us: this.nowUs() });
   }
 
   private tickStats(): void {
@@ -855,6 +990,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Ends the call once: stops media, finalizes the recording, closes sockets, emits `ended`. */
   end(reason: EndReason, message?: string): Promise<EndedEvent> {
     if (this.ending) return this.ending;
+    // Whatever ends the call here (a hang-up, a media failure, the ffmpeg children killed by
+    // the same SIGHUP as us), the peer is told at once: it need not wait out its --grace.
+    if (!this.peerGone) {
+      for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason });
+    }
     this.ending = (async () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();

@@ -15,6 +15,8 @@ import { ConnectionSecurity } from '../../codec/secure/connection.js';
 import { RecordRejectedError } from '../../codec/secure/errors.js';
 import { SOCKET_HIGH_WATER_BYTES } from './relay-link.js';
 import { SendLog } from './send-log.js';
+import { FatalError } from '../../codec/errors.js';
+import { EXIT_CODES } from './events.js';
 
 export interface ChannelEvents {
   hello: [Hello];
@@ -23,7 +25,10 @@ export interface ChannelEvents {
   message: [Message];
   /** A sealed record failed authentication or was replayed: dropped and counted. */
   rejected: [RecordRejectedError];
-  /** A protocol, key-confirmation or cipher error: the channel is unusable from here on. */
+  /**
+   * A protocol, key-confirmation or cipher error, or the connection closed mid key exchange
+   * (E_PEER_VANISHED, reason peer-lost): the channel is unusable from here on.
+   */
   error: [Error];
   /** The socket closed (`hadError` when it failed rather than ended). */
   close: [hadError: boolean];
@@ -51,6 +56,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** When each byte left, to turn the peer's receiver reports into a path delay. */
   readonly sendLog = new SendLog();
   recordsRejected = 0;
+  /** When the last message (an authenticated one, when sealed) arrived; 0 before any. */
+  lastMessageMs = 0;
 
   constructor(name: 'video' | 'audio', socket: net.Socket, opts: ChannelOptions) {
     super();
@@ -63,10 +70,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
     });
     socket.on('close', (hadError) => {
       this.closed = true;
-      const err = this.failed ? null : this.security.onEnd();
-      if (err) {
+      // The connection ended after the peer's HELLO and before its KEY_CONFIRM: the peer (or
+      // the path) vanished mid-exchange. Nothing failed to verify, so this is a lost peer
+      // (exit 5), not a failed key confirmation (exit 8, only for a KEY_CONFIRM that is wrong).
+      if (!this.failed && this.security.onEnd()) {
         this.failed = true;
-        this.emit('error', err);
+        this.emit('error', new FatalError('E_PEER_VANISHED',
+          `the peer vanished during the key exchange: the ${name} connection closed before it confirmed the session code`,
+          EXIT_CODES['peer-lost'], 'peer-lost'));
       }
       this.emit('close', hadError);
     });
@@ -160,8 +171,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
           }
           throw err;
         }
-        if (message === null) this.setReady();
-        else this.emit('message', message);
+        if (message === null) {
+          this.setReady();
+        } else {
+          this.lastMessageMs = Date.now();
+          this.emit('message', message);
+        }
       });
     } catch (err) {
       this.failed = true;

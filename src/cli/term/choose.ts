@@ -12,6 +12,9 @@ export interface TermEnv {
   TERM_PROGRAM?: string;
   KITTY_WINDOW_ID?: string;
   TMUX?: string;
+  LC_TERMINAL?: string;
+  KONSOLE_VERSION?: string;
+  MLTERM?: string;
   NO_COLOR?: string;
   WT_SESSION?: string;
   [name: string]: string | undefined;
@@ -33,6 +36,8 @@ export interface RenderDecision {
   colors: ColorDepth;
   sixel: boolean;
   kitty: boolean;
+  /** iTerm2 inline images (OSC 1337 File=). */
+  iterm: boolean;
   tmux: boolean;
   /** Graphics must be wrapped for tmux passthrough. */
   passthrough: boolean;
@@ -41,15 +46,36 @@ export interface RenderDecision {
 /** DA1 attribute that announces sixel graphics. */
 const DA1_SIXEL = 4;
 
-/** Terminals that speak the kitty graphics protocol, by TERM_PROGRAM. */
-const KITTY_PROGRAMS = new Set(['ghostty', 'WezTerm', 'kitty']);
+/**
+ * Terminals that speak the kitty graphics protocol, by TERM_PROGRAM. Not WezTerm: its kitty
+ * graphics are off unless `enable_kitty_graphics` is set, so there only the probe's OK counts.
+ */
+const KITTY_PROGRAMS = new Set(['ghostty', 'kitty']);
+/** Terminals that show iTerm2 inline images, by TERM_PROGRAM. */
+const ITERM_PROGRAMS = new Set(['iTerm.app', 'WezTerm', 'mintty']);
+/** ... and by their XTVERSION reply (`CSI > q`). */
+const ITERM_VERSIONS = [/^iTerm2\b/, /^WezTerm\b/, /^mintty\b/, /^Konsole\b/];
+/** Konsole shows them from 22.04 (its KONSOLE_VERSION is e.g. 221203). */
+const KONSOLE_ITERM_VERSION = 220400;
 /** Terminals known to show truecolor, by TERM_PROGRAM. */
 const TRUECOLOR_PROGRAMS = new Set(['iTerm.app', 'WezTerm', 'vscode', 'ghostty', 'kitty', 'Hyper', 'rio']);
 /** Terminals known to draw sixel without being asked (their DA1 may be hidden by tmux). */
 const SIXEL_TERMS = [/^foot/, /^mlterm/, /^contour/, /sixel/];
 
 function isKittyTerm(term: string): boolean {
-  return term === 'xterm-kitty' || term === 'xterm-ghostty' || term === 'wezterm';
+  return term === 'xterm-kitty' || term === 'xterm-ghostty';
+}
+
+/**
+ * iTerm2 inline images outside tmux: iTerm2 (also over ssh: LC_TERMINAL), WezTerm, mintty,
+ * mlterm (its MLTERM variable), Konsole 22.04+, by environment or XTVERSION; VS Code's terminal only with its images on,
+ * which is when its DA1 announces sixel (the same image add-on draws both).
+ */
+function speaksIterm(env: TermEnv, replies: QueryReplies): boolean {
+  if (ITERM_PROGRAMS.has(env.TERM_PROGRAM ?? '') || env.LC_TERMINAL === 'iTerm2' || env.TERM === 'wezterm' || Boolean(env.MLTERM)) return true;
+  if (replies.xtversion && ITERM_VERSIONS.some((re) => re.test(replies.xtversion ?? ''))) return true;
+  if (Number(env.KONSOLE_VERSION ?? 0) >= KONSOLE_ITERM_VERSION) return true;
+  return env.TERM_PROGRAM === 'vscode' && (replies.da1?.includes(DA1_SIXEL) ?? false);
 }
 
 /** Colour depth from the environment alone. */
@@ -70,18 +96,20 @@ export function colorDepthFromEnv(env: TermEnv): ColorDepth {
 
 /**
  * The mode for `--render auto`. Off a TTY: truecolor blocks (no queries were made). On a TTY:
- * kitty graphics, else sixel, else half-blocks; ascii for dumb or colourless terminals. Inside
- * tmux, graphics only with passthrough on and an outer terminal that has them.
+ * kitty graphics, else iTerm2 images (truecolor and lossless, where sixel has 256 colours),
+ * else sixel, else half-blocks; ascii for dumb or colourless terminals. Inside tmux, graphics
+ * only with passthrough on and an outer terminal that has them.
  */
 export function chooseRenderMode(env: TermEnv, replies: QueryReplies, opts: { isTTY: boolean; tmux?: TmuxInfo }): RenderDecision {
   const tmux = Boolean(env.TMUX);
   if (!opts.isTTY) {
-    return { mode: 'blocks', colors: 'truecolor', sixel: false, kitty: false, tmux, passthrough: false };
+    return { mode: 'blocks', colors: 'truecolor', sixel: false, kitty: false, iterm: false, tmux, passthrough: false };
   }
   const colors = colorDepthFromEnv(env);
   const term = env.TERM ?? '';
   let kitty: boolean;
   let sixel: boolean;
+  let iterm: boolean;
   let passthrough = false;
   if (tmux) {
     // Inside tmux, env and replies describe tmux; the outer terminal is what tmux reports.
@@ -90,15 +118,20 @@ export function chooseRenderMode(env: TermEnv, replies: QueryReplies, opts: { is
     passthrough = opts.tmux?.passthrough ?? false;
     kitty = passthrough && (isKittyTerm(outer) || Boolean(env.KITTY_WINDOW_ID));
     sixel = passthrough && (features.includes('sixel') || SIXEL_TERMS.some((re) => re.test(outer)));
-    if (!kitty && !sixel) passthrough = false;
+    // tmux started from iTerm2 keeps its LC_TERMINAL in the environment.
+    iterm = passthrough && env.LC_TERMINAL === 'iTerm2';
+    if (!kitty && !sixel && !iterm) passthrough = false;
   } else {
-    kitty = replies.kittyGraphics === true || isKittyTerm(term) || Boolean(env.KITTY_WINDOW_ID) || KITTY_PROGRAMS.has(env.TERM_PROGRAM ?? '');
+    kitty = replies.kittyGraphics === true || isKittyTerm(term) || Boolean(env.KITTY_WINDOW_ID) || KITTY_PROGRAMS.has(env.TERM_PROGRAM ?? '')
+      || /^(kitty|ghostty)\b/i.test(replies.xtversion ?? '');
     sixel = replies.da1 ? replies.da1.includes(DA1_SIXEL) : SIXEL_TERMS.some((re) => re.test(term));
+    iterm = speaksIterm(env, replies);
   }
   let mode: RenderMode;
   if (colors === 'mono') mode = 'ascii';
   else if (kitty) mode = 'kitty';
+  else if (iterm) mode = 'iterm';
   else if (sixel) mode = 'sixel';
   else mode = 'blocks';
-  return { mode, colors, sixel, kitty, tmux, passthrough };
+  return { mode, colors, sixel, kitty, iterm, tmux, passthrough };
 }

@@ -14,6 +14,8 @@
  * - OSC 11 `ESC ] 11 ; ? ESC \`: the background colour, reply `ESC ] 11 ; rgb:RRRR/GGGG/BBBB`
  *   ended by ST or BEL (1 to 4 hex digits a channel). tmux 3.3 answers it for its pane when
  *   a window style sets the background; terminals that do not know it stay silent.
+ * - XTVERSION `CSI > q`: the terminal's name and version, reply `ESC P > | text ESC \` (e.g.
+ *   `iTerm2 3.5.0`, `WezTerm 20240203-...`, `XTerm(379)`, `tmux 3.3a`).
  * - DA1 `CSI c`: every terminal answers `CSI ? attrs c`; attribute 4 means sixel. It is
  *   sent last, so its reply also means "the earlier queries were answered or ignored".
  */
@@ -26,7 +28,7 @@ export const KITTY_QUERY = `\x1b_Gi=${KITTY_QUERY_ID},s=1,v=1,a=q,t=d,f=24;AAAA\
 /** The background colour query (OSC 11). */
 export const BACKGROUND_QUERY = '\x1b]11;?\x1b\\';
 /** The queries every terminal gets, DA1 last. */
-const PLAIN_QUERIES = `\x1b[14t\x1b[16t\x1b[?2;1;0S${BACKGROUND_QUERY}\x1b[c`;
+const PLAIN_QUERIES = `\x1b[14t\x1b[16t\x1b[?2;1;0S${BACKGROUND_QUERY}\x1b[>q\x1b[c`;
 
 /** The bytes that ask every question, DA1 last (the kitty probe first). */
 export const CAPABILITY_QUERIES = KITTY_QUERY + PLAIN_QUERIES;
@@ -62,6 +64,8 @@ export interface QueryReplies {
   kittyGraphics?: boolean;
   /** The background colour (OSC 11). */
   background?: Rgb;
+  /** The terminal's name and version (XTVERSION), e.g. `iTerm2 3.5.0`. */
+  xtversion?: string;
 }
 
 /** True once `buffer` holds a complete DA1 reply (the end of the replies we wait for). */
@@ -93,6 +97,9 @@ export function parseReplies(buffer: string): QueryReplies {
   // eslint-disable-next-line no-control-regex -- terminal replies are escape sequences
   const bg = /\x1b\]11;rgba?:([0-9a-f]{1,4})\/([0-9a-f]{1,4})\/([0-9a-f]{1,4})(?:\/[0-9a-f]{1,4})?(?:\x07|\x1b\\)/i.exec(buffer);
   if (bg) out.background = { r: hexChannel(bg[1]), g: hexChannel(bg[2]), b: hexChannel(bg[3]) };
+  // eslint-disable-next-line no-control-regex -- terminal replies are escape sequences
+  const version = /\x1bP>\|([\x20-\x7e]{1,80})\x1b\\/.exec(buffer);
+  if (version) out.xtversion = version[1];
   return out;
 }
 

@@ -98,10 +98,14 @@ export class ClockEstimator {
     return offset === null ? peerUs : peerUs - offset * 1000;
   }
 
-  /** Peer capture time (µs, peer clock) to `nowUs` (our clock) in ms; null while the offset is unknown. */
+  /**
+   * Peer capture time (µs, peer clock) to `nowUs` (our clock) in ms; null while the offset is
+   * unknown. Never below 0: the offset is known only to within about half the RTT, and with
+   * latency of a few ms (loopback) that error alone made the figure negative.
+   */
   latencyMs(peerCaptureUs: number, nowUs: number): number | null {
     const offset = this.offsetMs;
-    return offset === null ? null : (nowUs - (peerCaptureUs - offset * 1000)) / 1000;
+    return offset === null ? null : Math.max(0, (nowUs - (peerCaptureUs - offset * 1000)) / 1000);
   }
 }
 

@@ -5,36 +5,47 @@
 import { VideochatError } from '../errors.js';
 import { createAsciiRenderer } from './ascii.js';
 import { createBlocksRenderer } from './blocks.js';
+import { createItermRenderer } from './iterm.js';
 import { createKittyRenderer } from './kitty.js';
 import { createSixelRenderer } from './sixel.js';
 import { createSymbolsRenderer } from './symbols.js';
 import { wrapTmuxPassthrough } from './tmux.js';
+import type { DitherKind } from './dither.js';
 import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 
 export type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export { SYNC_BEGIN, SYNC_END, wrapSynchronized } from './sync.js';
 export { wrapTmuxPassthrough } from './tmux.js';
-export { kittyDeleteImage } from './kitty.js';
+export { kittyDeleteImage, kittyPlaceholderCells } from './kitty.js';
 export { psnr } from './quality.js';
+export { DITHER_KINDS, type DitherKind } from './dither.js';
 export { reconstructPixels } from './reconstruct.js';
 
 /** Every render mode, best picture first (the order `--render auto` prefers and `r` cycles). */
-export const RENDER_MODES: readonly RenderMode[] = ['kitty', 'sixel', 'symbols', 'blocks', 'ascii'];
+export const RENDER_MODES: readonly RenderMode[] = ['kitty', 'iterm', 'sixel', 'symbols', 'blocks', 'ascii'];
 
 /** Modes that draw with characters (and can be reconstructed with `reconstructPixels`). */
 export const TEXT_RENDER_MODES: readonly RenderMode[] = ['symbols', 'blocks', 'ascii'];
 
 /** Options of `createRenderer`. */
 export interface RendererOptions {
-  /** Wrap graphics escapes (sixel, kitty) for tmux passthrough; text modes ignore it. */
+  /** Wrap graphics escapes (sixel, kitty, iterm) for tmux passthrough; text modes ignore it. */
   tmuxPassthrough?: boolean;
+  /** Sixel redraws only changed cell rows (default true; needs an exact cell height). */
+  sixelChangedRows?: boolean;
   /** Largest sixel image the terminal takes, when it told us (default xterm's 1000x1000). */
   sixelMaxWidthPx?: number;
   sixelMaxHeightPx?: number;
   /** Kitty image id (default KITTY_IMAGE_ID). */
   kittyImageId?: number;
+  /** Kitty through Unicode placeholders (inside tmux; with `tmuxPassthrough` for the image data). */
+  kittyPlaceholders?: boolean;
+  /** How placeholder cells carry the image id: truecolor (default) or 256 colours. */
+  kittyPlaceholderColors?: 'truecolor' | 256;
   /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
   lightBackground?: boolean;
+  /** Dithering of blocks at 256 and 16 colours (default none). */
+  dither?: DitherKind;
 }
 
 /** True when `s` names a render mode. */
@@ -43,20 +54,42 @@ export function isRenderMode(s: string): s is RenderMode {
 }
 
 /**
- * The graphics escapes of a renderer wrapped for tmux passthrough. The cursor move before
- * them stays outside, so tmux itself places the cursor in the pane.
+ * Each graphics escape (DCS `ESC P`, APC `ESC _` up to its `ESC \\`; OSC `ESC ]` up to its BEL) in `bytes` wrapped for
+ * tmux passthrough; what lies between them (cursor moves) stays outside, so tmux itself
+ * places the cursor in the pane before each image.
  */
+export function wrapGraphicsForTmux(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let from = 0;
+  let i = 0;
+  while (i < bytes.length - 1) {
+    if (bytes[i] === 0x1b && (bytes[i + 1] === 0x50 || bytes[i + 1] === 0x5f || bytes[i + 1] === 0x5d)) {
+      let end = i + 2;
+      if (bytes[i + 1] === 0x5d) {
+        while (end < bytes.length && bytes[end] !== 0x07) end++;
+        end = Math.min(bytes.length, end + 1);
+      } else {
+        while (end < bytes.length - 1 && !(bytes[end] === 0x1b && bytes[end + 1] === 0x5c)) end++;
+        end = Math.min(bytes.length, end + 2);
+      }
+      if (i > from) parts.push(bytes.subarray(from, i));
+      parts.push(wrapTmuxPassthrough(bytes.subarray(i, end)));
+      from = i = end;
+      continue;
+    }
+    i++;
+  }
+  if (from === 0) return bytes;
+  if (from < bytes.length) parts.push(bytes.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/** A renderer whose graphics escapes are wrapped for tmux passthrough. */
 function withPassthrough(inner: Renderer): Renderer {
   return {
     mode: inner.mode,
     pixelSize: (target: RenderTarget) => inner.pixelSize(target),
-    render: (frame: RgbFrame, target: RenderTarget) => {
-      const bytes = inner.render(frame, target);
-      let i = 0;
-      while (i < bytes.length - 1 && !(bytes[i] === 0x1b && (bytes[i + 1] === 0x50 || bytes[i + 1] === 0x5f))) i++;
-      if (i >= bytes.length - 1) return bytes;
-      return Buffer.concat([bytes.subarray(0, i), wrapTmuxPassthrough(bytes.subarray(i))]);
-    },
+    render: (frame: RgbFrame, target: RenderTarget) => wrapGraphicsForTmux(inner.render(frame, target)),
     reset: () => inner.reset(),
     clear: inner.clear ? () => wrapTmuxPassthrough(inner.clear?.() ?? Buffer.alloc(0)) : undefined,
   };
@@ -66,17 +99,21 @@ function withPassthrough(inner: Renderer): Renderer {
 export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Renderer {
   switch (mode) {
     case 'blocks':
-      return createBlocksRenderer();
+      return createBlocksRenderer({ dither: opts.dither });
     case 'symbols':
       return createSymbolsRenderer();
     case 'ascii':
       return createAsciiRenderer({ lightBackground: opts.lightBackground });
     case 'sixel': {
-      const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx });
+      const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx, changedRows: opts.sixelChangedRows });
+      return opts.tmuxPassthrough ? withPassthrough(r) : r;
+    }
+    case 'iterm': {
+      const r = createItermRenderer();
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     case 'kitty': {
-      const r = createKittyRenderer({ imageId: opts.kittyImageId });
+      const r = createKittyRenderer({ imageId: opts.kittyImageId, placeholders: opts.kittyPlaceholders, placeholderColors: opts.kittyPlaceholderColors });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     default:

@@ -2,8 +2,10 @@
  * Sixel renderer: an adaptive 256-colour palette per frame (median cut over a 6-bit-per-channel
  * histogram, partitioned by counting, never by sorting), every pixel mapped through a
  * bin -> palette table, then encoded band by band (6 pixel rows) with run-length compression.
- * An identical frame costs nothing; any change redraws the picture (sixel has no partial update
- * short of cutting the image, which is not worth it at video rates).
+ * An identical frame costs nothing. When the terminal told its cell height, a frame that
+ * barely changed redraws only the cell rows that did (each run of them a sixel image of its
+ * own, with its own palette, placed at its first cell row), compared with what was last drawn
+ * there so slow drift is caught too, and the whole picture every SIXEL_FULL_REFRESH_FRAMES.
  */
 import { VideochatError } from '../errors.js';
 import { LastFrame } from './last-frame.js';
@@ -23,15 +25,8 @@ export const SIXEL_TARGET_PSNR_DB = 40;
 /** Cell size assumed when the terminal did not report one (xterm's default font is about this). */
 export const DEFAULT_CELL_WIDTH_PX = 10;
 export const DEFAULT_CELL_HEIGHT_PX = 20;
-/**
- * Columns per chunk of the per-colour occupancy bitmask: 32 chunks in an int cover
- * SIXEL_MAX_WIDTH_PX, and the encoder skips a chunk where a colour is absent in one step.
- */
-const CHUNK_SHIFT = 5;
-const CHUNK_COLUMNS = 1 << CHUNK_SHIFT;
-const CHUNK_MASK = CHUNK_COLUMNS - 1;
-/** Widest image the encoder takes (32 chunks of 32 columns); wider targets are scaled down. */
-export const SIXEL_ENCODER_MAX_WIDTH_PX = 32 * CHUNK_COLUMNS;
+/** Widest image the encoder takes (column numbers are 16-bit); wider targets are scaled down. */
+export const SIXEL_ENCODER_MAX_WIDTH_PX = 1024;
 /** Pixel rows per sixel band. */
 const BAND_ROWS = 6;
 /** Runs at least this long are written as `!<count><char>`. */
@@ -49,7 +44,21 @@ export interface SixelOptions {
   /** Largest image the terminal accepts (from XTSMGRAPHICS when known). */
   maxWidthPx?: number;
   maxHeightPx?: number;
+  /** Redraw only the cell rows that changed (default true; needs the target's cell height). */
+  changedRows?: boolean;
 }
+
+/** A pixel counts as changed when a channel moved by more than this since it was drawn (camera noise stays below). */
+export const SIXEL_CHANGED_LEVEL = 24;
+/** Width of the blocks a cell row is judged by (log2 and pixels). */
+const SIXEL_CHANGED_BLOCK_SHIFT = 3;
+export const SIXEL_CHANGED_BLOCK_PX = 1 << SIXEL_CHANGED_BLOCK_SHIFT;
+/** A cell row is redrawn when in one of its blocks at least this share of the pixels changed. */
+export const SIXEL_CHANGED_SHARE = 0.25;
+/** Above this share of cell rows changed the whole picture is drawn (one image is cheaper than many). */
+export const SIXEL_PARTIAL_MAX_SHARE = 0.6;
+/** Frames between full redraws while only changed rows are sent (clears what stayed below the threshold). */
+export const SIXEL_FULL_REFRESH_FRAMES = 60;
 
 /** Histogram sampling step in pixels, across and down: the palette is built from 1 pixel in 4. */
 const SAMPLE_STEP = 2;
@@ -74,14 +83,14 @@ class Quantizer {
   targetMse = 255 * 255 / 10 ** (SIXEL_TARGET_PSNR_DB / 10);
 
   /** Build the palette of `frame`. */
-  build(frame: RgbFrame): void {
+  build(frame: RgbFrame, y0 = 0, y1 = frame.height): void {
     for (const k of this.resolved) this.binToPalette[k] = UNRESOLVED;
     this.resolved.length = 0;
     const { counts } = this;
     const data = frame.data;
     let occ = this.occupied;
     let nOcc = 0;
-    for (let y = 0; y < frame.height; y += SAMPLE_STEP) {
+    for (let y = y0; y < y1; y += SAMPLE_STEP) {
       let o = y * frame.width * 3;
       for (let x = 0; x < frame.width; x += SAMPLE_STEP, o += 3 * SAMPLE_STEP) {
         const key = ((data[o] >> HIST_SHIFT) << (2 * HIST_BITS)) | ((data[o + 1] >> HIST_SHIFT) << HIST_BITS) | (data[o + 2] >> HIST_SHIFT);
@@ -96,7 +105,7 @@ class Quantizer {
       }
     }
     this.occupied = occ;
-    this.medianCut(nOcc, Math.ceil(frame.height / SAMPLE_STEP) * Math.ceil(frame.width / SAMPLE_STEP));
+    this.medianCut(nOcc, Math.ceil((y1 - y0) / SAMPLE_STEP) * Math.ceil(frame.width / SAMPLE_STEP));
     for (let i = 0; i < nOcc; i++) {
       counts[occ[i]] = 0;
       this.resolved.push(occ[i]);
@@ -258,127 +267,189 @@ class Quantizer {
   }
 }
 
-/** Scratch memory of the encoder: per colour, the band's sixel bits and its span. */
+/**
+ * Scratch memory of the encoder. Per band and colour, a list of the columns where it has a pixel with their sixel bits,
+ * in column order (`entX`/`entBits` at `c * width`, `count[c]` long). Emission walks only
+ * those lists, so a band costs its pixels, not colours x width.
+ */
 interface EncodeScratch {
-  bits: Uint8Array;
-  /** Per colour, one bit per CHUNK_COLUMNS columns where it has a pixel in the band. */
-  chunks: Int32Array;
-  minX: Int32Array;
-  maxX: Int32Array;
+  width: number;
+  /** Passes of a band: chains of colours (linked by `nextInChain`), a min-heap of chain ends. */
+  nextInChain: Int32Array;
+  chainHead: Int32Array;
+  chainTail: Int32Array;
+  chainEnd: Int32Array;
+  heap: Int32Array;
+  entX: Int16Array;
+  entBits: Uint8Array;
+  count: Int32Array;
+  /** Per colour, the last column given an entry (to OR a second row of the same column into it). */
+  lastX: Int32Array;
 }
 
-/** Map `frame` through the quantizer and encode it as one sixel image (DCS ... ST). */
-function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: EncodeScratch): void {
-  const { width, height, data } = frame;
+function encodeScratch(width: number): EncodeScratch {
+  return {
+    width,
+    nextInChain: new Int32Array(SIXEL_PALETTE_COLORS),
+    chainHead: new Int32Array(SIXEL_PALETTE_COLORS),
+    chainTail: new Int32Array(SIXEL_PALETTE_COLORS),
+    chainEnd: new Int32Array(SIXEL_PALETTE_COLORS),
+    heap: new Int32Array(SIXEL_PALETTE_COLORS),
+    entX: new Int16Array(SIXEL_PALETTE_COLORS * width),
+    entBits: new Uint8Array(SIXEL_PALETTE_COLORS * width),
+    count: new Int32Array(SIXEL_PALETTE_COLORS),
+    lastX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1),
+  };
+}
+
+/**
+ * Map `frame` through the quantizer and encode rows `[y0, y1)` of it (whole bands from `y0`)
+ * as one sixel image (DCS ... ST). The caller places the cursor where row `y0` goes.
+ */
+function encodeSixel(w: ByteWriter, frame: RgbFrame, q: Quantizer, scratch: EncodeScratch, y0 = 0, y1 = frame.height): void {
+  const { width, data } = frame;
   const palette = q.palette;
-  w.ascii(`\x1bP0;1;0q"1;1;${width};${height}`);
+  w.ascii(`\x1bP0;1;0q"1;1;${width};${y1 - y0}`);
   for (let c = 0; c < q.paletteSize; c++) {
     w.ascii(`#${c};2;${Math.round((palette[c * 3] * 100) / 255)};${Math.round((palette[c * 3 + 1] * 100) / 255)};${Math.round((palette[c * 3 + 2] * 100) / 255)}`);
   }
-  const { bits, minX, maxX, chunks } = scratch;
+  const { entX, entBits, count, lastX, nextInChain, chainHead, chainTail, chainEnd, heap } = scratch;
   const binToPalette = q.binToPalette;
   const used: number[] = [];
-  for (let y0 = 0; y0 < height; y0 += BAND_ROWS) {
+  for (let band = y0; band < y1; band += BAND_ROWS) {
     used.length = 0;
-    const bandRows = Math.min(BAND_ROWS, height - y0);
-    for (let r = 0; r < bandRows; r++) {
-      const bit = 1 << r;
-      let o = (y0 + r) * width * 3;
-      let prevKey = -1;
-      let c = 0;
-      for (let x = 0; x < width; x++, o += 3) {
+    const bandRows = Math.min(BAND_ROWS, y1 - band);
+    // Column by column: one entry per colour and column, its bits the rows it covers. Colours
+    // join `used` in the order of their first column, so `used` is sorted by span start.
+    const rowOffset = (band * width) * 3;
+    const rowStride = width * 3;
+    let prevKey = -1;
+    let c = 0;
+    for (let x = 0, ox = rowOffset; x < width; x++, ox += 3) {
+      for (let r = 0, o = ox; r < bandRows; r++, o += rowStride) {
         const key = ((data[o] >> HIST_SHIFT) << (2 * HIST_BITS)) | ((data[o + 1] >> HIST_SHIFT) << HIST_BITS) | (data[o + 2] >> HIST_SHIFT);
-        if (key === prevKey) {
-          // Same bin as the pixel to the left (flat areas): same colour; its span may grow
-          // (not shrink: an earlier row of the band may reach further right).
-          if (x > maxX[c]) maxX[c] = x;
-        } else {
+        // A pixel in the same bin as the one above (flat areas) reuses its lookup.
+        if (key !== prevKey) {
           prevKey = key;
           c = binToPalette[key];
           if (c < 0) c = q.resolve(key);
-          if (maxX[c] < 0) {
-            used.push(c);
-            minX[c] = x;
-            maxX[c] = x;
-          } else {
-            if (x < minX[c]) minX[c] = x;
-            if (x > maxX[c]) maxX[c] = x;
-          }
         }
-        bits[c * width + x] |= bit;
-        chunks[c] |= 1 << (x >> CHUNK_SHIFT);
+        const base = c * width;
+        if (lastX[c] === x) {
+          entBits[base + count[c] - 1] |= 1 << r;
+        } else {
+          if (lastX[c] < 0) used.push(c);
+          lastX[c] = x;
+          const n = count[c]++;
+          entX[base + n] = x;
+          entBits[base + n] = 1 << r;
+        }
       }
     }
     // Colours whose spans do not overlap share one pass over the band: after a colour the
     // cursor stands past its span, so the next one continues from there without a '$' and
     // without skipping from the left edge again (flat areas side by side cost far less).
-    used.sort((a, b) => minX[a] - minX[b]);
-    // Worst case of this band: every colour's span as one byte per column, plus its header.
-    let worst = 2;
-    for (let u = 0; u < used.length; u++) worst += maxX[used[u]] + 1 + 24;
+    // Passes are chains of colours, built in span-start order: each colour joins the chain
+    // that ends first if that one ends before the colour starts, else opens a new chain (a
+    // heap of chain ends; as few passes as the most colours over one column).
+    let chains = 0;
+    let heapSize = 0;
+    for (let u = 0; u < used.length; u++) {
+      const col = used[u];
+      const x0 = entX[col * width];
+      const x1 = entX[col * width + count[col] - 1];
+      nextInChain[col] = -1;
+      if (heapSize > 0 && chainEnd[heap[0]] < x0) {
+        const ch = heap[0];
+        nextInChain[chainTail[ch]] = col;
+        chainTail[ch] = col;
+        chainEnd[ch] = x1;
+        siftDown(heap, heapSize, chainEnd);
+      } else {
+        const ch = chains++;
+        chainHead[ch] = col;
+        chainTail[ch] = col;
+        chainEnd[ch] = x1;
+        heap[heapSize++] = ch;
+        siftUp(heap, heapSize - 1, chainEnd);
+      }
+    }
+    // Worst case of this band: every colour as a header plus 6 bytes per entry (a gap run and a char).
+    let worst = 2 + chains;
+    for (let u = 0; u < used.length; u++) worst += 24 + 6 * count[used[u]];
     w.reserve(worst);
     // Local buffer and position: this loop writes most of the bytes of a frame.
     const buf = w.buf;
     let pos = w.pos;
-    let remaining = used.length;
-    let firstPass = true;
-    while (remaining > 0) {
-      if (!firstPass) buf[pos++] = 0x24; // '$': back to the band's left edge for the next pass
-      firstPass = false;
+    for (let ch = 0; ch < chains; ch++) {
+      if (ch > 0) buf[pos++] = 0x24; // '$': back to the band's left edge for the next pass
       let cursor = 0;
-      let kept = 0;
-      for (let u = 0; u < remaining; u++) {
-        const c = used[u];
-        const x0 = minX[c], x1 = maxX[c];
-        if (x0 < cursor) {
-          used[kept++] = c;
-          continue;
-        }
+      for (let col = chainHead[ch]; col >= 0; col = nextInChain[col]) {
+        const base = col * width;
+        const n = count[col];
+        const x0 = entX[base];
         buf[pos++] = 0x23; // '#'
-        pos = putDecimal(buf, pos, c);
+        pos = putDecimal(buf, pos, col);
         if (x0 > cursor) pos = putRun(buf, pos, 0x3f, x0 - cursor);
-        const row = c * width;
-        let run = 0;
-        let prev = -1;
-        const occupied = chunks[c];
-        chunks[c] = 0;
-        for (let x = x0; x <= x1; x++) {
-          if ((x & CHUNK_MASK) === 0 && (occupied & (1 << (x >> CHUNK_SHIFT))) === 0) {
-            // A chunk of columns where this colour has no pixel: one stretch of '?'.
-            const n = Math.min(CHUNK_COLUMNS, x1 + 1 - x);
-            if (prev === 0x3f) {
-              run += n;
-            } else {
-              if (run > 0) pos = putRun(buf, pos, prev, run);
-              prev = 0x3f;
-              run = n;
-            }
-            x += n - 1;
-            continue;
-          }
-          const v = bits[row + x] + 0x3f;
-          bits[row + x] = 0;
-          if (v === prev) {
+        let prev = entBits[base] + 0x3f;
+        let run = 1;
+        let prevX = x0;
+        for (let k = 1; k < n; k++) {
+          const x = entX[base + k];
+          const v = entBits[base + k] + 0x3f;
+          if (x === prevX + 1 && v === prev) {
             run++;
           } else {
-            if (run > 0) pos = putRun(buf, pos, prev, run);
+            pos = putRun(buf, pos, prev, run);
+            // Columns without this colour: empty sixels.
+            if (x > prevX + 1) pos = putRun(buf, pos, 0x3f, x - prevX - 1);
             prev = v;
             run = 1;
           }
+          prevX = x;
         }
         pos = putRun(buf, pos, prev, run);
-        maxX[c] = -1;
-        cursor = x1 + 1;
+        count[col] = 0;
+        lastX[col] = -1;
+        cursor = prevX + 1;
       }
-      remaining = kept;
     }
     w.pos = pos;
-    if (y0 + BAND_ROWS < height) {
+    if (band + BAND_ROWS < y1) {
       w.reserve(1);
       w.byte(0x2d); // '-': next band
     }
   }
   w.ascii('\x1b\\');
+}
+
+/** Restore the min-heap order of `heap` (chain ids keyed by `key`) after its root grew. */
+function siftDown(heap: Int32Array, size: number, key: Int32Array): void {
+  let i = 0;
+  const item = heap[0];
+  const k = key[item];
+  for (;;) {
+    let child = 2 * i + 1;
+    if (child >= size) break;
+    if (child + 1 < size && key[heap[child + 1]] < key[heap[child]]) child++;
+    if (key[heap[child]] >= k) break;
+    heap[i] = heap[child];
+    i = child;
+  }
+  heap[i] = item;
+}
+
+/** Restore the min-heap order after an item was added at `i`. */
+function siftUp(heap: Int32Array, i: number, key: Int32Array): void {
+  const item = heap[i];
+  const k = key[item];
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (key[heap[parent]] <= k) break;
+    heap[i] = heap[parent];
+    i = parent;
+  }
+  heap[i] = item;
 }
 
 /** Write `run` copies of sixel `ch` at `pos` (as `!<run><ch>` when shorter); returns the new position. */
@@ -404,7 +475,6 @@ function putDecimal(buf: Uint8Array, pos: number, n: number): number {
 
 /** Sixel image size for a target: the cells' pixel area, scaled down to fit the sixel limit, whole bands. */
 export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): { width: number; height: number } {
-  // The encoder's column-chunk bitmask covers 32 * 32 columns.
   const maxW = Math.min(opts.maxWidthPx ?? SIXEL_MAX_WIDTH_PX, SIXEL_ENCODER_MAX_WIDTH_PX);
   const maxH = opts.maxHeightPx ?? SIXEL_MAX_HEIGHT_PX;
   const w = target.cols * (target.cellWidthPx ?? DEFAULT_CELL_WIDTH_PX);
@@ -416,12 +486,51 @@ export function sixelPixelSize(target: RenderTarget, opts: SixelOptions = {}): {
   return { width, height };
 }
 
+/**
+ * Which cell rows (strips of `cellH` pixel rows) of `frame` differ from `shown` (what the
+ * terminal shows there). A strip is cut into blocks SIXEL_CHANGED_BLOCK_PX wide; it changed
+ * when in one block at least SIXEL_CHANGED_SHARE of the pixels have a channel moved by more
+ * than SIXEL_CHANGED_LEVEL. Camera noise and JPEG ringing move scattered pixels (measured: at
+ * most 19% of a block on a noisy MJPEG still), a moving face whole blocks. Returns how many changed.
+ */
+function changedStrips(frame: RgbFrame, shown: Uint8Array, cellH: number, out: Uint8Array, blocks: Uint16Array): number {
+  const { width, height, data } = frame;
+  let changed = 0;
+  const L = SIXEL_CHANGED_LEVEL;
+  for (let s = 0, y0 = 0; y0 < height; s++, y0 += cellH) {
+    const y1 = Math.min(height, y0 + cellH);
+    const need = Math.max(2, Math.ceil((y1 - y0) * SIXEL_CHANGED_BLOCK_PX * SIXEL_CHANGED_SHARE));
+    blocks.fill(0);
+    let hit = 0;
+    for (let y = y0; y < y1 && !hit; y++) {
+      for (let x = 0, i = y * width * 3; x < width; x++, i += 3) {
+        const dr = data[i] - shown[i], dg = data[i + 1] - shown[i + 1], db = data[i + 2] - shown[i + 2];
+        if (dr > L || dr < -L || dg > L || dg < -L || db > L || db < -L) {
+          if (++blocks[x >> SIXEL_CHANGED_BLOCK_SHIFT] >= need) {
+            hit = 1;
+            break;
+          }
+        }
+      }
+    }
+    out[s] = hit;
+    changed += hit;
+  }
+  return changed;
+}
+
 /** Create a sixel renderer. */
 export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
   const quantizer = new Quantizer();
   const writer = new ByteWriter();
-  let scratch: EncodeScratch = { bits: new Uint8Array(0), chunks: new Int32Array(SIXEL_PALETTE_COLORS), minX: new Int32Array(SIXEL_PALETTE_COLORS), maxX: new Int32Array(SIXEL_PALETTE_COLORS).fill(-1) };
+  let scratch = encodeScratch(0);
   const last = new LastFrame();
+  /** What the terminal shows (the source pixels last drawn in each cell row) and where. */
+  let shown = new Uint8Array(0);
+  let shownKey = '';
+  let sinceFull = 0;
+  let changed = new Uint8Array(0);
+  let blocks = new Uint16Array(0);
   return {
     mode: 'sixel',
     pixelSize(target: RenderTarget) {
@@ -436,18 +545,48 @@ export function createSixelRenderer(opts: SixelOptions = {}): Renderer {
       if (width > SIXEL_ENCODER_MAX_WIDTH_PX) {
         throw new VideochatError('E_FRAME_SIZE', `sixel frame ${width} px wide, at most ${SIXEL_ENCODER_MAX_WIDTH_PX}: scale to pixelSize()`);
       }
-      if (scratch.bits.length < SIXEL_PALETTE_COLORS * width) {
-        scratch = { bits: new Uint8Array(SIXEL_PALETTE_COLORS * width), chunks: scratch.chunks, minX: scratch.minX, maxX: scratch.maxX };
-      }
-      quantizer.build(frame);
+      if (scratch.width !== width) scratch = encodeScratch(width);
       writer.clear();
-      writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
-      encodeSixel(writer, frame, quantizer, scratch);
+      const cellH = target.cellHeightPx;
+      const partial = opts.changedRows !== false && cellH !== undefined && cellH > 0 && shownKey === key && sinceFull < SIXEL_FULL_REFRESH_FRAMES;
+      let full = true;
+      if (partial) {
+        const strips = Math.ceil(height / cellH);
+        if (changed.length < strips) changed = new Uint8Array(strips);
+        if (blocks.length < (width >> SIXEL_CHANGED_BLOCK_SHIFT) + 1) blocks = new Uint16Array((width >> SIXEL_CHANGED_BLOCK_SHIFT) + 1);
+        const n = changedStrips(frame, shown, cellH, changed, blocks);
+        if (n <= strips * SIXEL_PARTIAL_MAX_SHARE) {
+          full = false;
+          sinceFull++;
+          for (let s = 0; s < strips; s++) {
+            if (!changed[s]) continue;
+            let e = s;
+            while (e + 1 < strips && changed[e + 1]) e++;
+            const y0 = s * cellH;
+            const y1 = Math.min(height, (e + 1) * cellH);
+            quantizer.build(frame, y0, y1);
+            writer.ascii(`\x1b[${target.row + s + 1};${target.col + 1}H`);
+            encodeSixel(writer, frame, quantizer, scratch, y0, y1);
+            shown.set(frame.data.subarray(y0 * width * 3, y1 * width * 3), y0 * width * 3);
+            s = e;
+          }
+        }
+      }
+      if (full) {
+        quantizer.build(frame);
+        writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
+        encodeSixel(writer, frame, quantizer, scratch);
+        if (shown.length !== frame.data.length) shown = new Uint8Array(frame.data.length);
+        shown.set(frame.data);
+        shownKey = key;
+        sinceFull = 0;
+      }
       last.remember(frame.data, key);
       return writer.take();
     },
     reset() {
       last.forget();
+      shownKey = '';
     },
   };
 }

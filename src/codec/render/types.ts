@@ -1,6 +1,6 @@
 /**
  * The one interface every terminal renderer implements (ascii, blocks, symbols, sixel,
- * kitty). Renderers are pure: RGB pixels in, terminal bytes out. No I/O.
+ * kitty, iterm). Renderers are pure: RGB pixels in, terminal bytes out. No I/O.
  */
 
 /** A packed RGB24 frame: `data.length === width * height * 3`, rows top to bottom. */
@@ -10,7 +10,7 @@ export interface RgbFrame {
   data: Uint8Array;
 }
 
-export type RenderMode = 'kitty' | 'sixel' | 'symbols' | 'blocks' | 'ascii';
+export type RenderMode = 'kitty' | 'iterm' | 'sixel' | 'symbols' | 'blocks' | 'ascii';
 export type ColorDepth = 16 | 256 | 'truecolor' | 'mono';
 
 /** Where and how big the picture goes on the terminal. */

@@ -36,15 +36,27 @@ const cases: Case[] = [
   ['kitty by TERM', { TERM: 'xterm-kitty' }, '', tty, 'kitty', 'truecolor'],
   ['kitty by window id', { TERM: 'xterm-256color', KITTY_WINDOW_ID: '3' }, '', tty, 'kitty', 'truecolor'],
   ['ghostty by TERM_PROGRAM', { TERM: 'xterm-ghostty', TERM_PROGRAM: 'ghostty' }, '', tty, 'kitty', 'truecolor'],
-  ['wezterm by TERM_PROGRAM', { TERM: 'xterm-256color', TERM_PROGRAM: 'WezTerm' }, '', tty, 'kitty', 'truecolor'],
+  ['wezterm by TERM_PROGRAM: iTerm2 images (its kitty graphics are off by default)', { TERM: 'xterm-256color', TERM_PROGRAM: 'WezTerm' }, '', tty, 'iterm', 'truecolor'],
+  ['wezterm with kitty graphics on: the probe says OK', { TERM: 'xterm-256color', TERM_PROGRAM: 'WezTerm' }, KITTY_REPLIES, tty, 'kitty', 'truecolor'],
+  ['iTerm2 over ssh: LC_TERMINAL', { TERM: 'xterm-256color', LC_TERMINAL: 'iTerm2' }, '\x1b[?62;4c', tty, 'iterm', 256],
+  ['iTerm2 by XTVERSION (sixel too: iTerm2 images win)', { TERM: 'xterm-256color' }, '\x1bP>|iTerm2 3.5.0\x1b\\\x1b[?62;4c', tty, 'iterm', 256],
+  ['mintty', { TERM: 'xterm', TERM_PROGRAM: 'mintty' }, '\x1b[?64;1;2;4c', tty, 'iterm', 256],
+  ['mlterm (sixel too)', { TERM: 'xterm', MLTERM: '3.9.0' }, '\x1b[?63;1;2;3;4;7;29c', tty, 'iterm', 256],
+  ['Konsole 22.12', { TERM: 'xterm-256color', KONSOLE_VERSION: '221203' }, '\x1b[?62;c', tty, 'iterm', 256],
+  ['Konsole 21.12: no images', { TERM: 'xterm-256color', KONSOLE_VERSION: '211203' }, '\x1b[?62;c', tty, 'blocks', 256],
+  ['VS Code with images on (its DA1 has sixel)', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '\x1b[?62;4;9;22c', tty, 'iterm', 'truecolor'],
+  ['kitty by XTVERSION', { TERM: 'xterm-256color' }, '\x1bP>|kitty(0.35.2)\x1b\\\x1b[?62;c', tty, 'kitty', 256],
+  ['xterm by XTVERSION: not iTerm2', { TERM: 'xterm' }, '\x1bP>|XTerm(379)\x1b\\' + XTERM_VT340_DA1, tty, 'sixel', 256],
+  ['tmux from iTerm2 with passthrough', { TERM: 'tmux-256color', TMUX: '/tmp/t,1,0', LC_TERMINAL: 'iTerm2' }, '\x1bP>|tmux 3.3a\x1b\\' + TMUX_DA1, { isTTY: true, tmux: { passthrough: true, clientTermname: 'xterm-256color' } }, 'iterm', 256],
+  ['tmux from iTerm2 without passthrough', { TERM: 'tmux-256color', TMUX: '/tmp/t,1,0', LC_TERMINAL: 'iTerm2' }, TMUX_DA1, { isTTY: true, tmux: { passthrough: false, clientTermname: 'xterm-256color' } }, 'blocks', 256],
   ['kitty by its reply to the graphics query', { TERM: 'xterm-256color' }, KITTY_REPLIES, tty, 'kitty', 256],
   ['xterm -ti vt340: DA1 says sixel', { TERM: 'xterm' }, XTERM_VT340_DA1, tty, 'sixel', 256],
   ['xterm without sixel, truecolor', { TERM: 'xterm-256color', COLORTERM: 'truecolor' }, XTERM_DA1 + XTERM_14T_16T, tty, 'blocks', 'truecolor'],
   ['foot: sixel by TERM when DA1 is missing', { TERM: 'foot' }, '', tty, 'sixel', 256],
   ['DA1 overrides a sixel-looking TERM', { TERM: 'foot' }, XTERM_DA1, tty, 'blocks', 256],
-  ['iTerm2: truecolor blocks', { TERM: 'xterm-256color', TERM_PROGRAM: 'iTerm.app' }, '\x1b[?62;22c', tty, 'blocks', 'truecolor'],
+  ['iTerm2: its inline images, truecolor', { TERM: 'xterm-256color', TERM_PROGRAM: 'iTerm.app' }, '\x1b[?62;22c', tty, 'iterm', 'truecolor'],
   ['Apple Terminal: 256 colours', { TERM: 'xterm-256color', TERM_PROGRAM: 'Apple_Terminal' }, '\x1b[?1;2c', tty, 'blocks', 256],
-  ['vscode: truecolor', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '', tty, 'blocks', 'truecolor'],
+  ['vscode (images off: no sixel in DA1): truecolor blocks', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '\x1b[?62;9;22c', tty, 'blocks', 'truecolor'],
   ['COLORTERM=24bit', { TERM: 'xterm', COLORTERM: '24bit' }, '', tty, 'blocks', 'truecolor'],
   ['TERM=*-direct', { TERM: 'xterm-direct' }, '', tty, 'blocks', 'truecolor'],
   ['Windows Terminal', { TERM: 'xterm-256color', WT_SESSION: 'abc' }, '', tty, 'blocks', 'truecolor'],
@@ -69,7 +81,7 @@ for (const [name, env, replies, ctx, mode, colors] of cases) {
     assert.equal(d.mode, mode);
     assert.equal(d.colors, colors);
     assert.equal(d.tmux, Boolean(env.TMUX));
-    if (d.passthrough) assert.ok(d.mode === 'kitty' || d.mode === 'sixel', 'passthrough only for graphics');
+    if (d.passthrough) assert.ok(d.mode === 'kitty' || d.mode === 'sixel' || d.mode === 'iterm', 'passthrough only for graphics');
   });
 }
 
@@ -112,4 +124,12 @@ test('the kitty probe (an APC string: tmux and screen take it as the title) is n
   assert.equal(insideMultiplexer({ TERM: 'screen-256color' }), true, 'over ssh only TERM tells');
   assert.equal(insideMultiplexer({ TERM: 'xterm-256color', STY: '123.pts-0.host' }), true);
   assert.equal(insideMultiplexer({ TERM: 'xterm-kitty' }), false);
+});
+
+test('XTVERSION: the name and version from the DCS reply', () => {
+  assert.equal(parseReplies('\x1bP>|iTerm2 3.5.0\x1b\\\x1b[?62;4c').xtversion, 'iTerm2 3.5.0');
+  assert.equal(parseReplies('\x1bP>|XTerm(379)\x1b\\').xtversion, 'XTerm(379)');
+  assert.equal(parseReplies('\x1bP>|tmux 3.3a\x1b\\').xtversion, 'tmux 3.3a');
+  assert.equal(parseReplies('\x1bP>|unended').xtversion, undefined);
+  assert.ok(capabilityQueries({ multiplexer: false }).includes('\x1b[>q'));
 });

@@ -49,6 +49,8 @@ test('the estimator trusts the minimum-RTT sample of its window and smooths the 
   const capturedPeerUs = BASE_US + (5000 + TRUE_OFFSET_MS) * 1000;
   const displayedUs = BASE_US + 5100 * 1000;
   assert.equal(clock.latencyMs(capturedPeerUs, displayedUs), 100);
+  // A frame that seems to arrive before it was taken (offset error) is 0, not negative.
+  assert.equal(clock.latencyMs(capturedPeerUs, displayedUs - 103_000), 0);
   assert.equal(clock.toLocalUs(capturedPeerUs), BASE_US + 5000 * 1000);
 });
 
