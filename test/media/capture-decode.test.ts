@@ -30,7 +30,8 @@ async function decodeAll(codec: 'mjpeg' | 'h264', frames: VideoFrame[], width: n
   const out: DecodedFrame[] = [];
   dec.on('frame', (f) => out.push(f));
   dec.on('error', (e) => assert.fail(e.message));
-  dec.start();
+  // Frames pushed while the in-process decoder loads are kept only a few (the newest).
+  await dec.ready();
   for (const f of frames) {
     dec.push(f);
     await sleep(5);
