@@ -42,7 +42,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'bench-render-'));
 
 function ffmpegFrame(source: string, width: number, height: number): RgbFrame {
   const raw = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `${source}=size=${SRC_W}x${SRC_H}`, '-frames:v', '1',
-    '-vf', `scale=${width}:${height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+    '-vf', `format=rgb24,scale=${width}:${height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
   return { width, height, data: new Uint8Array(raw) };
 }
 

@@ -194,13 +194,18 @@ export const MPJPEG_BOUNDARY = 'videochatframe';
  * - H.264 is Annex B with an access unit delimiter after each frame (VideoDecoder.push).
  * - `-threads 1` twice: before `-i` it reaches the decoder, after it the rawvideo output
  *   (frame-threaded by default: it held another frame).
+ * - `full_chroma_int+full_chroma_inp`: colour is scaled at full resolution. Without them
+ *   swscale scales the 4:2:0 chroma planes to half the output size before converting: a
+ *   testsrc2 JPEG decoded to 160x96 px was 25.1 dB from the picture scaled in RGB, now 43.7
+ *   (test/media/args-jitter.test.ts); no cost measured at that size, about 1.8 ms a frame
+ *   more in ffmpeg at 640x480.
  */
 export function videoDecoderArgs(codec: VideoCodecName, width: number, height: number): string[] {
   return [
     // Not `-fflags nobuffer`: with the h264 demuxer it loses frames (measured: 8 of 23 decoded).
     ...COMMON, '-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1',
     '-f', codec === 'mjpeg' ? 'mpjpeg' : 'h264', '-i', 'pipe:0', '-threads', '1',
-    '-an', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
+    '-an', '-vf', `scale=${width}:${height}:flags=bicubic+full_chroma_int+full_chroma_inp`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
   ];
 }
 

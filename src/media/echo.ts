@@ -3,8 +3,9 @@
  * takes it out of what we send. It is WebRTC's acoustic echo canceller (Debian's
  * libwebrtc-audio-processing 0.3, extended filter, delay-agnostic: it follows the delay
  * between what was played and what the microphone hears, but only near the delay it started
- * with, so echo-delay.ts estimates that delay and the canceller is restarted at it when it
- * leaves that window), through a small native addon, native/aec, built at install time when the library is there
+ * with and not much past 150 ms, so echo-delay.ts estimates that delay, the canceller is
+ * restarted at it when it leaves that window, and beyond 150 ms the played audio is held back
+ * so that the canceller sees the echo 100 ms late), through a small native addon, native/aec, built at install time when the library is there
  * (native/build.mjs). Chosen by measurement against speexdsp: see docs/media.md.
  *
  * Use: `played(frame)` with every 20 ms frame handed to the speaker (the far-end reference,
@@ -40,8 +41,15 @@ export const ECHO_DELAY_HINT_MS = 80;
  */
 const REALIGN_BELOW_MS = 40;
 const REALIGN_ABOVE_MS = 55;
-/** Played 10 ms frames that may wait for captured ones (see farQueue). */
-const FAR_QUEUE_MAX = 8;
+/**
+ * Beyond this, the canceller (which does not reach much past 150 ms, measured: 250 ms late
+ * gave ~10 dB) is given the played audio later instead: held back in farQueue so that it sees
+ * the echo PRE_DELAY_TARGET_MS after the reference.
+ */
+const PRE_DELAY_ABOVE_MS = 150;
+const PRE_DELAY_TARGET_MS = 100;
+/** Played 10 ms frames that may wait for captured ones (see farQueue), pre-delay included. */
+const FAR_QUEUE_MAX = 60;
 
 interface NativeAec {
   create(rate: number, suppression: number, denoise: boolean): unknown;
@@ -101,6 +109,8 @@ export class EchoCanceller {
   private alignedMs = ECHO_DELAY_HINT_MS;
   /** Times the canceller was restarted for a new delay. */
   realigned = 0;
+  /** Played audio held back before the canceller sees it, in 10 ms frames. */
+  private preDelayFrames = 0;
   /** Frames given to played() / process(), for stats and tests. */
   framesPlayed = 0;
   framesProcessed = 0;
@@ -118,36 +128,61 @@ export class EchoCanceller {
     if (frame.length !== AUDIO_FRAME_BYTES) return;
     this.farQueue.push(Buffer.from(frame.subarray(0, SUB_FRAME_BYTES)), Buffer.from(frame.subarray(SUB_FRAME_BYTES)));
     // No microphone frames coming (mic lost, muted upstream): keep the queue short all the same.
-    while (this.farQueue.length > FAR_QUEUE_MAX) this.render(this.farQueue.shift()!);
+    while (this.farQueue.length > FAR_QUEUE_MAX) this.lib.render(this.handle, this.farQueue.shift()!);
     this.framesPlayed++;
   }
 
   /** A 20 ms frame from the microphone -> a new buffer with the echo removed. */
   process(frame: Buffer): Buffer {
     if (frame.length !== AUDIO_FRAME_BYTES) return frame;
-    const off = this.delay.delayMs - this.alignedMs;
-    if (off < -REALIGN_BELOW_MS || off > REALIGN_ABOVE_MS) {
-      // It follows the delay only near the one it started with (measured): start it again there.
-      this.lib.reset(this.handle);
-      this.alignedMs = this.delay.delayMs;
-      this.realigned++;
-    }
+    this.followDelay();
     for (const half of [0, 1]) {
+      // The estimator sees the played audio as it came, not held back: it measures the true delay.
+      this.delay.played(this.farQueue[this.preDelayFrames] ?? null, SUB_FRAME_BYTES / 2);
       const far = this.farQueue.shift();
-      if (far) this.render(far);
-      else this.delay.played(null, SUB_FRAME_BYTES / 2);
+      if (far) this.lib.render(this.handle, far);
       const at = half * SUB_FRAME_BYTES;
       const near = frame.subarray(at, at + SUB_FRAME_BYTES);
       this.delay.captured(near, SUB_FRAME_BYTES / 2);
-      this.lib.capture(this.handle, near, this.out.subarray(at, at + SUB_FRAME_BYTES), this.delay.delayMs);
+      this.lib.capture(this.handle, near, this.out.subarray(at, at + SUB_FRAME_BYTES), Math.max(0, this.visibleMs));
     }
     this.framesProcessed++;
     return Buffer.from(this.out);
   }
 
-  private render(far: Buffer): void {
-    this.delay.played(far, SUB_FRAME_BYTES / 2);
-    this.lib.render(this.handle, far);
+  /** The speaker -> mic delay as estimated (what the canceller sees plus what is held back). */
+  get delayMs(): number {
+    return this.delay.delayMs;
+  }
+
+  /** The delay the canceller itself sees (the estimate less what is held back). */
+  private get visibleMs(): number {
+    return this.delay.delayMs - this.preDelayFrames * 10;
+  }
+
+  private followDelay(): void {
+    const est = this.delay.delayMs;
+    const want = est > PRE_DELAY_ABOVE_MS ? Math.round((est - PRE_DELAY_TARGET_MS) / 10) : 0;
+    if (Math.abs(want - this.preDelayFrames) >= 3) {
+      // Hold the played audio back (or less) so that the canceller sees the echo where it reaches.
+      if (want > this.preDelayFrames) {
+        for (let i = this.preDelayFrames; i < want; i++) this.farQueue.unshift(Buffer.alloc(SUB_FRAME_BYTES));
+      } else {
+        this.farQueue.splice(0, Math.min(this.farQueue.length, this.preDelayFrames - want));
+      }
+      this.preDelayFrames = want;
+      this.restartAt(this.visibleMs);
+      return;
+    }
+    const off = this.visibleMs - this.alignedMs;
+    if (off < -REALIGN_BELOW_MS || off > REALIGN_ABOVE_MS) this.restartAt(this.visibleMs);
+  }
+
+  /** It follows the delay only near the one it started with (measured): start it again there. */
+  private restartAt(ms: number): void {
+    this.lib.reset(this.handle);
+    this.alignedMs = ms;
+    this.realigned++;
   }
 
   /** Forgets what it learnt (e.g. the peer changed). */

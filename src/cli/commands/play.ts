@@ -159,7 +159,7 @@ export function resolvePlaySettings(args: string[], raw: RawOptions): PlaySettin
 export function playVideoArgs(file: string, size: { width: number; height: number }, paced: boolean): string[] {
   return [
     ...FFMPEG_COMMON, ...(paced ? ['-re'] : []), '-i', file, '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `scale=${size.width}:${size.height}:flags=area`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
+    '-vf', `scale=${size.width}:${size.height}:flags=area+full_chroma_int+full_chroma_inp`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
     '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
   ];
 }
