@@ -9,7 +9,8 @@
  * frames as b decoded them (its TEST-ONLY frame tap): capture -> decoded.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { startDaemon } from '../test/helpers/relay-client.js';
@@ -29,7 +30,7 @@ const SOCKET = `vcbench-term-${process.pid}`;
 
 type Rgb = [number, number, number];
 
-/** Just enough of a terminal for what the blocks renderer and Ink write: CUP, SGR truecolor, text. */
+/** Just enough of a terminal for what the blocks renderer and Ink write: cursor moves, SGR truecolor, text. */
 class Screen {
   readonly fg: Rgb[][];
   readonly bg: Rgb[][];
@@ -59,7 +60,8 @@ class Screen {
         const n = s[i + 1]!;
         if (n === '[') {
           let j = i + 2;
-          while (j < s.length && !/[@-~]/.test(s[j]!)) j++;
+          // A CSI ends at its final byte, 0x40..0x7e.
+          for (let cc = s.charCodeAt(j); j < s.length && (cc < 0x40 || cc > 0x7e); cc = s.charCodeAt(++j));
           if (j >= s.length) { this.rest = s.slice(i); return; }
           this.csi(s.slice(i + 2, j), s[j]!, onSyncEnd);
           i = j + 1;
@@ -80,15 +82,15 @@ class Screen {
       }
       if (c === '\r') { this.col = 0; i++; continue; }
       if (c === '\n') { this.row = Math.min(this.rows - 1, this.row + 1); i++; continue; }
-      const cp = s.codePointAt(i)!;
-      const chr = String.fromCodePoint(cp);
+      // Our output has no characters outside the BMP: one UTF-16 unit is one cell.
+      const chr = c;
       if (this.row < this.rows && this.col < this.cols) {
         this.ch[this.row]![this.col] = chr;
         this.fg[this.row]![this.col] = this.curFg;
         this.bg[this.row]![this.col] = this.curBg;
       }
       this.col++;
-      i += chr.length;
+      i++;
     }
   }
 
@@ -97,6 +99,13 @@ class Screen {
       const [r, c] = params.split(';').map((x) => Number(x || '1'));
       this.row = (r ?? 1) - 1;
       this.col = (c ?? 1) - 1;
+    } else if (final === 'C' || final === 'D' || final === 'A' || final === 'B' || final === 'G') {
+      const n = Number(params || '1');
+      if (final === 'C') this.col += n;
+      else if (final === 'D') this.col = Math.max(0, this.col - n);
+      else if (final === 'A') this.row = Math.max(0, this.row - n);
+      else if (final === 'B') this.row = Math.min(this.rows - 1, this.row + n);
+      else this.col = n - 1;
     } else if (final === 'm') {
       const codes = params.split(';').map((x) => Number(x || '0'));
       for (let k = 0; k < codes.length; k++) {
@@ -159,7 +168,15 @@ async function main(): Promise<void> {
   const painted: Array<{ at: number; latencyMs: number }> = [];
   const decoded: Array<{ at: number; latencyMs: number }> = [];
   const tap = new FrameTapReader((_stamp, latencyMs) => decoded.push({ at: Date.now(), latencyMs }));
-  createReadStream(tapFifo).on('data', (c) => tap.push(c as Buffer));
+  // Non-blocking opens (a blocking one waits for the other end); a writer of our own keeps each
+  // FIFO from reaching EOF between its real writers.
+  const readFifo = (path: string): { sock: net.Socket; keep: number } => {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const keep = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    return { sock: new net.Socket({ fd, readable: true, writable: false }), keep };
+  };
+  const tapIn = readFifo(tapFifo);
+  tapIn.sock.on('data', (c: Buffer) => tap.push(c));
   const layout = computeLayout(COLS, ROWS);
   const fit = fitVideo(layout.main.cols, layout.main.rows, W, H, DEFAULT_CELL_ASPECT);
   const box = { col: layout.main.col + fit.col, row: layout.main.row + fit.row, cols: fit.cols, rows: fit.rows };
@@ -174,17 +191,21 @@ async function main(): Promise<void> {
     lastStamp = stamp;
     painted.push({ at: now, latencyMs: stampAgeMs(stamp, now) });
   };
-  // Opened for writing by tmux's pipe-pane and by b's shell; read here.
-  const screenStream = createReadStream(screenFifo, { encoding: 'utf8' });
-  screenStream.on('data', (t) => screen.feed(t as string, onSyncEnd));
+  // Written by tmux's pipe-pane; read here.
+  const screenIn = readFifo(screenFifo);
+  screenIn.sock.setEncoding('utf8');
+  let sample = '';
+  screenIn.sock.on('data', (t: string) => {
+    if (process.env.VC_TERM_DUMP && sample.length < 200_000) sample += t;
+    screen.feed(t, onSyncEnd);
+  });
 
   const name = 'b';
   const command = `env -u CI COLORTERM=truecolor VIDEOCHAT_TEST_FRAME_FD=3 ${process.execPath} ${VIDEOCHAT_BIN} connect ${relay.join(' ')} ` +
     `--video-in none --audio-in none --audio-out none --render blocks 3>${tapFifo}; sleep 60`;
   tmux('new-session', '-d', '-s', name, '-x', String(COLS), '-y', String(ROWS), command);
   tmux('pipe-pane', '-t', name, '-o', `cat > ${screenFifo}`);
-  // Keep the FIFOs from hitting EOF between writers.
-  const keep = [openSync(screenFifo, 'w'), openSync(tapFifo, 'w')];
+  const keep = [screenIn.keep, tapIn.keep];
   try {
     await a.waitFor('peer-joined', 60_000);
     await delay(WARMUP_MS);
@@ -192,6 +213,7 @@ async function main(): Promise<void> {
     await delay(seconds * 1000);
     const to = Date.now();
     const inWindow = (xs: Array<{ at: number; latencyMs: number }>) => xs.filter((x) => x.at >= from && x.at <= to).map((x) => x.latencyMs);
+    if (process.env.VC_TERM_DUMP) writeFileSync(process.env.VC_TERM_DUMP, sample);
     const p = inWindow(painted);
     const q = inWindow(decoded);
     const row = (what: string, xs: number[]) => `| ${what} | ${percentile(xs, 50)} | ${percentile(xs, 95)} | ${xs.length} | ${(xs.length / ((to - from) / 1000)).toFixed(1)} |`;
@@ -211,7 +233,8 @@ async function main(): Promise<void> {
     await Promise.race([a.exited, delay(5000)]);
     a.child.kill('SIGKILL');
     for (const fd of keep) { try { closeSync(fd); } catch { /* closed */ } }
-    screenStream.destroy();
+    screenIn.sock.destroy();
+    tapIn.sock.destroy();
     await daemon.stop();
     rmSync(dir, { recursive: true, force: true });
   }

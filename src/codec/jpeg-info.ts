@@ -11,6 +11,17 @@ function isStartOfFrame(marker: number): boolean {
 
 /** Width and height from the first SOF segment, or null when there is none before the scan. */
 export function jpegSize(jpeg: Uint8Array): { width: number; height: number } | null {
+  const f = jpegFrameHeader(jpeg);
+  return f ? { width: f.width, height: f.height } : null;
+}
+
+/**
+ * The first SOF segment: size and whether it is baseline/extended sequential (SOF0/SOF1, one
+ * scan per component set: what cameras and ffmpeg's encoder write) rather than progressive,
+ * lossless or arithmetic-coded (any number of scans: costlier to decode, and never what a
+ * videochat sender produces).
+ */
+export function jpegFrameHeader(jpeg: Uint8Array): { width: number; height: number; sequential: boolean } | null {
   if (jpeg.length < 4 || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return null;
   let i = 2;
   while (i + 4 <= jpeg.length) {
@@ -25,7 +36,7 @@ export function jpegSize(jpeg: Uint8Array): { width: number; height: number } | 
       if (i + 9 > jpeg.length) return null;
       const height = (jpeg[i + 5]! << 8) | jpeg[i + 6]!;
       const width = (jpeg[i + 7]! << 8) | jpeg[i + 8]!;
-      return width > 0 && height > 0 ? { width, height } : null;
+      return width > 0 && height > 0 ? { width, height, sequential: marker === 0xc0 || marker === 0xc1 } : null;
     }
     i += 2 + length;
   }

@@ -19,7 +19,7 @@ import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, mpjpegPart, videoDecoderArgs, t
 import { MediaError, type MediaWarning } from './capture.js';
 import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
 import { loadJpegDecoder, type JpegDecodeFn } from './jpeg-wasm.js';
-import { jpegSize } from '../codec/jpeg-info.js';
+import { jpegFrameHeader } from '../codec/jpeg-info.js';
 import { resampleRgbaToRgb } from '../codec/resample.js';
 
 /** MJPEG frames held while the in-process decoder loads (the newest are kept). */
@@ -148,8 +148,10 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
 
   /** One JPEG through the in-process decoder, scaled to the current size, in order. */
   private decodeInProcess(fn: JpegDecodeFn, jpeg: Uint8Array, captureUs: number | undefined): boolean {
-    const size = jpegSize(jpeg);
-    if (!size || size.width * size.height > MAX_DECODED_PIXELS || this.inFlight >= WASM_MAX_IN_FLIGHT) {
+    // Decoding runs on our event loop: only what a sender of ours produces (sequential, at most
+    // 4K) is taken, so a hostile peer cannot stall the call with a frame of a thousand scans.
+    const size = jpegFrameHeader(jpeg);
+    if (!size || !size.sequential || size.width * size.height > MAX_DECODED_PIXELS || this.inFlight >= WASM_MAX_IN_FLIGHT) {
       this.droppedFrames++;
       return false;
     }

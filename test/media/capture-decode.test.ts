@@ -30,7 +30,8 @@ async function decodeAll(codec: 'mjpeg' | 'h264', frames: VideoFrame[], width: n
   const out: DecodedFrame[] = [];
   dec.on('frame', (f) => out.push(f));
   dec.on('error', (e) => assert.fail(e.message));
-  dec.start();
+  // Frames pushed while the in-process decoder loads are kept only a few (the newest).
+  await dec.ready();
   for (const f of frames) {
     dec.push(f);
     await sleep(5);
@@ -191,7 +192,7 @@ test('mjpeg through ffmpeg: setSize while frames keep coming: frames of the new 
   assert.deepEqual(ffmpegChildren(), [], 'no decoder left after close');
 });
 
-test('mjpeg in process: no ffmpeg, the same picture as ffmpeg gives, new sizes at once, damaged and oversized frames dropped', async () => {
+test('mjpeg in process: no ffmpeg, the same picture as ffmpeg gives, new sizes at once, damaged, oversized and progressive frames dropped', async () => {
   const frames = await captureFor('mjpeg', 700);
   const decode = async (inProcess: boolean, w: number, h: number) => {
     const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec: 'mjpeg', width: w, height: h, inProcess });
@@ -231,13 +232,17 @@ test('mjpeg in process: no ffmpeg, the same picture as ffmpeg gives, new sizes a
     if (huge[i] === 0xff && huge[i + 1] === 0xc0) { huge.writeUInt16BE(60000, i + 5); huge.writeUInt16BE(60000, i + 7); break; }
   }
   dec.push({ data: huge, keyframe: true });
+  // Progressive (any number of scans, and decoding runs on our event loop): not taken.
+  const progressive = execFileSync('convert', ['jpeg:-', '-interlace', 'JPEG', 'jpeg:-'], { input: frames[6]!.data });
+  assert.ok(progressive.includes(Buffer.from([0xff, 0xc2])), 'a progressive JPEG (SOF2)');
+  dec.push({ data: progressive, keyframe: true });
   dec.push(frames[7]!);
   const deadline = Date.now() + 10_000;
   while (out.length < 3 && Date.now() < deadline) await sleep(10);
   await sleep(100);
   assert.equal(out.length, 3, 'the good frames only');
   assert.deepEqual(out.slice(1).map((f) => `${f.width}x${f.height}`), ['96x64', '96x64'], 'the new size from the next frame');
-  assert.equal(dec.droppedFrames, 2);
+  assert.equal(dec.droppedFrames, 3);
   await dec.close();
 });
 

@@ -19,6 +19,7 @@ import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { EchoCanceller } from '../../media/echo.js';
 import { SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
+import { loadJpegDecoder } from '../../media/jpeg-wasm.js';
 import { Recorder } from '../../media/recorder.js';
 import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
@@ -740,6 +741,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private startCapture(): void {
     const { ffmpeg } = this.opts;
+    // Load the in-process JPEG decoder now, not when the peer's first frames arrive.
+    if (inProcessDecodeAllowed()) void loadJpegDecoder();
     if (this.opts.videoIn.kind !== 'none') {
       const vc = new VideoCapture({
         ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,

@@ -19,6 +19,7 @@ import { PcmResampler } from '../../codec/original/resample.js';
 import { AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
 import { AudioCapture, VideoCapture, type AudioPacket, type MediaWarning, type VideoFrame } from '../../media/capture.js';
 import { VideoDecoder, type DecodedFrame } from '../../media/decode.js';
+import { SelfView } from '../../media/self-view.js';
 import { AudioSink } from '../../media/audio-sink.js';
 import { Recorder } from '../../media/recorder.js';
 import type { AudioIn, AudioOut, VideoIn } from '../options.js';
@@ -81,6 +82,8 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   private videoCapture: VideoCapture | undefined;
   private audioCapture: AudioCapture | undefined;
   private decoder: VideoDecoder | undefined;
+  /** Our own frames decoded for the self-view (only while the UI shows it). */
+  private selfView: SelfView | undefined;
   /** The peer's picture size the decoder was started with (when it follows the peer). */
   private decoderPeerSize: { width: number; height: number } | undefined;
   private sink: AudioSink | undefined;
@@ -118,6 +121,12 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
 
   setCameraOff(off: boolean): void {
     this.cameraOff = off;
+    this.selfView?.setCameraOff(off);
+  }
+
+  /** Decode our own frames for the self-view (`self-frame`), or stop. */
+  setSelfView(on: boolean): void {
+    this.selfView?.setWanted(on);
   }
 
   /** JPEG frames stand alone: nothing to ask for. */
@@ -292,7 +301,14 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
         ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
         width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: 'mjpeg', quality: ORIGINAL_JPEG_QUALITY,
       });
-      vc.on('frame', (f) => this.sendVideo(f));
+      const self = new SelfView({ ffmpeg, codec: 'mjpeg', width: this.opts.width, height: this.opts.height });
+      self.on('frame', (f) => this.emit('self-frame', f));
+      self.on('warning', (w) => this.warn(w));
+      this.selfView = self;
+      vc.on('frame', (f) => {
+        this.sendVideo(f);
+        self.push(f);
+      });
       vc.on('warning', (w) => this.warn(w));
       vc.on('error', (e) => this.fail(e));
       this.videoCapture = vc;
@@ -380,7 +396,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
       this.timers.clear();
       const stats = this.currentStats();
       await Promise.allSettled([
-        this.videoCapture?.close(), this.audioCapture?.close(), this.decoder?.close(), this.sink?.close(), this.recorder?.close(),
+        this.videoCapture?.close(), this.audioCapture?.close(), this.selfView?.close(), this.decoder?.close(), this.sink?.close(), this.recorder?.close(),
       ]);
       for (const s of [this.video, this.audio]) s?.end();
       if (this.video || this.audio) await new Promise((r) => setTimeout(r, CLOSE_FLUSH_MS));

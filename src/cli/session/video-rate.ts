@@ -37,7 +37,7 @@ export const RATE_LADDER: readonly RateLevel[] = [
 /** Most video allowed on the way to the peer, in time. */
 export const VIDEO_MAX_QUEUE_MS = 200;
 /** Congested: the path held video longer than this (reports) ... */
-export const CONGESTED_DELAY_MS = 150;
+export const CONGESTED_DELAY_MS = 200;
 /** ... or more than this share of the frames of one second had to be held back. */
 export const CONGESTED_DROP_RATIO = 0.2;
 /** Receive-rate samples this recent count towards the path's rate. */
@@ -75,6 +75,7 @@ export class VideoRateControl {
   private upWaitMs = UP_AFTER_CLEAN_MS;
   private lastUpMs = -Infinity;
   private maxDelayThisSecond = 0;
+  private overLastSecond = false;
 
   constructor(private readonly maxLevel = RATE_LADDER.length - 1) {}
 
@@ -113,7 +114,9 @@ export class VideoRateControl {
     if (r.pathDelayMs > VIDEO_MAX_QUEUE_MS) return false;
     const outstanding = bytesSent - r.bytesReceived;
     if (nowMs - r.atMs > REPORT_STALE_MS && outstanding > STUCK_OUTSTANDING_BYTES) return false;
-    if (this.rate !== null && this.rate > 0) {
+    // The rate only says how long the queue is while there is one (a path with room to spare
+    // delivers what it is given, and a momentary stall of either end is no queue).
+    if (this.rate !== null && this.rate > 0 && r.pathDelayMs > CLEAN_DELAY_MS) {
       // What the peer should have received since the report, at the rate it has been receiving.
       const left = outstanding - this.rate * Math.max(0, nowMs - r.atMs);
       if (left / this.rate > VIDEO_MAX_QUEUE_MS) return false;
@@ -129,16 +132,25 @@ export class VideoRateControl {
     const delay = Math.max(this.maxDelayThisSecond, this.report?.pathDelayMs ?? 0);
     this.maxDelayThisSecond = 0;
     const total = sent + held;
-    const congested = delay > CONGESTED_DELAY_MS || (total > 0 && held / total > CONGESTED_DROP_RATIO);
+    const over = delay > CONGESTED_DELAY_MS || (total > 0 && held / total > CONGESTED_DROP_RATIO);
+    const farOver = delay > 4 * CONGESTED_DELAY_MS || (total > 0 && held / total > 0.6);
+    // One bad second alone is not congestion (a loaded machine stalls either end now and then,
+    // and every step costs an encoder restart): two in a row are, or one far over.
+    const congested = farOver || (over && this.overLastSecond);
+    this.overLastSecond = over;
     if (congested) {
       this.cleanSinceMs = null;
       if (nowMs - this.lastUpMs < BOUNCE_MS) this.upWaitMs = Math.min(UP_MAX_WAIT_MS, this.upWaitMs * 2);
       if (this.level < this.maxLevel && nowMs - this.lastDownMs >= STEP_DOWN_HOLD_MS) {
         this.lastDownMs = nowMs;
         // Far over: two rungs at once.
-        const steps = delay > 4 * CONGESTED_DELAY_MS || (total > 0 && held / total > 0.6) ? 2 : 1;
+        const steps = farOver ? 2 : 1;
         return this.move(Math.min(this.maxLevel, this.level + steps), nowMs);
       }
+      return null;
+    }
+    if (over) {
+      this.cleanSinceMs = null;
       return null;
     }
     if (delay <= CLEAN_DELAY_MS) this.cleanSinceMs ??= nowMs;

@@ -40,7 +40,10 @@ test('congestion steps down at most once per hold time; a clean path steps back 
   const rc = new VideoRateControl();
   let t = 0;
   rc.onReport({ bytesReceived: 0, pathDelayMs: 300, atMs: t });
-  assert.deepEqual(rc.tick(15, 0, t), RATE_LADDER[1]);
+  assert.equal(rc.tick(15, 0, t), null, 'one bad second is not congestion');
+  t += 1000;
+  rc.onReport({ bytesReceived: 0, pathDelayMs: 300, atMs: t });
+  assert.deepEqual(rc.tick(15, 0, t), RATE_LADDER[1], 'two in a row are');
   t += 1000;
   assert.equal(rc.tick(15, 0, t), null, 'held: the last step has not shown yet');
   t += STEP_DOWN_HOLD_MS;
@@ -57,10 +60,11 @@ test('congestion steps down at most once per hold time; a clean path steps back 
   }
   rc.onReport({ bytesReceived: 3, pathDelayMs: 0, atMs: t });
   assert.deepEqual(rc.tick(15, 0, t), RATE_LADDER[3]);
-  // Congested right after stepping up: back down, and the next step up waits twice as long.
+  // Far over right after stepping up: back down at once, and the next step up waits twice as long.
   t += 1000;
-  rc.onReport({ bytesReceived: 4, pathDelayMs: 300, atMs: t });
-  assert.deepEqual(rc.tick(15, 0, t), RATE_LADDER[4]);
+  rc.onReport({ bytesReceived: 4, pathDelayMs: 1000, atMs: t });
+  assert.deepEqual(rc.tick(15, 0, t), RATE_LADDER[5]);
+  // (two rungs: far over) ... and one clean rung up later, after twice the wait.
   const again = t + 1000;
   let upAt = -1;
   for (t = again; t < again + 4 * UP_AFTER_CLEAN_MS; t += 1000) {
