@@ -290,3 +290,24 @@ test('"waiter ended" lines are throttled: 300 waiters leaving at once make a few
     await call.finish();
   });
 });
+
+test('accept out of file descriptors (RLIMIT_NOFILE 80, 120 silent connections): EMFILE is logged and counted, the daemon lives on, calls pair afterwards', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const d = await startDaemon(['--handlers', '1', '--metrics-port', '0', '--max-connection-rate-per-ip', '0', '--handshake-timeout', '30'], undefined, undefined, { nofile: 80 });
+  try {
+    const call = await startGoodCall(d.videoPort);
+    const socks = (await Promise.all(Array.from({ length: 120 }, (_, i) => connectFrom(d.videoPort, `127.0.0.${10 + (i % 4)}`, Buffer.from([7, 0])).catch(() => null)))).filter((s): s is Socket => s !== null);
+    for (const s of socks) { s.on('error', () => {}); s.resume(); }
+    const line = await d.waitForLine((l) => l.reason === 'W_FD_EXHAUSTED', 10_000);
+    assert.equal(line.code, 'EMFILE');
+    for (const s of socks) s.destroy();
+    assert.ok((await metric(d, 'videochatd_fd_exhausted_total', 'where="accept"')) > 0);
+    assert.equal(call.broken, null, `the good call was cut: ${call.broken}`);
+    await call.finish();
+    const again = await startGoodCall(d.videoPort, 'after-emfile');
+    await again.finish();
+    assert.equal(d.child.exitCode, null, 'the daemon is still up');
+    assert.doesNotMatch(d.stderr(), /\n\s+at /, 'no stack trace');
+  } finally {
+    await d.stop();
+  }
+});
