@@ -18,19 +18,18 @@
  * docs/benchmarks.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { startDaemon, type StartedDaemon } from '../test/helpers/relay-client.js';
 import { DEFAULT_VIDEO_QUALITY, mjpegQscale } from '../src/media/args.js';
 import { benchSession, delay, percentile, spawnClient, type BenchClient, type CallEvent } from './lib/call-run.js';
-import { allProcs, label, TreeCpuMeter } from './lib/procs.js';
+import { allProcs, label, TreeCpuMeter, TreeMemoryMeter } from './lib/procs.js';
 import { StampReader, backgroundFrames, startStampedSource } from './lib/stamp.js';
 import { BOTTLENECK_RATE, HOST_ADDR, NETNS_NAME, bottleneckDescription, setupBottleneck, teardownBottleneck } from './lib/netns.js';
 import { writeSection } from './lib/docs.js';
+import { shimLauncher } from './lib/shim.js';
 
 /** What a run sends: picture size, frame rate and codec. */
 interface Shape {
@@ -72,8 +71,6 @@ const TARGET_CPU_PCT = 25;
  */
 const TIGHT_RATE = '400kbit';
 
-const LIB_DIR = fileURLToPath(new URL('./lib/', import.meta.url));
-
 interface Side {
   /** Per-frame capture -> decoded latency of frames this side decoded (ms). */
   frameLatencyMs: number[];
@@ -81,6 +78,10 @@ interface Side {
   statsLatencyMs: number[];
   cpuPct: number;
   cpuBreakdown: string;
+  /** Mean PSS and RSS of the client's tree (shim processes left out), and PSS per member. */
+  pssMiB: number;
+  rssMiB: number;
+  pssBreakdown: string;
   bytesSentPerSec: number;
   fpsIn: number[];
   fpsOut: number[];
@@ -121,24 +122,6 @@ function parseArgs(argv: string[]): { durationSec: number; write: boolean; skipT
   };
 }
 
-/**
- * Transpiles the shim and its one import to plain ESM in `dir` and writes an `ffmpeg`
- * launcher for `--ffmpeg`: node starts that in ~50 ms, where a TypeScript loader took seconds
- * on a busy machine (past the client's 10 s first-output limit, measured).
- */
-function shimLauncher(dir: string): string {
-  for (const name of ['ffmpeg-shim', 'stamp']) {
-    const src = readFileSync(join(LIB_DIR, `${name}.ts`), 'utf8');
-    const out = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-    writeFileSync(join(dir, `${name}.js`), out.outputText);
-  }
-  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  const path = join(dir, 'ffmpeg');
-  writeFileSync(path, `#!/bin/sh\nexec "${process.execPath}" "${join(dir, 'ffmpeg-shim.js')}" "$@"\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
-
 function statsIn(c: BenchClient, fromMs: number, toMs: number): CallEvent[] {
   return c.events.filter((e) => e.event === 'stats' && e.ts >= fromMs && e.ts <= toMs);
 }
@@ -148,22 +131,21 @@ function num(e: CallEvent | undefined, k: string): number {
   return typeof v === 'number' ? v : NaN;
 }
 
-/** Reads the shim log: latencies of frames decoded by `clientPid` whose stamp lies in the window. */
-function frameLatencies(log: string, clientPid: number, fromMs: number, toMs: number): Array<{ stampMs: number; latencyMs: number }> {
-  if (!existsSync(log)) return [];
+/** Tapped frames (the client's own frame tap) whose stamp lies in the window. */
+function frameLatencies(c: BenchClient, fromMs: number, toMs: number): Array<{ stampMs: number; latencyMs: number }> {
   const from = fromMs >>> 0;
   const span = toMs - fromMs;
   const out: Array<{ stampMs: number; latencyMs: number }> = [];
-  for (const line of readFileSync(log, 'utf8').split('\n')) {
-    const [pid, stamp, latency] = line.split(' ').map(Number);
-    if (pid !== clientPid || stamp === undefined || latency === undefined) continue;
-    const offset = (stamp - from + 2 ** 32) % 2 ** 32;
-    if (offset <= span) out.push({ stampMs: fromMs + offset, latencyMs: latency });
+  for (const f of c.frames) {
+    const offset = (f.stampMs - from + 2 ** 32) % 2 ** 32;
+    if (offset <= span) out.push({ stampMs: fromMs + offset, latencyMs: f.latencyMs });
   }
   return out;
 }
 
-async function ourCall(name: string, daemon: StartedDaemon, durationSec: number, opts: { shim?: string; log?: string; background?: string; throttled: boolean; shape?: Shape }): Promise<CallResult> {
+async function ourCall(name: string, daemon: StartedDaemon, durationSec: number, opts: {
+  shim?: string; log?: string; background?: string; throttled: boolean; shape?: Shape; decoder?: 'in-process' | 'ffmpeg';
+}): Promise<CallResult> {
   const session = benchSession(name.replace(/\W+/g, '-'));
   const shape = opts.shape ?? DEFAULT_SHAPE;
   // The call is ended by SIGINT (a hang-up) after the window; --duration is only a backstop.
@@ -172,9 +154,13 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
     '--duration', String(backstopSec), '--size', `${shape.width}x${shape.height}`, '--fps', String(shape.fps), '--video-codec', shape.codec,
     ...(opts.shim ? ['--ffmpeg', opts.shim] : []),
   ];
-  const env = opts.log ? { VC_SHIM_LOG: opts.log, VC_SHIM_BACKGROUND: opts.background } : {};
+  const env = {
+    ...(opts.log ? { VC_SHIM_LOG: opts.log, VC_SHIM_BACKGROUND: opts.background } : {}),
+    ...(opts.decoder === 'ffmpeg' ? { VIDEOCHAT_TEST_VIDEO_DECODER: 'ffmpeg' } : {}),
+  };
   const killAfterMs = backstopSec * 1000 + PEER_JOIN_TIMEOUT_MS + EXIT_MARGIN_MS;
-  const base = { videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, extra, env, killAfterMs };
+  // Stamped runs read the decoded frames from the client's frame tap (whichever decoder it uses).
+  const base = { videoPort: daemon.videoPort, audioPort: daemon.audioPort, session, extra, env, killAfterMs, frameTap: !!opts.log };
   // a sits behind the bottleneck when throttled; b is on loopback beside the relay.
   const a = spawnClient({ ...base, host: opts.throttled ? HOST_ADDR : '127.0.0.1', netns: opts.throttled ? NETNS_NAME : undefined });
   await a.waitFor('waiting', PEER_JOIN_TIMEOUT_MS);
@@ -189,6 +175,8 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
   const joinedMs = Date.now();
   const notShim = (p: { cmdline: string; comm: string; pid: number; ppid: number; cpuSec: number; rssBytes: number }): boolean => label(p) !== 'shim';
   const meters = { a: new TreeCpuMeter(a.pid, notShim), b: new TreeCpuMeter(b.pid, notShim) };
+  const memory = { a: new TreeMemoryMeter(a.pid, notShim), b: new TreeMemoryMeter(b.pid, notShim) };
+  let samples = 0;
   await delay(WARMUP_SEC * 1000);
   const steady = (c: BenchClient): boolean => {
     const last = c.events.filter((e) => e.event === 'stats').slice(-WARMUP_STEADY_LINES);
@@ -205,6 +193,11 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
     procs = allProcs();
     meters.a.sample(procs);
     meters.b.sample(procs);
+    // smaps_rollup is slower to read than stat: every fourth sample (2 s) is enough for memory.
+    if (samples++ % 4 === 0) {
+      memory.a.sample(procs);
+      memory.b.sample(procs);
+    }
   }
   const toMs = Date.now();
   const wallSec = (toMs - fromMs) / 1000;
@@ -212,16 +205,20 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
   const [codeA, codeB] = await Promise.all([a.exited, b.exited]);
   if (codeA !== 0 || codeB !== 0) console.error(`warning: ${name}: exit codes a=${codeA} b=${codeB}; a stderr: ${a.stderr().slice(-500)}; b stderr: ${b.stderr().slice(-500)}`);
 
-  const side = (c: BenchClient, meter: TreeCpuMeter): Side => {
+  const side = (c: BenchClient, meter: TreeCpuMeter, mem: TreeMemoryMeter): Side => {
     const stats = statsIn(c, fromMs, toMs);
     const first = stats[0];
     const last = stats[stats.length - 1];
     const used = meter.used();
+    const memRes = mem.result();
     const ended = c.events.find((e) => e.event === 'ended');
     return {
-      frameLatencyMs: opts.log ? frameLatencies(opts.log, c.pid, fromMs, toMs).map((x) => x.latencyMs) : [],
+      frameLatencyMs: opts.log ? frameLatencies(c, fromMs, toMs).map((x) => x.latencyMs) : [],
       statsLatencyMs: stats.map((e) => num(e, 'latencyMs')).filter((x) => Number.isFinite(x)),
       cpuPct: (used.totalSec / wallSec) * 100,
+      pssMiB: memRes.pssBytes / 2 ** 20,
+      rssMiB: memRes.rssBytes / 2 ** 20,
+      pssBreakdown: [...memRes.pssByLabel].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)}`).join(', '),
       cpuBreakdown: [...used.byLabel].filter(([, s]) => s > 0).sort((x, y) => y[1] - x[1])
         .map(([k, s]) => `${k} ${((s / wallSec) * 100).toFixed(1)}`).join(', '),
       bytesSentPerSec: first && last && last.ts > first.ts ? ((num(last, 'bytesSent') - num(first, 'bytesSent')) * 1000) / (last.ts - first.ts) : NaN,
@@ -230,12 +227,12 @@ async function ourCall(name: string, daemon: StartedDaemon, durationSec: number,
       dropped: num(ended, 'videoFramesDropped'),
     };
   };
-  const result: CallResult = { name, a: side(a, meters.a), b: side(b, meters.b), timeline: [], warmupSec: (fromMs - joinedMs) / 1000, ok: codeA === 0 && codeB === 0 };
+  const result: CallResult = { name, a: side(a, meters.a, memory.a), b: side(b, meters.b, memory.b), timeline: [], warmupSec: (fromMs - joinedMs) / 1000, ok: codeA === 0 && codeB === 0 };
   // Per second from the call's start: what a sends and b shows, and the way back.
   const statsA = a.events.filter((e) => e.event === 'stats');
   const statsB = b.events.filter((e) => e.event === 'stats');
-  const framesA = opts.log ? frameLatencies(opts.log, a.pid, joinedMs, toMs) : [];
-  const framesB = opts.log ? frameLatencies(opts.log, b.pid, joinedMs, toMs) : [];
+  const framesA = opts.log ? frameLatencies(a, joinedMs, toMs) : [];
+  const framesB = opts.log ? frameLatencies(b, joinedMs, toMs) : [];
   const medianIn = (frames: Array<{ stampMs: number; latencyMs: number }>, s: number): string => {
     const xs = frames.filter((f) => f.stampMs >= joinedMs + s * 1000 && f.stampMs < joinedMs + (s + 1) * 1000).map((f) => f.latencyMs);
     return xs.length ? String(percentile(xs, 50)) : '-';
@@ -346,48 +343,95 @@ function latencyCells(xs: number[]): string {
 function callRows(r: CallResult): string[] {
   const row = (who: string, s: Side, dir: string): string =>
     `| ${r.name} | ${who} (${dir}) | ${latencyCells(s.frameLatencyMs)} | ${f0(percentile(s.statsLatencyMs, 50))} / ${f0(percentile(s.statsLatencyMs, 95))} | ` +
-    `${f1(s.cpuPct)} | ${kbps(s.bytesSentPerSec)} | ${f1(mean(s.fpsIn))} | ${Number.isFinite(s.dropped) ? s.dropped : '-'} |`;
+    `${f1(s.cpuPct)} | ${f0(s.pssMiB)} / ${f0(s.rssMiB)} | ${kbps(s.bytesSentPerSec)} | ${f1(mean(s.fpsIn))} | ${Number.isFinite(s.dropped) ? s.dropped : '-'} |`;
   return [row('a', r.a, 'b->a'), row('b', r.b, 'a->b')];
 }
 
 function rivalRow(r: RivalResult): string {
-  return `| ${r.name} | receiver | ${latencyCells(r.frameLatencyMs)} | - | ${f1(r.senderCpuPct)} + ${f1(r.receiverCpuPct)} | ${kbps(r.bytesPerSec)} | ` +
+  return `| ${r.name} | receiver | ${latencyCells(r.frameLatencyMs)} | - | ${f1(r.senderCpuPct)} + ${f1(r.receiverCpuPct)} | - | ${kbps(r.bytesPerSec)} | ` +
     `${f1(r.fpsIn)} | ${r.unreadable} unreadable |`;
 }
 
 /**
- * What the figures mean: measured once with bench/lib/stamp.ts on bare ffmpeg chains (stamped raw
- * frames at 15 fps, one run each, machine load 11-13) and from the runs above; kept here so that
- * `--write` does not drop it.
+ * What the figures mean: from the runs above and from stamped bare ffmpeg chains (issue 12);
+ * kept here so that `--write` does not drop it. Figures quoted from single runs on a shared,
+ * loaded 2-core machine.
  */
 const ANALYSIS = [
-  '### Where the latency goes, and what would fix it',
+  '### Where the latency goes',
   '',
-  '- **ffmpeg 5.1\'s command line holds frames back.** Each ffmpeg process hands out frame k only after it has read',
-  '  frame k+1 (k+2 when a filter graph is in the path: `-vf`, or an automatic pixel-format conversion), and at 15 fps a',
-  '  frame is 67 ms. Bare chains of stamped raw frames: raw -> ffmpeg -> raw 70 ms (one frame); the same with `-vf scale`',
-  '  136 ms (two); MJPEG encode -> decode (two processes, as the rival) 205-275 ms (three to four); the same with our',
-  '  capture\'s `fps=` filter 337 ms (five). So p50 <= 100 ms cannot be reached with two ffmpeg CLI processes at 15 fps:',
-  '  one alone costs 67-133 ms. The rival sits at ~270 ms for the same reason.',
-  '- **Ours adds about two frames to the rival** (~405 vs ~270 ms p50 on loopback): the capture\'s `fps=W` filter (one',
-  '  frame; `test` is already at the rate, and a camera is opened at `-framerate`, so it is needed only for files) and',
-  '  the decoder\'s `-vf scale` (one frame when the decode size is the capture size). The relay, the encryption and',
-  '  the sockets are in the noise (the client\'s own RTT is ~1 ms on loopback).',
-  '- **The client\'s `latencyMs` reads ~200 ms less than the truth**: it starts when the frame leaves the capture',
-  '  ffmpeg, so the capture side\'s held-back frames are not in it, and it is an average (0.8/0.2), so its p95 says',
-  '  little. Stamped frames are needed for the real figure.',
-  '- **Fixes (src, not done here):** drop `fps=` for `test` and cameras; skip `-vf scale` when sizes match; beyond',
-  '  that, decode MJPEG in process (no second CLI) or move to an ffmpeg whose CLI does not hold frames (6.1+/7, to be',
-  '  measured); a higher capture rate shortens each held frame (30 fps: 33 ms).',
-  '- **1 Mbit/s is not the bottleneck** for 320x240@15 MJPEG at quality 70 (~0.66 Mbit/s stamped, ~0.88 with',
-  '  testsrc2): the throttled call runs at 15 fps with the loopback latency, and nothing adapts. At 0.4 Mbit/s the',
-  '  sender behind the link (a->b) does step down (15 -> 3 fps, frames dropped) but only after several seconds of queue:',
-  '  `SOCKET_HIGH_WATER_BYTES` (256 KiB in Node) plus the kernel send buffer hold 5-8 s of video at 0.4 Mbit/s, so',
-  '  latency saw-tooths between ~3 and ~9 s as the rate recovers after 3 clean seconds and the queue builds again. The',
-  '  other direction (b->a, bottleneck on the relay\'s side) never adapts: b\'s own socket on loopback never backs up,',
-  '  so b keeps sending 15 fps and the queue grows without bound (latency past 20 s). Needed: a backlog limit in time',
-  '  (bytes queued / measured send rate, plus a small kernel SO_SNDBUF or TCP_NOTSENT_LOWAT) and receiver reports',
-  '  (REPORT: fps in, latency) that make the sender adapt to a bottleneck it cannot see.',
+  'The ~270 ms loopback figure of earlier runs was not a limit of ffmpeg 5.1\'s command line (as this section used to',
+  'say); two things held frames, and both are gone (commit bb7dc84):',
+  '',
+  '- **Frame-threaded encoders.** ffmpeg\'s MJPEG and x264 encoders run frame threads by default and hold one or two',
+  '  frames before the first packet comes out. An output `-threads 1` on the capture takes capture -> encoded from',
+  '  68 ms (one frame at 15 fps) to ~1 ms. Filters cost nothing; `-fflags nobuffer` on the capture input makes it worse',
+  '  (two frames held, frames lost). x264 also runs `zerolatency` (no lookahead, no B-frames).',
+  '- **The decoder\'s input and output.** Every byte-stream JPEG demuxer (`mjpeg`, `jpeg_pipe`, `image2pipe`) ends a',
+  '  frame only when the next one starts, and the rawvideo output is frame-threaded too. Fed `-f mpjpeg` (each JPEG a',
+  '  multipart part with a Content-Length) and with `-threads 1` after `-i` (before it, it reaches only the decoder):',
+  '  134 ms -> 1 ms. MJPEG is now decoded in process anyway (below); ffmpeg, the fallback, is fed this way.',
+  '',
+  'Before and after, loopback, stamped frames, 15 s per run (`--no-throttle --duration 15`), each beside the rival in',
+  'the same run:',
+  '',
+  '| run | p50 ms | p95 ms |',
+  '|---|---|---|',
+  '| before: ours (capture and decoder frame-threaded, `jpeg_pipe`) | 270 | 274 |',
+  '| before: rival, plain | 287 | 345 |',
+  '| before: rival, tuned as ours was then | 268 | 314 |',
+  '| after: ours, MJPEG 320x240@15 | 3 | 7-9 |',
+  '| after: ours, MJPEG 320x240@30 | 3 | 6-7 |',
+  '| after: ours, MJPEG 640x480@15 | 7-8 | 13 |',
+  '| after: ours, H.264 320x240@15 | 3 | 6 |',
+  '| after: rival, plain | 203 | 287 |',
+  '| after: rival, tuned (holds no frame either: `-threads 1`, `-f mpjpeg`) | 2 | 12 |',
+  '',
+  'The relay, the encryption and the sockets are in the noise (RTT ~1 ms on loopback). What remains on loopback is',
+  'encode + decode + a few pipe and socket hops; the rival, two ffmpeg processes and one TCP hop, is ~1 ms faster.',
+  '',
+  '### latencyMs',
+  '',
+  'The client\'s `latencyMs` (stats, REPORT) now counts from the moment the raw frame entered the encoder: the last',
+  'filter before the encoder prints each frame\'s number to a pipe (fd 3) as the frame passes, and the client pairs',
+  'that moment with the encoded frame of the same number (src/media/capture.ts, EncoderTap). It used to start when',
+  'the encoded frame left ffmpeg, so whatever the capture held was missing (135 ms against a true 270 ms, above).',
+  'Checked against the stamps in every run here ("stats latencyMs p50 minus stamped p50"): within 0.1-2.2 ms on',
+  'loopback and 1.5-4.3 ms at 1 Mbit/s; at 0.4 Mbit/s the two differ more (20-37 ms) because `latencyMs` is a',
+  'moving average (0.8/0.2) sampled once a second while the per-frame figure is a median over frames.',
+  '',
+  '### Decoding in process',
+  '',
+  'MJPEG is decoded in the client (wasm libjpeg-turbo, `@jsquash/jpeg`; resized in JS), ffmpeg only when that cannot',
+  'load. `node --import tsx bench/decode.ts --duration 15`, 320x240@15, each case a fresh node process (tsx loaded,',
+  'so node\'s own figure is higher than the client\'s):',
+  '',
+  '| case | CPU % of a core | tree PSS MiB | tree RSS MiB |',
+  '|---|---|---|---|',
+  '| idle node | 0.5 | 32.0 | 71.0 |',
+  '| ffmpeg decoder, peer only | 2.2 | 107.1 (node 60.2 + ffmpeg 46.9) | 150.0 |',
+  '| in process, peer only | 2.2 | 70.2 | 110.6 |',
+  '| ffmpeg decoders, peer + self-view | 2.9 | 111.1 | 203.6 |',
+  '| in process, peer + self-view | 3.0 | 72.2 | 113.0 |',
+  '',
+  'CPU is the same; memory is lower by ~37 MiB PSS. In a headless call (the table above: "tree PSS / RSS", mean of',
+  'samples, shim processes left out) the gain is smaller, because the decoder ffmpeg shares its libraries with the',
+  'three other ffmpeg processes of the client: 89-91 MiB PSS in process against 80-89 MiB with the ffmpeg decoder in',
+  'one noisy run (node\'s own PSS moves by 15 MiB with garbage collection), but RSS 234-236 against 270-279 MiB and',
+  'one process fewer. In the TUI the self-view decodes our own frames too, which with ffmpeg is a fifth process.',
+  'The issue-12 goals, whole client tree PSS <= 120 MiB and CPU <= 12 % of a core at 320x240@15, hold in these runs',
+  '(PSS 80-91 MiB, CPU 8.7-8.9 %); what remains are the capture ffmpeg and the two audio ffmpeg processes (Opus in',
+  'process is issue 18).',
+  '',
+  '### Congestion',
+  '',
+  '- **Before** (fps-only adaptation, 350 ms path-delay threshold), same bench at 0.4 Mbit/s: p50 171 ms, p95 423 ms',
+  '  (a->b) and 578 ms (b->a), 6.6 fps in; the rival queues 5-9 s.',
+  '- **Now** (src/cli/session/video-rate.ts): a frame is held back while the peer\'s reports show a byte that waited',
+  '  past 200 ms, or while what is on the way would take longer than that at the best rate the peer received at in the',
+  '  last 3 s: the queue is bounded in time at any link speed. Congestion steps the encoder down a ladder, quality',
+  '  first (70 -> 50 -> 35), then size (3/4, 1/2), the frame rate last; one encoder restart per step, at most one step',
+  '  down per 1.5 s, one up after 4 s clean (doubling after a bounce).',
 ];
 
 /** Runs one of our calls, and once more if it broke (on a busy machine a process may miss its start-up limit). */
@@ -418,8 +462,14 @@ async function main(): Promise<void> {
     if (!onlyThrottled) {
       console.error('# our call, loopback, --video-in test (CPU and bytes as users run it)');
       calls.push(await ourCallRetried('ours, loopback, testsrc2', daemon, durationSec, { throttled: false }));
+      console.error('# our call, loopback, --video-in test, MJPEG decoded by ffmpeg (the fallback), for CPU and memory');
+      calls.push(await ourCallRetried('ours, loopback, testsrc2, ffmpeg decoder', daemon, durationSec, { throttled: false, decoder: 'ffmpeg' }));
       console.error('# our call, loopback, stamped frames (per-frame latency)');
       calls.push(await ourCallRetried('ours, loopback, stamped', daemon, durationSec, { shim, log: join(dir, 'lat-loop.log'), background, throttled: false }));
+      console.error('# our call, loopback, stamped frames, MJPEG decoded by ffmpeg');
+      calls.push(await ourCallRetried('ours, loopback, stamped, ffmpeg decoder', daemon, durationSec, {
+        shim, log: join(dir, 'lat-loop-ffmpeg.log'), background, throttled: false, decoder: 'ffmpeg',
+      }));
       console.error('# rival, loopback, plain receiver');
       rivals.push(await rival('rival, loopback, plain', durationSec, frames, { tuned: false, throttled: false }));
       console.error('# rival, loopback, tuned receiver');
@@ -462,8 +512,8 @@ async function main(): Promise<void> {
   const load1 = os.loadavg()[0]!;
 
   const header = [
-    '| run | side (direction decoded) | p50 ms | p95 ms | frames | stats latencyMs p50 / p95 | CPU % of a core | bytes/s sent | fps in | dropped |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| run | side (direction decoded) | p50 ms | p95 ms | frames | stats latencyMs p50 / p95 | CPU % of a core | tree PSS / RSS MiB | bytes/s sent | fps in | dropped |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const table = [...header, ...calls.flatMap(callRows), ...rivals.map(rivalRow)];
   const timelines = calls.filter((c) => c.name.includes('Mbit')).flatMap((c) => [
@@ -494,6 +544,9 @@ async function main(): Promise<void> {
   }
   const plain = calls.find((c) => c.name.includes('testsrc2'));
   if (plain) verdict.push(`CPU per client ${f1(plain.a.cpuPct)} % and ${f1(plain.b.cpuPct)} % of one core (target ${TARGET_CPU_PCT}); a: ${plain.a.cpuBreakdown}; b: ${plain.b.cpuBreakdown}`);
+  for (const c of calls.filter((x) => x.name.includes('testsrc2'))) {
+    verdict.push(`${c.name}: client tree PSS ${f1(c.a.pssMiB)} and ${f1(c.b.pssMiB)} MiB (RSS ${f1(c.a.rssMiB)}, ${f1(c.b.rssMiB)}); a: ${c.a.pssBreakdown}`);
+  }
   if (stamped) verdict.push(`CPU with stamped frames (no lavfi generation): a ${stamped.a.cpuBreakdown}; b ${stamped.b.cpuBreakdown}`);
   const warmups = calls.map((c) => c.warmupSec.toFixed(0)).join(', ');
   const context = `${durationSec} s measured per run, after a warm-up (${WARMUP_SEC} s for the rival; ${warmups} s for our calls, until video flowed steadily, at most ${WARMUP_MAX_SEC} s), load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after, on ${os.cpus().length} cores`;

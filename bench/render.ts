@@ -42,7 +42,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'bench-render-'));
 
 function ffmpegFrame(source: string, width: number, height: number): RgbFrame {
   const raw = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `${source}=size=${SRC_W}x${SRC_H}`, '-frames:v', '1',
-    '-vf', `scale=${width}:${height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+    '-vf', `format=rgb24,scale=${width}:${height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
   return { width, height, data: new Uint8Array(raw) };
 }
 
@@ -173,6 +173,55 @@ for (const source of SOURCES) {
     rows.push({ source, what: `kitty ${SRC_W}x${SRC_H}`, medianMs: t.median, minMs: t.min, bytes: bytes.length, secondBytes: second, psnrDb: Infinity });
   }
 }
+/** A box blur of about a cell (2x6 sub-pixels: 3 across, 7 down): the picture as seen from a normal distance. */
+function blurCell(f: RgbFrame): RgbFrame {
+  const { width: w, height: h, data } = f;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0, n = 0;
+        for (let dy = -3; dy <= 3; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= h) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx < 0 || xx >= w) continue;
+            sum += data[(yy * w + xx) * 3 + c];
+            n++;
+          }
+        }
+        out[(y * w + x) * 3 + c] = Math.round(sum / n);
+      }
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+interface DitherRow { source: string; what: string; psnrDb: number; blurredDb: number }
+const ditherRows: DitherRow[] = [];
+if (want('dither')) {
+  for (const source of SOURCES) {
+    const png = sourcePng(source);
+    const area = { col: 0, row: 0, cols: TEXT_COLS, rows: TEXT_ROWS };
+    const reference = ffmpegFrame(source, TEXT_COLS * 2, TEXT_ROWS * 6);
+    const blurredRef = blurCell(reference);
+    const frame = ffmpegFrame(source, TEXT_COLS, TEXT_ROWS * 2);
+    for (const depth of [256, 16] as const) {
+      for (const dither of ['none', 'ordered', 'noise'] as const) {
+        const out = createRenderer('blocks', { dither }).render(frame, { ...area, colors: depth });
+        const rec = reconstructPixels([out], area);
+        ditherRows.push({ source, what: `blocks ${depth} --dither ${dither}`, psnrDb: psnr(rec, reference), blurredDb: psnr(blurCell(rec), blurredRef) });
+      }
+      for (const dither of ['none', 'ordered', 'diffusion']) {
+        const out = execFileSync('chafa', ['-f', 'symbols', '--symbols', 'vhalf,space', '-c', String(depth), '--dither', dither, '--size', `${TEXT_COLS}x${TEXT_ROWS}`, '--stretch', '--animate', 'off', '--polite', 'on', png], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+        const rec = reconstructPixels([out], area);
+        ditherRows.push({ source, what: `chafa half-blocks ${depth} --dither ${dither}`, psnrDb: psnr(rec, reference), blurredDb: psnr(blurCell(rec), blurredRef) });
+      }
+    }
+  }
+}
+
 if (want('talking head')) {
   const clip = join(tmp, 'head.mkv');
   const FRAMES = 90;
@@ -217,7 +266,15 @@ const table = [
   '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map((r) => `| ${r.source} | ${r.what} | ${fmt(r.medianMs, 2)} | ${fmt(r.minMs, 2)} | ${r.bytes} | ${r.secondBytes ?? '-'} | ${fmt(r.psnrDb, 1)} |`),
 ].join('\n');
-console.log(table);
+const ditherTable = ditherRows.length === 0 ? '' : [
+  '',
+  `Dithering (${TEXT_COLS}x${TEXT_ROWS} cells): PSNR per sub-pixel, and after a box blur of about a cell on both sides (the picture from a normal viewing distance, where dithering is meant to work).`,
+  '',
+  '| source | renderer | PSNR dB | blurred PSNR dB |',
+  '| --- | --- | ---: | ---: |',
+  ...ditherRows.map((r) => `| ${r.source} | ${r.what} | ${fmt(r.psnrDb, 2)} | ${fmt(r.blurredDb, 2)} |`),
+].join('\n');
+console.log(table + ditherTable);
 
 if (process.argv.includes('--write')) {
   const docPath = new URL('../docs/rendering.md', import.meta.url);
@@ -228,5 +285,5 @@ if (process.argv.includes('--write')) {
   const j = doc.indexOf(end);
   if (i < 0 || j < 0) throw new Error('docs/rendering.md has no bench:render markers');
   const stamp = `Measured ${new Date().toISOString().slice(0, 10)} on the 2-core dev machine (Node ${process.version}, ${execFileSync('chafa', ['--version']).toString().split('\n')[0]}).`;
-  writeFileSync(docPath, `${doc.slice(0, i + begin.length)}\n${stamp}\n\n${table}\n${doc.slice(j)}`);
+  writeFileSync(docPath, `${doc.slice(0, i + begin.length)}\n${stamp}\n\n${table}\n${ditherTable ? `${ditherTable}\n` : ''}${doc.slice(j)}`);
 }

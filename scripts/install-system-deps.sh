@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages videochat needs, only those that are missing:
 # ffmpeg (capture, codecs), libasound2-dev (the `speaker` audio output) and a C++ toolchain
-# (g++, make, python3) because npm builds `speaker` from source.
+# (g++, make, python3) because npm builds `speaker` from source; libwebrtc-audio-processing-dev
+# and pkg-config for the echo canceller addon (optional: calls work without it).
 #   --test   also the packages the test suite uses (terminals, X server, imagemagick, socat,
 #            zsh and fish for the completion tests)
 # Uses sudo when not run as root. Prints what it does; changes nothing when all is present.
 set -euo pipefail
 
-need=(ffmpeg libasound2-dev g++ make python3)
+need=(ffmpeg libasound2-dev g++ make python3 pkg-config libwebrtc-audio-processing-dev)
 if [ "${1:-}" = "--test" ]; then
-  need+=(tmux xvfb xterm imagemagick socat chafa groff-base iproute2 jq x11-apps x11-utils zsh fish python3-numpy redis-server)
+  need+=(espeak-ng tmux xvfb xterm mlterm imagemagick socat chafa groff-base iproute2 jq x11-apps x11-utils zsh fish python3-numpy redis-server)
 fi
 
 missing=()

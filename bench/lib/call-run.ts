@@ -4,7 +4,9 @@
  * the client's own), stdout read as NDJSON.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { readStamp, stampAgeMs } from './stamp.js';
 
 export const VIDEOCHAT_BIN = fileURLToPath(new URL('../../bin/videochat.js', import.meta.url));
 
@@ -19,6 +21,10 @@ export interface BenchClient {
   /** Resolves with the first event named `name` (past or future). */
   waitFor: (name: string, timeoutMs: number) => Promise<CallEvent>;
   exited: Promise<number | null>;
+  /** With `frameTap`: every decoded frame the client handed to its UI, its stamp and age then. */
+  frames: Array<{ stampMs: number; latencyMs: number }>;
+  /** Tapped frames whose stamp could not be read. */
+  unreadableFrames: () => number;
 }
 
 export interface ClientSpawnOptions {
@@ -33,6 +39,57 @@ export interface ClientSpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** SIGKILL after this long whatever happens (the benchmark must stop by itself). */
   killAfterMs: number;
+  /**
+   * Read the client's decoded frames on fd 3 (its TEST-ONLY frame tap,
+   * src/cli/session/test-hooks.ts) and the stamp in each as it arrives.
+   */
+  frameTap?: boolean;
+}
+
+/**
+ * Reads the frame tap (u16 width, u16 height, RGB24, ...) and each frame's stamp when its last
+ * byte arrives. The stamp's age then is capture -> decoded and handed to the UI.
+ */
+export class FrameTapReader {
+  private head = Buffer.alloc(4);
+  private headFill = 0;
+  private frame: Buffer | null = null;
+  private fill = 0;
+  private w = 0;
+  private h = 0;
+  unreadable = 0;
+
+  constructor(private readonly onFrame: (stamp: number, latencyMs: number) => void) {}
+
+  push(chunk: Buffer): void {
+    let o = 0;
+    while (o < chunk.length) {
+      if (!this.frame) {
+        const n = Math.min(4 - this.headFill, chunk.length - o);
+        chunk.copy(this.head, this.headFill, o, o + n);
+        this.headFill += n;
+        o += n;
+        if (this.headFill < 4) return;
+        this.w = this.head.readUInt16BE(0);
+        this.h = this.head.readUInt16BE(2);
+        this.frame = Buffer.alloc(this.w * this.h * 3);
+        this.fill = 0;
+        this.headFill = 0;
+        continue;
+      }
+      const n = Math.min(this.frame.length - this.fill, chunk.length - o);
+      chunk.copy(this.frame, this.fill, o, o + n);
+      this.fill += n;
+      o += n;
+      if (this.fill === this.frame.length) {
+        const now = Date.now();
+        const stamp = readStamp(this.frame, this.w, this.h);
+        if (stamp === null) this.unreadable++;
+        else this.onFrame(stamp, stampAgeMs(stamp, now));
+        this.frame = null;
+      }
+    }
+  }
 }
 
 /** Spawns one test-source client (`--video-in test --audio-in test --audio-out none --json`). */
@@ -41,9 +98,14 @@ export function spawnClient(o: ClientSpawnOptions): BenchClient {
     VIDEOCHAT_BIN, 'connect', '--host', o.host, '--video-port', String(o.videoPort), '--audio-port', String(o.audioPort),
     '--session', o.session, '--video-in', 'test', '--audio-in', 'test', '--audio-out', 'none', '--json', ...(o.extra ?? []),
   ];
+  const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe', ...(o.frameTap ? ['pipe' as const] : [])];
+  const env = { ...process.env, ...o.env, ...(o.frameTap ? { VIDEOCHAT_TEST_FRAME_FD: '3' } : {}) };
   const child = o.netns
-    ? spawn('ip', ['netns', 'exec', o.netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
+    ? spawn('ip', ['netns', 'exec', o.netns, process.execPath, ...args], { stdio, env })
+    : spawn(process.execPath, args, { stdio, env });
+  const frames: Array<{ stampMs: number; latencyMs: number }> = [];
+  const tap = new FrameTapReader((stampMs, latencyMs) => frames.push({ stampMs, latencyMs }));
+  (child.stdio[3] as Readable | null | undefined)?.on('data', (c: Buffer) => tap.push(c));
   const events: CallEvent[] = [];
   const waiters: Array<{ name: string; resolve: (e: CallEvent) => void }> = [];
   let partial = '';
@@ -86,7 +148,7 @@ export function spawnClient(o: ClientSpawnOptions): BenchClient {
       waiters.push({ name, resolve: (e) => { clearTimeout(t); resolve(e); } });
     });
   };
-  return { child, pid: child.pid!, events, stderr: () => err, waitFor, exited };
+  return { child, pid: child.pid!, events, stderr: () => err, waitFor, exited, frames, unreadableFrames: () => tap.unreadable };
 }
 
 /** A session code unique to this run. */

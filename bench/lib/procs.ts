@@ -131,3 +131,51 @@ export function label(p: ProcInfo): string {
 export function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
 }
+
+/** Proportional set size of a process (shared pages split among their sharers), from smaps_rollup; NaN if gone. */
+export function pssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Memory of a process tree, sampled: the mean over samples of the tree's summed PSS and RSS,
+ * and the mean PSS per member label. PSS counts a page shared by n processes as 1/n in each,
+ * so the sum is what the tree really costs (RSS counts shared libraries once per process).
+ */
+export class TreeMemoryMeter {
+  private samples = 0;
+  private pssSum = 0;
+  private rssSum = 0;
+  private readonly byLabel = new Map<string, number>();
+
+  constructor(private readonly root: number, private readonly include: (p: ProcInfo) => boolean = () => true) {}
+
+  sample(procs: Map<number, ProcInfo> = allProcs()): void {
+    const members = tree(this.root, procs).filter(this.include);
+    if (members.length === 0) return;
+    let pss = 0;
+    let rss = 0;
+    for (const p of members) {
+      const v = pssBytes(p.pid);
+      if (!Number.isFinite(v)) continue;
+      pss += v;
+      rss += p.rssBytes;
+      this.byLabel.set(label(p), (this.byLabel.get(label(p)) ?? 0) + v);
+    }
+    this.samples++;
+    this.pssSum += pss;
+    this.rssSum += rss;
+  }
+
+  /** Means over the samples (bytes); NaN before the first. */
+  result(): { pssBytes: number; rssBytes: number; pssByLabel: Map<string, number> } {
+    const n = this.samples;
+    const byLabel = new Map([...this.byLabel].map(([k, v]) => [k, v / n]));
+    return { pssBytes: n ? this.pssSum / n : NaN, rssBytes: n ? this.rssSum / n : NaN, pssByLabel: byLabel };
+  }
+}

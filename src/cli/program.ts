@@ -4,6 +4,7 @@
  * the config file all go through the same checks. Command bodies are imported lazily so that
  * `--help` stays fast and nothing heavy (ffmpeg, speaker, ink) loads before it is needed.
  */
+import { DITHER_KINDS } from '../codec/render/dither.js';
 import { Command, Option } from 'commander';
 import { loadConfig, envName, configPath, writtenKey, type ConfigValues } from './config.js';
 import { blameSource, recordSource } from './option-source.js';
@@ -55,6 +56,7 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--audio-codec <codec>', `${AUDIO_CODECS.join(' | ')} (default: opus)`))
     .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
     .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks at 256 and 16 colours (default: none)`))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal)'))
     .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)'))
     .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file (exit 7 when it fails mid-call)"))
@@ -70,7 +72,8 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--insecure', 'send media without end-to-end encryption'))
     .addOption(opt('--peer-protocol <name>',
       `${PEER_PROTOCOLS.join(' | ')}: original calls the original VideoChat client (code in clear, NOT encrypted, no reconnect) (default: videochat)`))
-    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'));
+    .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'))
+    .addOption(opt('--no-echo-cancel', "do not cancel the speaker's echo in what the mic sends (on by default when the canceller is built)"));
 }
 
 /** Words accepted for a boolean option in `VIDEOCHAT_*` or the config file. */
@@ -216,6 +219,7 @@ See videochat(1).`);
     .argument('<file>', 'video file to play')
     .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
     .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks at 256 and 16 colours (default: none)`))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal, or 80x24 off a TTY)'))
     .addOption(opt('--no-audio', 'do not play the sound track'))
     .addOption(opt('--speed <speed>', '1 (real time) | max (unpaced; implies --no-audio) (default: 1)'))

@@ -22,6 +22,10 @@ export const AUDIO_FRAME_BYTES = (AUDIO_SAMPLE_RATE_HZ * AUDIO_FRAME_MS * AUDIO_
 export const OPUS_BITRATE_BPS = 32_000;
 /** The test tone (`test` audio source). */
 export const TEST_TONE_HZ = 1000;
+/** The test tone is generated in 10 ms blocks (lavfi's default, 1024 samples, holds up to 21 ms). */
+export const TEST_TONE_BLOCK_SAMPLES = 480;
+/** PulseAudio capture fragment asked for: 20 ms of 48 kHz stereo s16 (the server's default may be far longer). */
+export const PULSE_FRAGMENT_BYTES = 3840;
 /** Ogg page length asked of ffmpeg: one 20 ms packet per page, so each leaves at once. */
 export const OGG_PAGE_DURATION_US = 20_000;
 /** Default picture quality, 1 (worst) .. 100 (best). */
@@ -48,6 +52,8 @@ export interface VideoCaptureParams {
   quality?: number;
   /** H.264 keyframe interval in frames; default one second of frames. */
   gopFrames?: number;
+  /** Encode at this size instead (rate control shrinks the picture on a slow path); the source is still opened at width x height. */
+  scaleTo?: { width: number; height: number };
 }
 
 /** Default camera device per platform. */
@@ -111,7 +117,8 @@ export const ENCODER_TAP_FILTER = `metadata=mode=add:key=vc:value=1,metadata=mod
 export function videoEncoderArgs(p: VideoCaptureParams, resampleFps = true): string[] {
   const quality = p.quality ?? DEFAULT_VIDEO_QUALITY;
   // scale makes every source match the size the peer was told, whatever it delivers.
-  const filter = resampleFps ? `fps=${p.fps},scale=${p.width}:${p.height}` : `scale=${p.width}:${p.height}`;
+  const out = p.scaleTo ?? { width: p.width, height: p.height };
+  const filter = resampleFps ? `fps=${p.fps},scale=${out.width}:${out.height}` : `scale=${out.width}:${out.height}`;
   // Every filtered frame becomes exactly one packet (no duplicates or drops after the tap).
   const oneToOne = ['-fps_mode', 'passthrough'];
   if (p.codec === 'mjpeg') {
@@ -143,13 +150,14 @@ export function audioInputArgs(source: AudioSource, opts: PlatformOptions = {}):
   const platform = opts.platform ?? process.platform;
   switch (source.kind) {
     case 'test':
-      return ['-re', '-f', 'lavfi', '-i', `sine=frequency=${TEST_TONE_HZ}:sample_rate=${AUDIO_SAMPLE_RATE_HZ}`];
+      return ['-re', '-f', 'lavfi', '-i', `sine=frequency=${TEST_TONE_HZ}:sample_rate=${AUDIO_SAMPLE_RATE_HZ}:samples_per_frame=${TEST_TONE_BLOCK_SAMPLES}`];
     case 'file':
       return ['-stream_loop', '-1', '-re', '-i', source.path];
     case 'mic': {
       if (platform === 'darwin') return ['-f', 'avfoundation', '-i', `none:${source.device ?? '0'}`];
       if (platform === 'win32') return ['-f', 'dshow', '-i', `audio=${source.device ?? 'Microphone'}`];
-      return ['-f', opts.pulse ? 'pulse' : 'alsa', '-i', source.device ?? 'default'];
+      if (opts.pulse) return ['-f', 'pulse', '-fragment_size', String(PULSE_FRAGMENT_BYTES), '-i', source.device ?? 'default'];
+      return ['-f', 'alsa', '-i', source.device ?? 'default'];
     }
   }
 }
@@ -186,13 +194,18 @@ export const MPJPEG_BOUNDARY = 'videochatframe';
  * - H.264 is Annex B with an access unit delimiter after each frame (VideoDecoder.push).
  * - `-threads 1` twice: before `-i` it reaches the decoder, after it the rawvideo output
  *   (frame-threaded by default: it held another frame).
+ * - `full_chroma_int+full_chroma_inp`: colour is scaled at full resolution. Without them
+ *   swscale scales the 4:2:0 chroma planes to half the output size before converting: a
+ *   testsrc2 JPEG decoded to 160x96 px was 25.1 dB from the picture scaled in RGB, now 43.7
+ *   (test/media/args-jitter.test.ts); no cost measured at that size, about 1.8 ms a frame
+ *   more in ffmpeg at 640x480.
  */
 export function videoDecoderArgs(codec: VideoCodecName, width: number, height: number): string[] {
   return [
     // Not `-fflags nobuffer`: with the h264 demuxer it loses frames (measured: 8 of 23 decoded).
     ...COMMON, '-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1',
     '-f', codec === 'mjpeg' ? 'mpjpeg' : 'h264', '-i', 'pipe:0', '-threads', '1',
-    '-an', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
+    '-an', '-vf', `scale=${width}:${height}:flags=bicubic+full_chroma_int+full_chroma_inp`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
   ];
 }
 

@@ -3,7 +3,8 @@
  * process when ALSA has no usable device, which nothing in JavaScript can catch, so it
  * lives here and never in the call's process. Protocol: raw 48 kHz mono s16le PCM on
  * stdin; the device name (an ALSA PCM such as `default` or `tofile`) in
- * VIDEOCHAT_SPEAKER_DEVICE. It exits 0 when stdin ends and 3 when the device fails.
+ * VIDEOCHAT_SPEAKER_DEVICE. It prints `ready` on stdout once the device is open (the parent
+ * writes nothing before). It exits 0 when stdin ends and 3 when the device fails.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,4 +38,9 @@ speaker.on('error', (err: Error) => {
 });
 speaker.on('close', () => process.exit(0));
 process.stdin.on('error', () => process.exit(0));
-process.stdin.pipe(speaker);
+process.stdout.on('error', () => undefined);
+// speaker opens the device on its first write: one frame of silence (20 ms), then `ready`.
+speaker.write(Buffer.alloc(1920), () => {
+  process.stdout.write('ready\n');
+  process.stdin.pipe(speaker);
+});

@@ -17,10 +17,17 @@ import type { MediaWarning } from './capture.js';
 import { JitterBuffer } from './jitter-buffer.js';
 import { WavFileWriter } from './wav.js';
 
-/** PCM allowed to wait in the speaker child's stdin before frames are dropped. */
-export const SPEAKER_MAX_QUEUED_BYTES = 96 * 500;
-/** After a stall (e.g. a busy event loop) the clock catches up at most this much at once. */
-export const PLAYOUT_MAX_CATCH_UP_MS = 100;
+/**
+ * PCM allowed to wait in the speaker child's stdin before frames are dropped: 3 frames. More
+ * is only delay (it was 500 ms, which a slow start of the child filled and kept for the call).
+ */
+export const SPEAKER_MAX_QUEUED_BYTES = 96 * 60;
+/**
+ * After a stall (e.g. a busy event loop) the clock catches up at most this much at once. A
+ * sound card has played silence meanwhile; what is written to catch up stays in its buffer
+ * as delay for the rest of the call, so only two frames are.
+ */
+export const PLAYOUT_MAX_CATCH_UP_MS = 40;
 
 /** `--audio-out` parsed. */
 export type AudioOutSpec = { kind: 'speaker'; device?: string } | { kind: 'none' } | { kind: 'wav'; path: string };
@@ -37,6 +44,11 @@ export interface AudioSinkStats {
 export interface AudioSinkOptions {
   /** Environment of the speaker child (e.g. ALSA_CONFIG_PATH). Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Every 20 ms frame handed to the speaker, as it is handed over (the echo canceller's
+   * far-end reference). Frames not played (child not ready, queue full) are not given.
+   */
+  onPlayed?: (frame: Buffer) => void;
 }
 
 /** The command that runs the speaker child: the compiled .js, or the .ts through tsx in development. */
@@ -79,11 +91,15 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
   private playedMs = 0;
   private closed = false;
   private warned = false;
+  /** The speaker child has opened the device (it says `ready`): before that, writes would pile up. */
+  private speakerReady_ = false;
+  private readonly onPlayed: ((frame: Buffer) => void) | undefined;
 
   constructor(spec: AudioOutSpec, opts: AudioSinkOptions = {}) {
     super();
     this.spec = spec;
     this.env = opts.env ?? process.env;
+    this.onPlayed = opts.onPlayed;
   }
 
   /** Opens the output and starts the playout clock. Wire `warning` first. */
@@ -111,8 +127,15 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
     const sup = new Supervisor({
       name: 'audio-sink',
       spawn: () => {
-        const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'], env });
+        const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
         child.stdin?.on('error', () => undefined);
+        // Loading speaker and opening ALSA takes ~0.5 s: frames written meanwhile would be
+        // played late for the whole call. So nothing is written until the child says ready.
+        this.speakerReady_ = false;
+        child.stdout?.setEncoding('utf8');
+        child.stdout?.on('data', (s: string) => {
+          if (s.includes('ready')) this.speakerReady_ = true;
+        });
         return child;
       },
       stop: (child) => child.stdin?.end(),
@@ -130,6 +153,11 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
     if (this.warned) return;
     this.warned = true;
     this.emit('warning', { code, message });
+  }
+
+  /** The speaker child has the device open and takes frames (before that they are not played). */
+  get speakerReady(): boolean {
+    return this.speakerReady_;
   }
 
   /** Pid of the speaker child while it runs (diagnostics, tests). */
@@ -172,7 +200,10 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
       }
     }
     const stdin = this.speaker?.child?.stdin;
-    if (stdin && stdin.writable && stdin.writableLength <= SPEAKER_MAX_QUEUED_BYTES) stdin.write(frame);
+    if (stdin && this.speakerReady_ && stdin.writable && stdin.writableLength <= SPEAKER_MAX_QUEUED_BYTES) {
+      stdin.write(frame);
+      this.onPlayed?.(frame);
+    }
   }
 
   /** Stops the clock, finalizes a WAV file, ends the speaker child. Idempotent. */

@@ -27,7 +27,9 @@ import {
   AUDIO_FRAME_BYTES, AUDIO_FRAME_MS, DEFAULT_KEYFRAME_INTERVAL_MS, ENCODER_TAP_FD, audioCaptureArgs, videoCaptureArgs,
   type AudioCodecName, type AudioSource, type PlatformOptions, type VideoCaptureParams, type VideoSource,
 } from './args.js';
+import type { EchoCanceller } from './echo.js';
 import { EXIT_MEDIA } from './ffmpeg-path.js';
+import { OpusFrameEncoder } from './opus.js';
 import { MEDIA_MAX_RESTARTS, ffmpegSupervisor, nowUs } from './ffmpeg-process.js';
 
 /** A source that has produced nothing for this long after spawning is a failed start. */
@@ -328,6 +330,21 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
     return this.relaunch();
   }
 
+  /**
+   * Changes what is encoded, all at once (one restart): quality, the encoded size (undefined:
+   * the capture size), the frame rate. Frames pause while ffmpeg restarts.
+   */
+  setEncoding(e: { quality: number; scaleTo?: { width: number; height: number }; fps?: number }): Promise<void> {
+    const next: VideoCaptureParams = { ...this.params, quality: e.quality, fps: e.fps ?? this.params.fps };
+    if (e.scaleTo && (e.scaleTo.width !== this.params.width || e.scaleTo.height !== this.params.height)) next.scaleTo = e.scaleTo;
+    else delete next.scaleTo;
+    const same = next.quality === this.params.quality && next.fps === this.params.fps
+      && next.scaleTo?.width === this.params.scaleTo?.width && next.scaleTo?.height === this.params.scaleTo?.height;
+    if (same) return Promise.resolve();
+    this.params = next;
+    return this.relaunch();
+  }
+
   /** Changes picture quality (1..100). Restart-based: frames pause for ~0.5 s. */
   setQuality(quality: number): Promise<void> {
     if (quality === this.params.quality) return Promise.resolve();
@@ -398,13 +415,26 @@ export interface AudioCaptureOptions extends PlatformOptions {
   ffmpeg: string;
   source: AudioSource;
   codec: AudioCodecName;
+  /**
+   * Encode Opus in-process (ffmpeg then hands over raw PCM): default when `@discordjs/opus`
+   * loads. Needed for the echo canceller, which works on the PCM before it is encoded.
+   */
+  inProcessOpus?: boolean;
+  /** Takes the speaker's echo out of every 20 ms frame before it is encoded. */
+  echo?: EchoCanceller | null;
 }
 
-/** Encoded audio from a mic, the 1 kHz test tone or a looping file: one `packet` per 20 ms. */
+/**
+ * Audio from a mic, the 1 kHz test tone or a looping file: one `packet` per 20 ms.
+ * In-process (the default when possible): ffmpeg -> raw PCM -> 20 ms frames -> echo
+ * canceller -> Opus encoder here. Else ffmpeg encodes Opus into Ogg pages, cut apart here.
+ */
 export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
   private readonly source: AudioSource;
   private readonly codec: AudioCodecName;
   private readonly platformOpts: PlatformOptions;
+  private readonly encoder: OpusFrameEncoder | null;
+  private readonly echo: EchoCanceller | null;
   private ogg = new OggReader();
   private pcmRest: Buffer = Buffer.alloc(0);
 
@@ -412,12 +442,19 @@ export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
     super('audio', opts.ffmpeg, opts.source.kind === 'mic');
     this.source = opts.source;
     this.codec = opts.codec;
+    this.encoder = opts.codec === 'opus' && opts.inProcessOpus ? new OpusFrameEncoder() : null;
+    this.echo = opts.echo ?? null;
     // Decide pulse vs ALSA once, so that restarts keep the same backend.
     this.platformOpts = { platform: opts.platform, pulse: opts.pulse ?? hasPulse() };
   }
 
+  /** True when ffmpeg hands over raw PCM and frames are processed here. */
+  get inProcess(): boolean {
+    return this.codec === 'pcm' || this.encoder !== null;
+  }
+
   protected args(): string[] {
-    return audioCaptureArgs(this.source, this.codec, this.platformOpts);
+    return audioCaptureArgs(this.source, this.inProcess ? 'pcm' : this.codec, this.platformOpts);
   }
 
   protected resetParser(): void {
@@ -427,7 +464,7 @@ export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
 
   protected onData(chunk: Buffer): void {
     const at = nowUs();
-    if (this.codec === 'opus') {
+    if (!this.inProcess) {
       for (const p of this.ogg.push(chunk)) {
         if (isOpusHeader(p.data)) continue;
         this.emit('packet', { data: p.data, durationMs: opusPacketDurationMs(p.data), captureTimeUs: at });
@@ -436,8 +473,11 @@ export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
     }
     let buf = this.pcmRest.length ? Buffer.concat([this.pcmRest, chunk]) : chunk;
     while (buf.length >= AUDIO_FRAME_BYTES) {
-      this.emit('packet', { data: Buffer.from(buf.subarray(0, AUDIO_FRAME_BYTES)), durationMs: AUDIO_FRAME_MS, captureTimeUs: at });
+      let frame: Buffer = Buffer.from(buf.subarray(0, AUDIO_FRAME_BYTES));
       buf = buf.subarray(AUDIO_FRAME_BYTES);
+      if (this.echo) frame = this.echo.process(frame);
+      const data = this.encoder ? this.encoder.encode(frame) : frame;
+      this.emit('packet', { data, durationMs: AUDIO_FRAME_MS, captureTimeUs: at });
     }
     this.pcmRest = Buffer.from(buf);
   }

@@ -1,6 +1,7 @@
 /**
  * Decoders: encoded frames/packets in on stdin of one long-lived, supervised ffmpeg, raw
- * RGB24 frames / s16le PCM out on stdout.
+ * RGB24 frames / s16le PCM out on stdout. MJPEG is decoded in this process instead when the
+ * wasm decoder loads (jpeg-wasm.ts: fewer processes, less memory; ffmpeg stays the fallback).
  *
  * Latency: a raw H.264 stream gives ffmpeg's parser no frame end until the next frame
  * starts, so every frame is followed by an access unit delimiter (AUD_NAL): the parser
@@ -13,9 +14,18 @@ import { EventEmitter } from 'node:events';
 import { AUD_NAL } from '../codec/h264.js';
 import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
 import { describeDeath, type Supervisor } from '../proc/supervisor.js';
+import { OpusPacketDecoder } from './opus.js';
 import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, mpjpegPart, videoDecoderArgs, type AudioCodecName, type VideoCodecName } from './args.js';
 import { MediaError, type MediaWarning } from './capture.js';
 import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
+import { loadJpegDecoder, type JpegDecodeFn } from './jpeg-wasm.js';
+import { jpegSize } from '../codec/jpeg-info.js';
+import { resampleRgbaToRgb } from '../codec/resample.js';
+
+/** MJPEG frames held while the in-process decoder loads (the newest are kept). */
+const WASM_LOAD_QUEUE_FRAMES = 4;
+/** In-process decodes in flight before a new frame is dropped (they finish in about a millisecond). */
+const WASM_MAX_IN_FLIGHT = 2;
 
 /** Encoded bytes allowed to wait in a decoder's stdin before frames are dropped. */
 export const DECODER_MAX_QUEUED_BYTES = 512 * 1024;
@@ -27,6 +37,8 @@ export interface DecodedFrame {
   width: number;
   height: number;
   data: Buffer;
+  /** The `captureUs` its encoded frame was pushed with, if any. */
+  captureUs?: number;
 }
 
 export interface VideoDecoderEvents {
@@ -42,7 +54,15 @@ export interface VideoDecoderOptions {
   codec: VideoCodecName;
   width: number;
   height: number;
+  /**
+   * MJPEG: decode in this process (wasm libjpeg-turbo) when it loads, else with ffmpeg.
+   * Default true; false always uses ffmpeg. H.264 always uses ffmpeg.
+   */
+  inProcess?: boolean;
 }
+
+/** Which decoder a VideoDecoder ended up with. */
+export type VideoDecoderBackend = 'in-process' | 'ffmpeg';
 
 /** Encoded video frames -> RGB24 frames at a size that can change (restart-based). */
 export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
@@ -59,6 +79,15 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
   private closed = false;
   /** Frames dropped because the decoder was backed up or waiting for a keyframe. */
   droppedFrames = 0;
+  /** In-process MJPEG: undefined while loading (or not tried), null when it cannot be had. */
+  private wasm: JpegDecodeFn | null | undefined;
+  private wantWasm: boolean;
+  private loadQueue: Array<{ data: Uint8Array; captureUs?: number }> = [];
+  private inFlight = 0;
+  /** In-process decodes finish in order: each waits for the one before. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Capture times of the frames written to the current ffmpeg process. */
+  private launchTimes: Array<number | undefined> = [];
 
   constructor(opts: VideoDecoderOptions) {
     super();
@@ -67,7 +96,20 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     this.width = opts.width;
     this.height = opts.height;
     this.waitingForKeyframe = opts.codec === 'h264';
+    this.wantWasm = opts.codec === 'mjpeg' && opts.inProcess !== false;
     checkSize(opts.width, opts.height);
+  }
+
+  /** The decoder in use: in-process once it has loaded, else (or until then) ffmpeg. */
+  get backend(): VideoDecoderBackend {
+    return this.wasm ? 'in-process' : 'ffmpeg';
+  }
+
+  /** Resolves once the decoder is chosen (in-process loaded, or ffmpeg started). */
+  async ready(): Promise<VideoDecoderBackend> {
+    this.start();
+    if (this.wantWasm) await loadJpegDecoder();
+    return this.backend;
   }
 
   /** Current output size. */
@@ -75,10 +117,59 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     return { width: this.width, height: this.height };
   }
 
-  /** Spawns the decoder (also done by the first push). */
+  /** Starts the decoder (also done by the first push): loads the in-process one, or spawns ffmpeg. */
   start(): this {
-    if (!this.sup && !this.closed) this.launch();
+    if (this.closed) return this;
+    if (this.wantWasm) {
+      if (this.wasm === undefined && this.loadQueue.length === 0 && !this.loadStarted) this.loadWasm();
+      return this;
+    }
+    if (!this.sup) this.launch();
     return this;
+  }
+
+  private loadStarted = false;
+
+  private loadWasm(): void {
+    this.loadStarted = true;
+    void loadJpegDecoder().then((fn) => {
+      if (this.closed) return;
+      this.wasm = fn;
+      const queued = this.loadQueue;
+      this.loadQueue = [];
+      if (!fn) {
+        // No in-process decoder here: ffmpeg does it, starting with what waited.
+        this.wantWasm = false;
+        this.launch();
+      }
+      for (const f of queued) this.push({ data: f.data, keyframe: true, captureUs: f.captureUs });
+    });
+  }
+
+  /** One JPEG through the in-process decoder, scaled to the current size, in order. */
+  private decodeInProcess(fn: JpegDecodeFn, jpeg: Uint8Array, captureUs: number | undefined): boolean {
+    const size = jpegSize(jpeg);
+    if (!size || size.width * size.height > MAX_DECODED_PIXELS || this.inFlight >= WASM_MAX_IN_FLIGHT) {
+      this.droppedFrames++;
+      return false;
+    }
+    this.inFlight++;
+    const decoded = fn(jpeg);
+    this.chain = this.chain.then(async () => {
+      try {
+        const img = await decoded;
+        if (this.closed) return;
+        const { width, height } = this;
+        const data = resampleRgbaToRgb(img.data, img.width, img.height, width, height);
+        this.emit('frame', { width, height, data, ...(captureUs !== undefined ? { captureUs } : {}) });
+      } catch {
+        // A damaged frame: dropped, like a frame ffmpeg cannot decode.
+        this.droppedFrames++;
+      } finally {
+        this.inFlight--;
+      }
+    });
+    return true;
   }
 
   private launch(): void {
@@ -99,6 +190,9 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     sup.on('spawn', (child) => {
       // A new process knows no reference frames.
       if (this.codec === 'h264') this.waitingForKeyframe = true;
+      // Capture times of the frames written to this process, in order: ffmpeg keeps the order.
+      const times: Array<number | undefined> = [];
+      this.launchTimes = times;
       let pending: Buffer[] = [];
       let pendingBytes = 0;
       child.stdout?.on('data', (chunk: Buffer) => {
@@ -112,7 +206,8 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
         let all = Buffer.concat(pending);
         while (all.length >= frameBytes) {
           // Frames of an old size (before setSize) are still correct: they carry their own size.
-          this.emit('frame', { width, height, data: Buffer.from(all.subarray(0, frameBytes)) });
+          const captureUs = times.shift();
+          this.emit('frame', { width, height, data: Buffer.from(all.subarray(0, frameBytes)), ...(captureUs !== undefined ? { captureUs } : {}) });
           all = all.subarray(frameBytes);
         }
         pending = all.length ? [all] : [];
@@ -130,8 +225,18 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
    * Feeds one encoded frame (a whole JPEG or H.264 access unit). Returns false when it was
    * dropped (decoder backed up, or H.264 waiting for a keyframe).
    */
-  push(frame: { data: Uint8Array; keyframe: boolean }): boolean {
+  push(frame: { data: Uint8Array; keyframe: boolean; captureUs?: number }): boolean {
     if (this.closed) return false;
+    if (this.wantWasm) {
+      if (this.wasm) return this.decodeInProcess(this.wasm, frame.data, frame.captureUs);
+      this.start();
+      this.loadQueue.push({ data: frame.data, captureUs: frame.captureUs });
+      if (this.loadQueue.length > WASM_LOAD_QUEUE_FRAMES) {
+        this.loadQueue.shift();
+        this.droppedFrames++;
+      }
+      return true;
+    }
     if (!this.sup) this.launch();
     const stdin = this.sup?.child?.stdin;
     if (!stdin || !stdin.writable || stdin.writableLength > DECODER_MAX_QUEUED_BYTES) {
@@ -145,6 +250,7 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
       }
       this.waitingForKeyframe = false;
     }
+    this.launchTimes.push(frame.captureUs);
     if (this.codec === 'h264') {
       stdin.write(frame.data);
       stdin.write(AUD_NAL);
@@ -175,6 +281,8 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     if (width === this.width && height === this.height) return;
     this.width = width;
     this.height = height;
+    // In process: the next frame comes at the new size; nothing to restart.
+    if (this.wantWasm) return;
     const old = this.sup;
     this.sup = undefined;
     if (!this.closed) {
@@ -191,6 +299,8 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
   /** Stops the decoder. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.loadQueue = [];
+    await this.chain;
     const sup = this.sup;
     if (!sup) return;
     sup.removeAllListeners('died');
@@ -215,12 +325,18 @@ export interface AudioDecoderEvents {
 export interface AudioDecoderOptions {
   ffmpeg: string;
   codec: AudioCodecName;
+  /** Decode Opus in-process (`@discordjs/opus`) instead of through an ffmpeg fed Ogg pages. */
+  inProcessOpus?: boolean;
 }
 
-/** Audio packets -> PCM. `pcm` packets pass straight through; Opus goes through ffmpeg in Ogg pages. */
+/**
+ * Audio packets -> PCM. `pcm` packets pass straight through; Opus is decoded in-process
+ * when `@discordjs/opus` loads (0.03 ms a packet, nothing held), else by an ffmpeg fed Ogg pages.
+ */
 export class AudioDecoder extends EventEmitter<AudioDecoderEvents> {
   private readonly ffmpeg: string;
   private readonly codec: AudioCodecName;
+  private readonly opus: OpusPacketDecoder | null;
   private sup: Supervisor | undefined;
   private ogg = new OggWriter();
   private closed = false;
@@ -230,10 +346,16 @@ export class AudioDecoder extends EventEmitter<AudioDecoderEvents> {
     super();
     this.ffmpeg = opts.ffmpeg;
     this.codec = opts.codec;
+    this.opus = opts.codec === 'opus' && opts.inProcessOpus ? new OpusPacketDecoder() : null;
+  }
+
+  /** True when no ffmpeg is involved. */
+  get inProcess(): boolean {
+    return this.codec === 'pcm' || this.opus !== null;
   }
 
   start(): this {
-    if (this.codec === 'opus' && !this.sup && !this.closed) this.launch();
+    if (!this.inProcess && !this.sup && !this.closed) this.launch();
     return this;
   }
 
@@ -268,6 +390,15 @@ export class AudioDecoder extends EventEmitter<AudioDecoderEvents> {
     if (this.closed) return false;
     if (this.codec === 'pcm') {
       this.emit('pcm', Buffer.from(packet));
+      return true;
+    }
+    if (this.opus) {
+      const pcm = this.opus.decode(packet);
+      if (!pcm) {
+        this.droppedPackets++;
+        return false;
+      }
+      this.emit('pcm', pcm);
       return true;
     }
     if (!this.sup) this.launch();

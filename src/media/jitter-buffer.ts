@@ -6,7 +6,10 @@
  * there is) plays what is left padded with silence, counts one underrun, raises the target
  * by one step and buffers up to it again. A long run without underruns lowers the target a
  * step. Whatever piles up beyond target + headroom is dropped from the oldest end, so delay
- * stays bounded when the sender's clock runs faster than ours or a burst arrives.
+ * stays bounded when the sender's clock runs faster than ours or a burst arrives. And audio
+ * that stands in the buffer for no reason is let go: when, over a whole second, the buffer
+ * never fell below target + JITTER_TRIM_SLACK_MS just before a frame was taken, the excess is
+ * dropped (a burst after a stall would otherwise stay as delay for the rest of the call).
  */
 
 /** Lowest and highest target; the issue asks for <= 60 ms. */
@@ -19,6 +22,10 @@ export const JITTER_STEP_MS = 10;
 export const JITTER_HEADROOM_MS = 40;
 /** Playout time without an underrun before the target is lowered a step. */
 export const JITTER_STABLE_MS = 10_000;
+/** Window over which the lowest fill is watched for standing excess. */
+export const JITTER_TRIM_WINDOW_MS = 1000;
+/** Fill above the target that is tolerated as standing (below one frame, so it never shaves the phase). */
+export const JITTER_TRIM_SLACK_MS = 10;
 
 export interface JitterBufferOptions {
   /** Bytes of PCM per ms: 96 for 48 kHz mono s16le. */
@@ -40,6 +47,8 @@ export class JitterBuffer {
   underruns = 0;
   /** Ms of audio dropped because the buffer was too full. */
   droppedMs = 0;
+  private windowMs = 0;
+  private windowMinBytes = Infinity;
 
   constructor(opts: JitterBufferOptions = {}) {
     this.bytesPerMs = opts.bytesPerMs ?? 96;
@@ -77,6 +86,7 @@ export class JitterBuffer {
       this.playing = true;
     }
     if (this.bytes >= want) {
+      this.watchStanding(ms);
       this.stableMs += ms;
       if (this.stableMs >= JITTER_STABLE_MS) {
         this.stableMs = 0;
@@ -88,9 +98,26 @@ export class JitterBuffer {
     this.take(this.bytes).copy(out);
     this.underruns++;
     this.playing = false;
+    this.windowMs = 0;
+    this.windowMinBytes = Infinity;
     this.stableMs = 0;
     this.target = Math.min(JITTER_MAX_TARGET_MS, this.target + JITTER_STEP_MS);
     return out;
+  }
+
+  /** Called before each full pull: drops what stood above target + slack for a whole window. */
+  private watchStanding(ms: number): void {
+    this.windowMinBytes = Math.min(this.windowMinBytes, this.bytes);
+    this.windowMs += ms;
+    if (this.windowMs < JITTER_TRIM_WINDOW_MS) return;
+    const target = this.msToBytes(this.target);
+    if (this.windowMinBytes > target + this.msToBytes(JITTER_TRIM_SLACK_MS)) {
+      const excess = this.windowMinBytes - target;
+      this.take(excess - (excess % this.align));
+      this.droppedMs += excess / this.bytesPerMs;
+    }
+    this.windowMs = 0;
+    this.windowMinBytes = Infinity;
   }
 
   private msToBytes(ms: number): number {

@@ -32,12 +32,18 @@ export interface RecorderOptions extends RecorderParams {
 }
 
 /** Writes received media to a Matroska file. */
+/** What ffmpeg prints when the file could not be written out, whatever its exit status. */
+const RECORDER_WRITE_ERROR = /Error (writing|closing)|No space left on device|Input\/output error|Disk quota exceeded/i;
+
 export class Recorder extends EventEmitter<RecorderEvents> {
   private readonly opts: RecorderOptions;
   private sup: Supervisor | undefined;
   private ogg = new OggWriter();
   private waitingForKeyframe: boolean;
   private closed = false;
+  private closing: Promise<void> = Promise.resolve();
+  /** Something was handed to ffmpeg (an empty recording is not a failed one). */
+  private wrote = false;
 
   constructor(opts: RecorderOptions) {
     super();
@@ -91,6 +97,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     if (this.waitingForKeyframe && !frame.keyframe) return;
     this.waitingForKeyframe = false;
     this.sup?.markStarted();
+    this.wrote = true;
     w.write(frame.data);
     if (this.opts.video === 'h264') w.write(AUD_NAL);
   }
@@ -101,16 +108,35 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     const w = this.pipe(4);
     if (!w) return;
     this.sup?.markStarted();
+    this.wrote = true;
     if (this.opts.audio === 'opus') w.write(this.ogg.page(packet, Math.round((durationMs * AUDIO_SAMPLE_RATE_HZ) / 1000)));
     else w.write(packet);
   }
 
-  /** Ends the inputs and waits until ffmpeg has finalized the file. Idempotent. */
+  /**
+   * Ends the inputs and waits until ffmpeg has finalized the file. Idempotent. A finalize that
+   * fails (ffmpeg exits non-zero: e.g. a full disk, whose error can surface only when ffmpeg
+   * flushes its buffers and writes the index) is a W_RECORD_FAILED warning before it resolves,
+   * as a death during the call is: a short call on a loaded machine reached close() before
+   * any write had failed, and the broken recording was reported as a good one.
+   */
   async close(): Promise<void> {
+    if (this.closed) return this.closing;
     this.closed = true;
     const sup = this.sup;
     if (!sup) return;
     sup.removeAllListeners('died');
-    await sup.close();
+    const child = sup.child;
+    this.closing = sup.close().then(() => {
+      if (!child || !this.wrote) return;
+      const tail = sup.lastStderr();
+      // ffmpeg 5.1 exits 0 after 'Error writing trailer ...: No space left on device'.
+      const writeError = tail.find((l) => RECORDER_WRITE_ERROR.test(l));
+      if (child.exitCode === 0 && !writeError) return;
+      const how = child.exitCode !== null ? `exited with code ${child.exitCode}` : `was killed by ${child.signalCode ?? 'a signal'}`;
+      const last = writeError ?? tail[tail.length - 1];
+      this.emit('warning', { code: 'W_RECORD_FAILED', message: `recording not finished: ffmpeg-recorder ${how}${last ? `: ${last}` : ''}` });
+    });
+    return this.closing;
   }
 }

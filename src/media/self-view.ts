@@ -21,6 +21,8 @@ export interface SelfViewOptions {
   /** Our capture size (frames are decoded at it). */
   width: number;
   height: number;
+  /** MJPEG in process (the default) or through ffmpeg. */
+  inProcess?: boolean;
 }
 
 export class SelfView extends EventEmitter<SelfViewEvents> {
@@ -67,7 +69,7 @@ export class SelfView extends EventEmitter<SelfViewEvents> {
   push(frame: VideoFrame): void {
     if (!this.active || this.cameraOff || this.failed) return;
     if (!this.decoder) {
-      const d = new VideoDecoder({ ffmpeg: this.opts.ffmpeg, codec: this.opts.codec, width: this.size.width, height: this.size.height });
+      const d = new VideoDecoder({ ffmpeg: this.opts.ffmpeg, codec: this.opts.codec, width: this.size.width, height: this.size.height, inProcess: this.opts.inProcess });
       d.on('frame', (f) => {
         if (this.active && !this.cameraOff && this.decoder === d) this.emit('frame', f);
       });

@@ -141,6 +141,55 @@ for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
   });
 }
 
+test('SIGHUP to the whole process group, as a closing terminal sends it (ffmpeg children too), three times: BYE, exit 0', async () => {
+  for (let round = 1; round <= 3; round++) {
+    const session = code();
+    const a = runClient(clientArgs(daemon, session, ['--grace', '60']), {}, 120_000);
+    started.push(a.child.pid!);
+    await a.waitFor('waiting', STEP_MS);
+    const b = runClient(clientArgs(daemon, session), {}, 120_000, { detached: true });
+    started.push(b.child.pid!);
+    await inCall(a, b);
+    const tree = processTree(b.child.pid!);
+    process.kill(-b.child.pid!, 'SIGHUP');
+    const eb = await within(b.exited, `round ${round}: b to exit`);
+    assert.equal(eb.code, 0, `round ${round}: ${b.stderr()}`);
+    assert.equal(b.events[b.events.length - 1]?.reason, 'hangup', `round ${round}: ${b.stderr()}`);
+    await within(a.exited, `round ${round}: a to exit`);
+    assert.equal(peerLeft(a)?.reason, 'bye', `round ${round}: a was told goodbye: ${a.stderr()}`);
+    const left = await waitGone(tree, GONE_MS);
+    assert.deepEqual(left, [], `round ${round}: still running: ${describe(left)}`);
+  }
+});
+
+test('a call that ends on a media failure (its capture ffmpeg SIGKILLed past the restarts) still tells the peer goodbye', async () => {
+  const session = code();
+  const a = runClient(clientArgs(daemon, session, ['--grace', '60']), {}, 120_000);
+  started.push(a.child.pid!);
+  await a.waitFor('waiting', STEP_MS);
+  const b = runClient(clientArgs(daemon, session, ['--audio-in', 'none']), {}, 120_000);
+  started.push(b.child.pid!);
+  await inCall(a, b);
+  const capture = (): number[] => processTree(b.child.pid!).slice(1)
+    .filter((p) => /testsrc/.test(describe([p])));
+  const killer = setInterval(() => {
+    for (const p of capture()) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }, 200);
+  const eb = await within(b.exited, 'b to give up on its capture').finally(() => clearInterval(killer));
+  assert.equal(eb.code, 7, b.stderr());
+  assert.equal(b.events[b.events.length - 1]?.reason, 'media');
+  // Without a goodbye, a would wait out its --grace 60.
+  const ea = await within(a.exited, 'a to exit');
+  assert.equal(peerLeft(a)?.reason, 'bye', a.stderr());
+  assert.equal(ea.code, 0);
+});
+
 /** `videochat demo ARGS`, stdout parsed line by line. */
 function runDemo(args: string[]) {
   const child = spawn(process.execPath, [VIDEOCHAT_BIN, 'demo', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -169,7 +218,16 @@ for (const signal of ['SIGHUP', 'SIGKILL'] as const) {
     started.push(...tree);
     d.child.kill(signal);
     const ed = await within(d.exited, 'demo to exit');
-    if (signal === 'SIGHUP') assert.equal(ed.code, 0, d.stderr());
+    if (signal === 'SIGHUP') {
+      assert.equal(ed.code, 0, d.stderr());
+      // Both peers hung up and said so: an `ended` line each, the last of each peer's lines.
+      const lines = d.stdout().trim().split('\n').map((l) => JSON.parse(l) as { event: string; peer: string; reason?: string });
+      for (const peer of ['a', 'b']) {
+        const mine = lines.filter((l) => l.peer === peer);
+        assert.equal(mine[mine.length - 1]?.event, 'ended', `peer ${peer}: ${JSON.stringify(mine.slice(-2))}`);
+        assert.equal(mine[mine.length - 1]?.reason, 'hangup');
+      }
+    }
     const left = await waitGone(tree, GONE_MS);
     assert.deepEqual(left, [], `still running after ${signal}: ${describe(left)}`);
   });
@@ -239,10 +297,11 @@ test('after the TUI closes: the same one line as headless mode says how the call
   assert.match(w.screen(), /EXIT=4/);
 });
 
-test('the terminal closes on a TUI call (tmux kill-session: SIGHUP), twice: BYE, the TUI and its children gone', { skip }, async () => {
-  for (let round = 1; round <= 2; round++) {
+test('the terminal closes on a TUI call (tmux kill-session: SIGHUP), three times: BYE, the TUI and its children gone', { skip }, async () => {
+  for (let round = 1; round <= 3; round++) {
     const session = code();
-    const p = pane(tuiArgs(session));
+    // Round 3 as a newcomer runs it: a tone for the mic, the speaker (no sound card here: its child fails).
+    const p = pane(round < 3 ? tuiArgs(session) : [...tuiArgs(session), '--audio-in', 'test', '--audio-out', 'speaker']);
     await poll(() => /videochat connect/.test(p.screen()), 'the waiting screen');
     const b = runClient(clientArgs(daemon, session, ['--grace', '60']), {}, 120_000);
     started.push(b.child.pid!);
@@ -268,4 +327,17 @@ test('the terminal closes on demo (tmux kill-session): its relay, handlers and p
   tmux('kill-session', '-t', p.name);
   const left = await waitGone(tree, GONE_MS);
   assert.deepEqual(left, [], `still running: ${describe(left)}`);
+});
+
+test('demo SIGKILLed while its call is on the screen: the shown peer hangs up and says so, relay and peers all go', { skip }, async () => {
+  const p = pane(['demo', '--render', 'blocks', '--audio-out', 'none']);
+  await poll(() => processTree(p.shellPid()).length >= 7 && /fps/.test(p.screen()), `the demo call: ${p.screen()}`);
+  const tree = processTree(p.shellPid()).slice(1);
+  started.push(...tree);
+  // The shell's child is the demo itself; everything else is below it.
+  const demoPid = tree[0];
+  process.kill(demoPid, 'SIGKILL');
+  const left = await waitGone(tree, GONE_MS);
+  assert.deepEqual(left, [], `still running: ${describe(left)}`);
+  await poll(() => /call ended \(hangup, exit 0\): the parent process is gone/.test(p.screen()), `the shown peer's last line: ${p.screen()}`, 10_000);
 });

@@ -3,7 +3,8 @@
  * a real `videochat connect`; the other end is our own protocol code (the client's Channel on
  * a real socket, no media) so that it can stop at an exact step: a peer that crashes after
  * its HELLO (its sockets reset before its KEY_CONFIRM) is a lost peer, exit 5; a peer whose
- * KEY_CONFIRM is wrong (it does not know the code) is a failed key confirmation, exit 8.
+ * KEY_CONFIRM is wrong (it does not know the code) is a failed key confirmation, exit 8; a
+ * peer that sends its HELLO and then freezes is lost after --peer-timeout, exit 5.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import { clientArgs, runClient, type ClientRun } from '../helpers/call.js';
 import { openRelayChannel } from '../../src/cli/session/relay-link.js';
 import { Channel } from '../../src/cli/session/channel.js';
 import { deriveCodeSecrets } from '../../src/codec/secure/rendezvous.js';
+import { ConnectionSecurity } from '../../src/codec/secure/connection.js';
+import { encodeHello } from '../../src/codec/protocol/index.js';
 
 const STEP_MS = 45_000;
 let daemon: StartedDaemon;
@@ -74,4 +77,28 @@ test('a peer whose KEY_CONFIRM is wrong (another code, same rendezvous): key con
   assert.equal(ended.reason, 'key-confirmation', a.stderr());
   assert.equal(ea.code, 8);
   assert.match(String(ended.message), /key confirmation failed/);
+});
+
+test('a peer that freezes during the key exchange (its HELLO, then nothing): peer lost after --peer-timeout, exit 5, not a wait of --wait', async () => {
+  const session = code();
+  const a = runClient(clientArgs(daemon, session, ['--audio-in', 'none', '--wait', '120', '--peer-timeout', '3']), {}, 150_000);
+  runs.push(a);
+  await a.waitFor('waiting', STEP_MS);
+  const { rendezvousId, codeKey } = await deriveCodeSecrets(session);
+  const sockets = [];
+  for (const [name, port] of [['video', daemon.videoPort], ['audio', daemon.audioPort]] as const) {
+    const socket = await openRelayChannel('127.0.0.1', port, rendezvousId);
+    // A HELLO as a real peer sends it, and then silence, the sockets held open.
+    socket.write(encodeHello(new ConnectionSecurity({ channel: name, insecure: false, codeKey }).helloInit()));
+    sockets.push(socket);
+  }
+  const t0 = Date.now();
+  const ea = await Promise.race([a.exited, new Promise<null>((r) => setTimeout(() => r(null), STEP_MS))]);
+  for (const s of sockets) s.destroy();
+  assert.ok(ea, `the client still waits ${STEP_MS} ms after the peer froze mid-exchange`);
+  assert.ok(Date.now() - t0 >= 2500, 'not before --peer-timeout');
+  const ended = a.events[a.events.length - 1];
+  assert.equal(ended.reason, 'peer-lost', a.stderr());
+  assert.equal(ea.code, 5);
+  assert.match(String(ended.message), /stalled during the key exchange/);
 });

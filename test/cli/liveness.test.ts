@@ -137,3 +137,23 @@ test('one record header grown by 2 MiB on the path: the stuck video connection i
   assert.equal(ea.code, 0, a.stderr());
   assert.equal(eb.code, 0, b.stderr());
 });
+
+test('our own process frozen past --peer-timeout (SIGSTOP, then SIGCONT) while the peer kept sending: not taken for a lost peer', async () => {
+  const d = await startDaemon(['--log-level', 'warn']);
+  daemons.push(d);
+  // b never times out: only a's judgement is under test.
+  const { a, b } = await call(d, ['--peer-timeout', '3', '--grace', '20'], ['--peer-timeout', '0', '--grace', '20']);
+  process.kill(a.child.pid!, 'SIGSTOP');
+  stopped.push(a.child.pid!);
+  await new Promise((r) => setTimeout(r, 5000));
+  const wokeAt = Date.now();
+  process.kill(a.child.pid!, 'SIGCONT');
+  // The peer's messages were waiting in a's socket: they count before any verdict.
+  await poll(() => a.events.some((e) => e.event === 'stats' && e.ts > wokeAt + 2000), 'a running again');
+  assert.equal(find(a, (e) => e.event === 'warning' && e.code === 'W_PEER_SILENT'), undefined, a.stderr());
+  assert.equal(find(a, (e) => e.event === 'peer-left'), undefined);
+  a.child.kill('SIGINT');
+  const [ea, eb] = await Promise.all([a.exited, b.exited]);
+  assert.equal(ea.code, 0, a.stderr());
+  assert.equal(eb.code, 0, b.stderr());
+});

@@ -199,3 +199,34 @@ test('paced playback to a reader slower than the clip skips frames and stays on 
   // Every frame it would have sent takes the reader ~CLIP_SEC * 20 s; skipping keeps it near CLIP_SEC.
   assert.ok(ms < CLIP_SEC * 1000 * 5, `took ${ms} ms for a ${CLIP_SEC} s clip`);
 });
+
+test('--dither: ordered mixes palette colours (more of them in 16 colours); a bad kind is one line, exit 2', async () => {
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is counted
+  const colours = (r: Run) => new Set(r.stdout.toString('latin1').match(/\x1b\[[0-9;]*m/g) ?? []).size;
+  const args = [clip, '--speed', 'max', '--cells', '40x12', '--render', 'blocks', '--colors', '16'];
+  const plain = await play(args);
+  const dithered = await play([...args, '--dither', 'ordered']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(dithered.code, 0, dithered.stderr);
+  assert.ok(colours(dithered) > colours(plain), `${colours(dithered)} distinct SGRs dithered vs ${colours(plain)}`);
+  const bad = await play([...args, '--dither', 'bogus']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /--dither must be one of none, ordered, noise/);
+});
+
+test('colour is scaled at full resolution: a 4:2:0 clip drawn as truecolor blocks is within 21.2 dB of the picture (20 dB when chroma was scaled at half)', async () => {
+  const { psnr, reconstructPixels } = await import('../../src/codec/render/index.js');
+  const png = join(dir, 'still.png');
+  const still = join(dir, 'still.mkv');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x480', '-frames:v', '1', png]);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', png, '-t', '1', '-r', '10', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', still]);
+  const r = await play([still, '--speed', 'max', '--cells', '80x30', '--render', 'blocks', '--colors', 'truecolor']);
+  assert.equal(r.code, 0, r.stderr);
+  const first = r.stdout.toString('latin1').split(SYNC_BEGIN).filter(Boolean)[0];
+  // 80x30 cells of 1x2 pixels hold 4:3 exactly: the picture fills the area from the top left.
+  assert.ok(first.startsWith('\x1b[1;1H'), JSON.stringify(first.slice(0, 12)));
+  const reference = { width: 160, height: 180, data: new Uint8Array(execFileSync('ffmpeg', ['-v', 'error', '-i', png, '-vf', 'format=rgb24,scale=160:180:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'])) };
+  const quality = psnr(reconstructPixels([Buffer.from(first, 'latin1')], { col: 0, row: 0, cols: 80, rows: 30 }), reference);
+  assert.ok(quality >= 21.2, `PSNR ${quality.toFixed(2)} dB`);
+});

@@ -20,10 +20,12 @@ export interface ClientRun {
 }
 
 /** Spawns `node bin/videochat.js ...args`; stdout is parsed as NDJSON. */
-export function runClient(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): ClientRun {
+export function runClient(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, opts: { detached?: boolean } = {}): ClientRun {
   const child = spawn(process.execPath, [VIDEOCHAT_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
+    // Its own process group: a test can signal it and its children together, as a terminal does.
+    ...(opts.detached ? { detached: true } : {}),
   });
   let out = '';
   let err = '';

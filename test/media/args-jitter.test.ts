@@ -36,7 +36,7 @@ test('encoders: mjpeg to stdout, h264 ultrafast/zerolatency with a 1 s GOP in FL
   for (const [k, v] of [['-c:a', 'libopus'], ['-application', 'voip'], ['-frame_duration', '20'], ['-ar', '48000'], ['-ac', '1'], ['-page_duration', '20000'], ['-f', 'ogg']]) {
     assert.equal(opus[opus.lastIndexOf(k) + 1], v, k);
   }
-  assert.deepEqual(audioCaptureArgs({ kind: 'mic' }, 'pcm', { platform: 'linux', pulse: true }).slice(4, 9), ['-nostdin', '-f', 'pulse', '-i', 'default']);
+  assert.deepEqual(audioCaptureArgs({ kind: 'mic' }, 'pcm', { platform: 'linux', pulse: true }).slice(4, 11), ['-nostdin', '-f', 'pulse', '-fragment_size', '3840', '-i', 'default']);
   assert.deepEqual(audioCaptureArgs({ kind: 'mic', device: 'hw:1' }, 'pcm', { platform: 'linux', pulse: false }).slice(5, 9), ['-f', 'alsa', '-i', 'hw:1']);
 });
 
@@ -105,4 +105,16 @@ test('jitter buffer: a burst is trimmed so delay stays bounded; a long steady ru
   }
   assert.equal(steady.underruns, 0);
   assert.ok(steady.targetMs < 40, `target ${steady.targetMs}`);
+});
+
+test('decoder: colour at full resolution (a 4:2:0 JPEG scaled down keeps its colour edges)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { psnr } = await import('../../src/codec/render/quality.js');
+  const jpeg = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '2', '-f', 'mjpeg', '-']);
+  const args = videoDecoderArgs('mjpeg', 160, 96);
+  const out = execFileSync('ffmpeg', args, { input: Buffer.concat(mpjpegPart(jpeg)), maxBuffer: 1 << 24 });
+  assert.equal(out.length, 160 * 96 * 3);
+  const reference = execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', '-vf', 'format=rgb24,scale=160:96', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+  const q = psnr({ width: 160, height: 96, data: new Uint8Array(out) }, { width: 160, height: 96, data: new Uint8Array(reference) });
+  assert.ok(q >= 35, `PSNR ${q.toFixed(2)} dB`);
 });

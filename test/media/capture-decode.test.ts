@@ -74,10 +74,11 @@ for (const codec of ['mjpeg', 'h264'] as const) {
   });
 }
 
-for (const codec of ['mjpeg', 'h264'] as const) {
-  test(`${codec}: the decoder hands out frame k before frame k+1 is written`, async () => {
+for (const [codec, inProcess] of [['mjpeg', false], ['mjpeg', true], ['h264', false]] as const) {
+  test(`${codec}${codec === 'mjpeg' ? (inProcess ? ' in process' : ' through ffmpeg') : ''}: the decoder hands out frame k before frame k+1 is written`, async () => {
     const frames = await captureFor(codec, 700);
-    const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec, width: 80, height: 60 });
+    const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec, width: 80, height: 60, inProcess });
+    assert.equal(await dec.ready(), inProcess ? 'in-process' : 'ffmpeg');
     let decoded = 0;
     dec.on('frame', () => decoded++);
     dec.on('error', (e) => assert.fail(e.message));
@@ -159,9 +160,9 @@ function ffmpegChildren(): number[] {
   return out.split('\n').filter((l) => /ffmpeg/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
-test('mjpeg: setSize while frames keep coming: frames of the new size, one decoder process left, none after close', async () => {
+test('mjpeg through ffmpeg: setSize while frames keep coming: frames of the new size, one decoder process left, none after close', async () => {
   const frames = await captureFor('mjpeg', 2000);
-  const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec: 'mjpeg', width: 64, height: 48 });
+  const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec: 'mjpeg', width: 64, height: 48, inProcess: false });
   const out: DecodedFrame[] = [];
   dec.on('frame', (f) => out.push(f));
   dec.on('error', (e) => assert.fail(e.message));
@@ -188,6 +189,56 @@ test('mjpeg: setSize while frames keep coming: frames of the new size, one decod
   }
   await sleep(300);
   assert.deepEqual(ffmpegChildren(), [], 'no decoder left after close');
+});
+
+test('mjpeg in process: no ffmpeg, the same picture as ffmpeg gives, new sizes at once, damaged and oversized frames dropped', async () => {
+  const frames = await captureFor('mjpeg', 700);
+  const decode = async (inProcess: boolean, w: number, h: number) => {
+    const dec = new VideoDecoder({ ffmpeg: FFMPEG, codec: 'mjpeg', width: w, height: h, inProcess });
+    const out: DecodedFrame[] = [];
+    dec.on('frame', (f) => out.push(f));
+    dec.on('error', (e) => assert.fail(e.message));
+    await dec.ready();
+    dec.push(frames[3]!);
+    const deadline = Date.now() + 10_000;
+    while (out.length < 1 && Date.now() < deadline) await sleep(10);
+    return { dec, out };
+  };
+  for (const [w, h] of [[320, 240], [160, 120], [500, 376]] as const) {
+    const ours = await decode(true, w, h);
+    const theirs = await decode(false, w, h);
+    assert.equal(ours.dec.backend, 'in-process');
+    assert.equal(ours.out[0]!.data.length, w * h * 3);
+    // The same picture: the mean difference per channel is small (scalers differ a little).
+    let diff = 0;
+    const a = ours.out[0]!.data;
+    const b = theirs.out[0]!.data;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
+    const mean = diff / a.length;
+    assert.ok(mean < (w === 320 ? 3 : 12), `${w}x${h}: mean difference ${mean.toFixed(2)} per channel`);
+    await ours.dec.close();
+    await theirs.dec.close();
+  }
+  const { dec, out } = await decode(true, 64, 48);
+  assert.deepEqual(ffmpegChildren(), [], 'no ffmpeg for an in-process decoder');
+  await dec.setSize(96, 64);
+  dec.push(frames[4]!);
+  // Damaged: cut in half; oversized: a header claiming 60000x60000.
+  const cut = frames[5]!.data.subarray(0, frames[5]!.data.length >> 1);
+  dec.push({ data: cut, keyframe: true });
+  const huge = Buffer.from(frames[6]!.data);
+  for (let i = 2; i + 9 < huge.length; i++) {
+    if (huge[i] === 0xff && huge[i + 1] === 0xc0) { huge.writeUInt16BE(60000, i + 5); huge.writeUInt16BE(60000, i + 7); break; }
+  }
+  dec.push({ data: huge, keyframe: true });
+  dec.push(frames[7]!);
+  const deadline = Date.now() + 10_000;
+  while (out.length < 3 && Date.now() < deadline) await sleep(10);
+  await sleep(100);
+  assert.equal(out.length, 3, 'the good frames only');
+  assert.deepEqual(out.slice(1).map((f) => `${f.width}x${f.height}`), ['96x64', '96x64'], 'the new size from the next frame');
+  assert.equal(dec.droppedFrames, 2);
+  await dec.close();
 });
 
 test('opus: 20 ms packets of the 1 kHz test tone decode back to PCM whose dominant frequency is 1 kHz', async () => {

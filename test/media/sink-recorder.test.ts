@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { AudioSink } from '../../src/media/audio-sink.js';
 import { AudioCapture, VideoCapture, type MediaWarning } from '../../src/media/capture.js';
@@ -30,6 +30,8 @@ test('speaker:tofile: the real speaker in the child process plays the 1 kHz tone
   const warnings: MediaWarning[] = [];
   sink.on('warning', (w) => warnings.push(w));
   sink.start();
+  // Frames are played only once the child has the device open (pushed before, they are not played late).
+  await withTimeout((async () => { while (!sink.speakerReady) await sleep(10); })(), 10_000, 'speaker child ready');
   for (let i = 0; i < 40; i++) {
     sink.push(tone(20));
     await sleep(20);
@@ -116,6 +118,37 @@ for (const [video, audio] of [['mjpeg', 'opus'], ['h264', 'pcm']] as const) {
     assert.ok(Number(probe.format.duration) > 0.5, `duration ${probe.format.duration}`);
   });
 }
+
+test('a recording that can only fail as ffmpeg finalizes it (a full disk, a short call) is a W_RECORD_FAILED warning from close()', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'full.mkv');
+  symlinkSync('/dev/full', path);
+  const rec = new Recorder({ ffmpeg: FFMPEG, path, video: 'mjpeg', audio: null });
+  const vcap = new VideoCapture({ ffmpeg: FFMPEG, source: { kind: 'test' }, codec: 'mjpeg', fps: 15, width: 160, height: 120 });
+  const warnings: MediaWarning[] = [];
+  rec.on('warning', (w) => warnings.push(w));
+  rec.start();
+  // One frame, then close at once: whatever ffmpeg had buffered fails to reach the disk only
+  // now, as it writes out and finalizes, so no death during the call could have told us.
+  const [frame] = (await once(vcap.start(), 'frame')) as [{ data: Uint8Array; keyframe: boolean }];
+  rec.writeVideo(frame);
+  await vcap.close();
+  await withTimeout(rec.close(), 10_000, 'recorder finalize');
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.equal(warnings[0]!.code, 'W_RECORD_FAILED');
+  assert.match(warnings[0]!.message, /^recording not finished: ffmpeg-recorder exited with code \d+: .*(No space left|Error writing)/);
+  await rec.close();
+  assert.equal(warnings.length, 1, 'close() is idempotent and warns once');
+});
+
+test('a recorder that was handed nothing closes without a warning', async () => {
+  const rec = new Recorder({ ffmpeg: FFMPEG, path: join(tempDir(), 'empty.mkv'), video: 'mjpeg', audio: 'opus' });
+  const warnings: MediaWarning[] = [];
+  rec.on('warning', (w) => warnings.push(w));
+  rec.start();
+  await withTimeout(rec.close(), 10_000, 'recorder close');
+  assert.deepEqual(warnings, []);
+});
 
 test('missing ffmpeg: E_FFMPEG_MISSING, exit 7, one line naming what was tried', async () => {
   const env = { ...process.env, PATH: '/nonexistent' };

@@ -28,6 +28,8 @@ pcm.tofile { type file slave.pcm "null" format "raw"
   const warnings: MediaWarning[] = [];
   sink.on('warning', (w) => warnings.push(w));
   sink.start();
+  // Frames are played only once the child has the device open (pushed before, they are not played late).
+  await withTimeout((async () => { while (!sink.speakerReady) await sleep(10); })(), 10_000, 'speaker child ready');
   const phase = { n: 0 };
   for (let i = 0; i < 40; i++) {
     sink.push(tone(20, phase));

@@ -3,8 +3,10 @@
  * then DA1 / pixel-size queries with a short timeout), picks the render mode and colours,
  * and runs the Ink call screen until the call ends.
  */
+import { planAudioPath } from '../../media/audio-path.js';
 import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
+import type { DitherKind } from '../../codec/render/dither.js';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
 import { detectCapabilities, type Capabilities } from '../term/index.js';
 import type { CommandContext } from '../program.js';
@@ -20,6 +22,11 @@ export interface TerminalChoice {
   tmuxPassthrough: boolean;
   /** The terminal's background is light: ascii inverts its ramp. */
   lightBackground: boolean;
+  /** Inside tmux: kitty through Unicode placeholders, the id in this colour form. */
+  kittyPlaceholders: boolean;
+  kittyPlaceholderColors: 'truecolor' | 256;
+  /** The cell size is exact: sixel may redraw single cell rows. */
+  cellSizeExact: boolean;
 }
 
 /** Applies the user's --render/--colors over what the terminal said. */
@@ -31,8 +38,23 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
     colors: depth,
     tmuxPassthrough: caps.tmuxPassthrough,
     lightBackground: caps.background === 'light',
+    kittyPlaceholders: caps.tmux,
+    kittyPlaceholderColors: caps.kittyPlaceholderColors,
+    cellSizeExact: caps.cellSizeExact,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
+}
+
+/**
+ * The "use headphones" tip: an echo needs our mic and a loudspeaker (not with --audio-in none,
+ * --audio-out none or a WAV file), and the tip goes when the echo canceller takes the echo out.
+ */
+export function showEchoHint(
+  call: { audioIn: { kind: string }; audioOut: { kind: string }; audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean },
+  peerProtocol?: string,
+): boolean {
+  if (call.audioIn.kind === 'none' || call.audioOut.kind !== 'speaker') return false;
+  return peerProtocol === 'original' || !planAudioPath({ ...call, audioCodec: call.audioCodec ?? 'opus' }).echoCanceller;
 }
 
 /**
@@ -41,8 +63,11 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
  */
 export async function prepareInteractive(
   settings: {
-    render: RenderChoice; colors: ColorsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
-    call: { audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number };
+    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; cells?: { cols: number; rows: number }; peerProtocol?: string;
+    call: {
+      audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
+      audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
+    };
   },
   ctx: CommandContext,
 ): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
@@ -53,11 +78,14 @@ export async function prepareInteractive(
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
-    createRenderer: (mode) => createRenderer(mode, { tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground }),
+    createRenderer: (mode) => createRenderer(mode, {
+      tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
+      kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
+      dither: settings.dither, sixelChangedRows: choice.cellSizeExact,
+    }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
-    // An echo needs our mic and a loudspeaker: not with --audio-in none, --audio-out none or a WAV file.
-    echoHint: settings.call.audioIn.kind !== 'none' && settings.call.audioOut.kind === 'speaker',
+    echoHint: showEchoHint(settings.call, settings.peerProtocol),
     insecure: settings.call.insecure || settings.peerProtocol === 'original',
     relay: { host: settings.call.host, videoPort: settings.call.videoPort, audioPort: settings.call.audioPort },
     // The original client is not `videochat connect`: say what to give it instead.

@@ -3,6 +3,7 @@
  * as the TUI (stdout a TTY, no --headless/--json), NDJSON (--json) or plain progress lines
  * on stderr (--headless). Resolves to the exit status of docs/contract.md.
  */
+import { DITHER_KINDS, type DitherKind } from '../../codec/render/dither.js';
 import { spawn } from 'node:child_process';
 import { FatalError, UsageError } from '../../codec/errors.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
@@ -30,6 +31,7 @@ export interface ConnectSettings {
   call: Omit<CallOptions, 'ffmpeg'>;
   render: RenderChoice;
   colors: ColorsChoice;
+  dither: DitherKind;
   cells?: { cols: number; rows: number };
   snapshot?: string;
   json: boolean;
@@ -89,12 +91,14 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
       peerTimeoutSec: parsePeerTimeout(str(raw.peerTimeout) ?? String(DEFAULT_PEER_TIMEOUT_SEC)),
       insecure: raw.insecure === true,
       decodeSize: null,
+      echoCancel: raw.echoCancel !== false,
       stopAfterFirstFrame: snapshot !== undefined,
       ...(clockOffset && /^-?\d+(\.\d+)?$/.test(clockOffset) ? { clockOffsetMs: Number(clockOffset) } : {}),
       env,
     },
     render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
     colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
+    dither: parseChoice(str(raw.dither) ?? 'none', DITHER_KINDS, '--dither'),
     ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
     ...(snapshot ? { snapshot } : {}),
     json,

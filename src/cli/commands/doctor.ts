@@ -8,7 +8,7 @@
 import { DEFAULT_AUDIO_PORT, DEFAULT_VIDEO_PORT, parsePort } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import {
-  checkAudioOutput, checkCodecs, checkDevices, checkFfmpeg, checkRelay, checkTerminal, devicesFor, type CheckResult,
+  checkAudioOutput, checkCodecs, checkDevices, checkEchoCanceller, checkFfmpeg, checkRelay, checkTerminal, devicesFor, type CheckResult,
 } from '../doctor/checks.js';
 
 /** Exit status when something needed is missing. */
@@ -32,7 +32,7 @@ export async function runChecks(raw: RawOptions, ctx: CommandContext): Promise<C
     host ? checkRelay(host, videoPort, audioPort) : Promise.resolve(undefined),
   ]);
   return [
-    result, ...codecs, ...audio, ...checkDevices(devices), checkTerminal(ctx.env, ctx.stdout.isTTY === true),
+    result, ...codecs, ...audio, ...checkEchoCanceller(), ...checkDevices(devices), checkTerminal(ctx.env, ctx.stdout.isTTY === true),
     ...(relay ? [relay] : []),
   ];
 }

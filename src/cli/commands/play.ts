@@ -12,6 +12,7 @@
  * unreadable (a usage error: the argument is wrong), 7 when ffmpeg is missing, cannot read
  * FILE as media, or the file turns out corrupt part-way (playback stopped early with errors).
  */
+import { DITHER_KINDS, type DitherKind } from '../../codec/render/dither.js';
 import { statSync, accessSync, constants as fsConstants } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { UsageError } from '../../codec/errors.js';
@@ -66,6 +67,10 @@ export interface PlayTerminal {
   tmuxPassthrough: boolean;
   /** The terminal's background is light (OSC 11 or COLORFGBG): ascii inverts its ramp. */
   lightBackground?: boolean;
+  /** Inside tmux kitty images go through Unicode placeholders, the image id in this colour form. */
+  kittyPlaceholderColors?: 'truecolor' | 256;
+  /** The cell size is exact: sixel may redraw single cell rows. */
+  cellSizeExact?: boolean;
   /** Cell size in pixels when the terminal told us: sixel and kitty pictures are sized from it. */
   cellPx?: { width: number; height: number };
 }
@@ -88,6 +93,8 @@ export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'color
     // Inside tmux a graphics mode only shows through passthrough, whether picked or forced.
     tmuxPassthrough: Boolean(ctx.env.TMUX),
     lightBackground: caps.background === 'light',
+    kittyPlaceholderColors: caps.kittyPlaceholderColors,
+    cellSizeExact: caps.cellSizeExact,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
   };
 }
@@ -97,6 +104,7 @@ export interface PlaySettings {
   file: string;
   render: (typeof RENDER_CHOICES)[number];
   colors: (typeof COLORS_CHOICES)[number];
+  dither: DitherKind;
   cells?: { cols: number; rows: number };
   paced: boolean;
   audioOut: AudioOut;
@@ -139,6 +147,7 @@ export function resolvePlaySettings(args: string[], raw: RawOptions): PlaySettin
     file,
     render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
     colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
+    dither: parseChoice(str(raw.dither) ?? 'none', DITHER_KINDS, '--dither'),
     ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
     paced,
     audioOut,
@@ -150,7 +159,7 @@ export function resolvePlaySettings(args: string[], raw: RawOptions): PlaySettin
 export function playVideoArgs(file: string, size: { width: number; height: number }, paced: boolean): string[] {
   return [
     ...FFMPEG_COMMON, ...(paced ? ['-re'] : []), '-i', file, '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `scale=${size.width}:${size.height}:flags=area`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
+    '-vf', `scale=${size.width}:${size.height}:flags=area+full_chroma_int+full_chroma_inp`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
     '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
   ];
 }
@@ -235,7 +244,11 @@ class Player {
   ) {
     this.out = ctx.stdout;
     this.tty = this.out.isTTY === true;
-    this.renderer = terminal.mode ? createRenderer(terminal.mode, { tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground }) : null;
+    this.renderer = terminal.mode ? createRenderer(terminal.mode, {
+        tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground,
+        kittyPlaceholders: terminal.tmuxPassthrough, kittyPlaceholderColors: terminal.kittyPlaceholderColors,
+        dither: s.dither, sixelChangedRows: terminal.cellSizeExact === true,
+      }) : null;
     this.target = this.fit(terminal.colors);
     this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };
     this.drawSize = this.decoded;

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { ffmpegCapabilities, resolveFfmpeg, type ResolvedFfmpeg } from '../../media/ffmpeg-path.js';
 import { AUDIO_FRAME_BYTES } from '../../media/args.js';
 import { speakerChildCommand } from '../../media/audio-sink.js';
+import { echoCancellerStatus } from '../../media/echo.js';
+import { opusLoadError } from '../../media/opus.js';
 import { NO_SOUND_CARD, alsaDefaultSource } from '../../media/alsa.js';
 import { chooseRendering, readTerminalEnv } from '../commands/terminal-env.js';
 import { listDevices, type DeviceList } from '../commands/device-list.js';
@@ -184,6 +186,22 @@ export async function checkAudioOutput(env: NodeJS.ProcessEnv, platform: NodeJS.
       linux ? `check that ALSA's default device works (aplay -L; speaker-test -c1 -l1); ${fallback}` : fallback));
   }
   return results;
+}
+
+/**
+ * The echo canceller calls would use (it needs in-process Opus, or `--audio-codec pcm`, and
+ * the native/aec addon), named; none is a warning with the way to get one.
+ */
+export function checkEchoCanceller(): CheckResult[] {
+  const opusError = opusLoadError();
+  const opus = opusError
+    ? warn('opus in-process', `no: ${opusError}`, 'npm rebuild @discordjs/opus; meanwhile ffmpeg encodes and decodes Opus (no echo canceller)')
+    : ok('opus in-process', '@discordjs/opus');
+  const status = echoCancellerStatus();
+  const name = 'echo canceller';
+  if (status.name && !opusError) return [opus, ok(name, `${status.name}; --no-echo-cancel turns it off`)];
+  const why = status.name ? 'none: it needs in-process Opus' : `none: ${status.why}`;
+  return [opus, warn(name, why, 'apt-get install libwebrtc-audio-processing-dev pkg-config, then npm rebuild videochat; meanwhile use headphones')];
 }
 
 /** Camera and microphone, from the device list. */

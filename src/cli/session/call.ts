@@ -15,17 +15,22 @@ import { opusPacketDurationMs } from '../../codec/ogg.js';
 import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type AudioPacket } from '../../media/capture.js';
 import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { AudioSink } from '../../media/audio-sink.js';
+import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
+import { EchoCanceller } from '../../media/echo.js';
 import { SelfView } from '../../media/self-view.js';
+import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 import { Recorder } from '../../media/recorder.js';
 import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
 import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
-import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
+import { RELAY_CONNECT_TIMEOUT_MS, openRelayChannel } from './relay-link.js';
 import {
-  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_STABLE_MS, reconnectDelayMs,
+  PAIRING_TIMEOUT_MS, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_GIVE_UP_SEC, RECONNECT_MAX_UNSETTLED_DROPS, RECONNECT_STABLE_MS,
+  reconnectDelayMs,
 } from './reconnect.js';
 import { StatsCounter } from './stats.js';
+import { VideoRateControl, type RateLevel } from './video-rate.js';
 import { VERSION } from '../version.js';
 import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 
@@ -37,17 +42,9 @@ export const STATS_INTERVAL_MS = 1000;
 export const BYE_FLUSH_MS = 300;
 /** How often we tell the peer what we received (REPORT): its sender measures the path delay from it. */
 export const REPORT_INTERVAL_MS = 200;
-/** Video waiting longer than this on the path (our buffers, the relay, a slow link) is not sent more of. */
-export const VIDEO_MAX_PATH_DELAY_MS = 350;
-/** Without a fresh report for this long while bytes are outstanding, the path counts as stuck. */
-export const REPORT_STALE_MS = 2000;
 /** The same warning code is emitted at most this often. */
 export const WARNING_THROTTLE_MS = 5000;
-/** Sender adaptation: drop ratio in one second above which the frame rate steps down. */
-export const ADAPT_DROP_RATIO = 0.2;
-/** Sender adaptation: seconds without drops before the frame rate steps back up. */
-export const ADAPT_RECOVER_SEC = 3;
-/** The lowest frame rate adaptation goes to. */
+/** The lowest frame rate rate control thins MJPEG to. */
 export const ADAPT_MIN_FPS = 3;
 /** How often the peer's silence is checked against --peer-timeout. */
 export const PEER_LIVENESS_CHECK_MS = 250;
@@ -85,6 +82,8 @@ export interface CallOptions {
   reconnect?: boolean;
   /** Give up reconnecting after the relay was unreachable this long (default RECONNECT_GIVE_UP_SEC). */
   reconnectGiveUpSec?: number;
+  /** Take the speaker's echo out of what the mic sends (default true; `--no-echo-cancel` sets false). */
+  echoCancel?: boolean;
   /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
   peerTimeoutSec?: number;
 }
@@ -101,6 +100,17 @@ interface Outage {
   graceLeftMs: number;
   graceRunningSinceMs: number | null;
   graceTimer: NodeJS.Timeout | undefined;
+  /** When the latest drop of this interruption happened (downMs counts from here). */
+  droppedAtMs: number;
+  /** Drops in this interruption: 1, and one more for each resume that did not settle. */
+  drops: number;
+  /**
+   * The peer is back (the call goes on) but not yet for RECONNECT_STABLE_MS with both
+   * connections paired: until then a new drop continues this interruption (its grace left
+   * minus the time it was back, its backoff) instead of starting a fresh one.
+   */
+  resumedAtMs: number | null;
+  settleTimer: NodeJS.Timeout | undefined;
 }
 
 type EndedEvent = SessionEvents['ended'][0];
@@ -132,6 +142,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private audioDecoder: AudioDecoder | undefined;
   /** Our own frames decoded for the self-view (only while the UI shows it). */
   private selfView: SelfView | undefined;
+  /** TEST-ONLY: decoded frames out to the benchmark (test-hooks.ts). */
+  private readonly frameTap = openFrameTap();
   private sink: AudioSink | undefined;
   private recorder: Recorder | undefined;
   /** Why the recording stopped early (a call that ends well then exits 7: the file is incomplete). */
@@ -157,21 +169,19 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private lastEncrypted = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private intervals: NodeJS.Timeout[] = [];
-  private readonly pendingCaptureUs: number[] = [];
   private latencyMs: number | null = null;
   private ending: Promise<EndedEvent> | undefined;
   private resolveRun: ((e: EndedEvent) => void) | undefined;
   /** Frames pass when at least this much time passed since the last one sent (adaptation). */
   private sendFps: number;
   private lastVideoSentMs = 0;
-  private cleanSeconds = 0;
+  /** What the capture encodes and when a frame may go, from the peer's reports (video-rate.ts). */
+  private readonly rate = new VideoRateControl();
   /** H.264: send nothing until a keyframe (at the start, after a drop, or when asked). */
   private needKeyframe: boolean;
   private readonly lastWarnAt = new Map<string, number>();
   /** Since when the peer is with us on the current channels (liveness counts from here). */
   private liveSinceMs = 0;
-  /** The peer's latest receiver report on the current video channel. */
-  private peerReport: { bytesReceived: number; arrivedMs: number; pathDelayMs: number } | undefined;
 
   constructor(opts: CallOptions) {
     super();
@@ -182,7 +192,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.needKeyframe = opts.videoCodec === 'h264';
     this.noCamera = opts.videoIn.kind === 'none';
     this.noMic = opts.audioIn.kind === 'none';
+    this.audioPlan = planAudioPath(opts);
   }
+
+  /** The audio path of this call: in-process Opus, and which echo canceller runs (or why none). */
+  readonly audioPlan: AudioPlan;
+  /** The echo canceller, made with the capture; fed by the sink with what it plays. */
+  private echo: EchoCanceller | undefined;
 
   /** Our clock in µs since the epoch (with the test-only offset). */
   private nowUs(): number {
@@ -210,7 +226,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Says BYE and ends the call (reason `hangup`); `why` goes into `ended.message` (a signal, a closed stdout). */
   hangup(why?: string): void {
     if (this.ending) return;
-    for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason: 'hangup' });
     void this.end('hangup', why);
   }
 
@@ -239,7 +254,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const h = Math.max(2, Math.round(height / 2) * 2);
     this.opts.decodeSize = { width: w, height: h };
     if (this.videoDecoder) {
-      this.pendingCaptureUs.length = 0;
       void this.videoDecoder.setSize(w, h).catch(() => undefined);
     }
   }
@@ -266,7 +280,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
-    this.emit('connecting', { host, videoPort, audioPort });
+    this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
     // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
     // even with --insecure; the code key from the same derivation binds the key agreement.
     const secrets = await deriveCodeSecrets(this.opts.session);
@@ -309,7 +323,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.video = this.wireChannel(new Channel('video', videoSocket, { insecure, codeKey }));
     this.audio = this.wireChannel(new Channel('audio', audioSocket, { insecure, codeKey }));
     // Reports count the bytes of one connection: a new one starts from nothing.
-    this.peerReport = undefined;
+    this.rate.resetPath();
     this.attachedAtMs = this.lastRelayContactMs = Date.now();
     // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
     this.video.sendHello();
@@ -361,6 +375,30 @@ export class CallSession extends EventEmitter<SessionEvents> {
       return;
     }
     this.watchPairing();
+    this.watchKeyExchange(ch);
+  }
+
+  /**
+   * A live peer answers its HELLO at once: KEY_CONFIRM, then (on video) SETUP. A peer that
+   * paired and then sent nothing of that for --peer-timeout froze or stalled mid-exchange:
+   * lost, like one that crashed there (exit 5 before it ever joined; otherwise reconnect,
+   * and --grace goes on).
+   */
+  private watchKeyExchange(ch: Channel): void {
+    const timeoutMs = this.peerTimeoutMs;
+    if (timeoutMs === 0) return;
+    this.after(timeoutMs, () => {
+      if (this.ending || !this.isCurrent(ch) || ch.isClosed) return;
+      const done = ch.ready && (ch !== this.video || this.callLive);
+      if (done) return;
+      const why = `the peer stalled during the key exchange: nothing more on the ${ch.name} connection for ${timeoutMs / 1000} s after its HELLO (--peer-timeout)`;
+      if (!this.peerJoined || !this.reconnectEnabled) {
+        void this.end('peer-lost', why);
+        return;
+      }
+      this.emit('warning', { code: 'W_PEER_SILENT', message: why });
+      this.loseConnection();
+    });
   }
 
   /**
@@ -372,6 +410,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     if (both) {
       this.clearTimer(this.pairingTimer);
       this.pairingTimer = undefined;
+      this.watchSettle();
       return;
     }
     if (this.pairingTimer || !this.reconnectEnabled) return;
@@ -458,7 +497,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
    * --peer-timeout (a frozen peer, a relay that stopped forwarding, a record that never
    * completes) is a lost peer, handled as a connection that closed without goodbye.
    */
-  private checkPeerLiveness(): void {
+  private checkPeerLiveness(recheck = false): void {
     const timeoutMs = this.peerTimeoutMs;
     if (timeoutMs === 0 || !this.callLive || this.ending || this.peerGone) return;
     // Per channel: a peer stuck in one record on video while audio flows is lost just the same.
@@ -466,6 +505,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
       .map((ch) => ({ ch, ms: ch ? Date.now() - Math.max(ch.lastMessageMs, this.liveSinceMs) : 0 }))
       .find(({ ms }) => ms >= timeoutMs);
     if (!silent?.ch) return;
+    if (!recheck) {
+      // Timers run before I/O in an event-loop turn: after a stall of our own (CPU starved,
+      // a suspended laptop) what the peer sent may be waiting, unread. Decide after the reads.
+      setImmediate(() => this.checkPeerLiveness(true));
+      return;
+    }
     const why = `nothing from the peer on the ${silent.ch.name} connection for ${Math.round(silent.ms / 100) / 10} s (--peer-timeout ${timeoutMs / 1000})`;
     this.emit('warning', { code: 'W_PEER_SILENT', message: `${why}: treating it as lost` });
     if (!this.reconnectEnabled || this.opts.graceSec === 0) {
@@ -536,15 +581,37 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.callLive = false;
       this.emit('peer-left', { reason: 'lost' });
     }
-    if (this.outage) {
+    const outage = this.outage;
+    if (outage) {
       this.pauseGrace();
+      if (outage.resumedAtMs !== null) {
+        // Back, but not for long: the time it was back counts against --grace, the backoff
+        // goes on. A peer (or path) that drops after every SETUP, or pairs one channel only,
+        // cannot keep the call cycling for ever.
+        this.clearTimer(outage.settleTimer);
+        outage.settleTimer = undefined;
+        outage.graceLeftMs -= now - outage.resumedAtMs;
+        outage.resumedAtMs = null;
+        outage.drops++;
+        outage.droppedAtMs = now;
+        if (outage.graceLeftMs <= 0 || outage.drops >= RECONNECT_MAX_UNSETTLED_DROPS) {
+          void this.end('peer-lost', `the connection to the peer kept dropping (${outage.drops} drops in `
+            + `${Math.round((now - outage.sinceMs) / 1000)} s, never back for ${RECONNECT_STABLE_MS / 1000} s)`);
+          return;
+        }
+      } else if (wasUpMs >= RECONNECT_STABLE_MS) {
+        // At the relay, waiting, for a good while: a relay that drops us only now and then.
+        this.backoffStep = 0;
+      }
     } else {
       this.outage = {
         sinceMs: now, attempt: 0, peerWasLive: this.peerJoined,
         graceLeftMs: this.opts.graceSec * 1000, graceRunningSinceMs: null, graceTimer: undefined,
+        droppedAtMs: now, drops: 1, resumedAtMs: null, settleTimer: undefined,
       };
+      // A connection that lasted resets the backoff (a settled resume already did).
+      if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     }
-    if (wasUpMs >= RECONNECT_STABLE_MS) this.backoffStep = 0;
     this.scheduleReconnect();
   }
 
@@ -617,17 +684,16 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private resume(setup: Setup): void {
     const outage = this.outage!;
     this.pauseGrace();
-    this.outage = undefined;
+    // The interruption stays open until the call has been back long enough (watchSettle).
+    outage.resumedAtMs = Date.now();
     this.callLive = true;
     this.liveSinceMs = Date.now();
-    this.backoffStep = 0;
     const previous = this.peerSetup;
     this.peerSetup = setup;
     if (JSON.stringify(previous?.video ?? null) !== JSON.stringify(setup.video ?? null)
       || JSON.stringify(previous?.audio ?? null) !== JSON.stringify(setup.audio ?? null)) {
       this.restartDecoders(setup, previous);
     }
-    this.pendingCaptureUs.length = 0;
     // H.264: both decoders start over at a keyframe (ours after the gap, the peer's maybe anew).
     if (this.opts.videoCodec === 'h264') {
       this.needKeyframe = true;
@@ -635,7 +701,23 @@ export class CallSession extends EventEmitter<SessionEvents> {
     }
     this.requestKeyframe();
     this.sendState();
-    this.emit('reconnected', { downMs: Date.now() - outage.sinceMs, peer: { ...setup } });
+    this.emit('reconnected', { downMs: Date.now() - outage.droppedAtMs, peer: { ...setup } });
+    this.watchSettle();
+  }
+
+  /**
+   * Once the resumed call has both connections paired, RECONNECT_STABLE_MS of it closes the
+   * interruption: the next drop gets a full --grace and starts the backoff over.
+   */
+  private watchSettle(): void {
+    const outage = this.outage;
+    if (!outage || outage.resumedAtMs === null || outage.settleTimer || !this.callLive) return;
+    if (!this.video?.paired || !this.audio?.paired) return;
+    outage.settleTimer = this.after(RECONNECT_STABLE_MS, () => {
+      if (this.outage !== outage || outage.resumedAtMs === null) return;
+      this.outage = undefined;
+      this.backoffStep = 0;
+    });
   }
 
   /** A returning peer with other media settings: decoders (and a recording) follow them. */
@@ -663,7 +745,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
         ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
         width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
       });
-      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height });
+      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height, inProcess: inProcessDecodeAllowed() });
       self.on('frame', (f) => this.emit('self-frame', f));
       self.on('warning', (w) => this.warn(w));
       this.selfView = self;
@@ -677,7 +759,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
       vc.start();
     }
     if (this.opts.audioIn.kind !== 'none') {
-      const ac = new AudioCapture({ ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: this.opts.audioCodec });
+      if (this.audioPlan.echoCanceller) this.echo ??= new EchoCanceller();
+      const ac = new AudioCapture({
+        ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: this.opts.audioCodec,
+        inProcessOpus: this.audioPlan.inProcessOpus, echo: this.echo ?? null,
+      });
       ac.on('packet', (p) => this.sendAudio(p));
       ac.on('warning', (w) => this.warn(w));
       ac.on('error', (e) => this.fail(e));
@@ -690,7 +776,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const { ffmpeg } = this.opts;
     this.startDecoders(peer);
     if (this.opts.audioOut.kind !== 'none') {
-      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env });
+      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env, onPlayed: (frame) => this.echo?.played(frame) });
       sink.on('warning', (w) => this.warn(w));
       this.sink = sink;
       sink.start();
@@ -710,7 +796,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const { ffmpeg } = this.opts;
     if (peer.video) {
       const size = this.opts.decodeSize ?? { width: peer.video.width, height: peer.video.height };
-      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height });
+      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height, inProcess: inProcessDecodeAllowed() });
       vd.on('frame', (f) => this.onDecodedFrame(f));
       vd.on('need-keyframe', () => this.requestKeyframe());
       vd.on('warning', (w) => this.warn(w));
@@ -719,7 +805,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
       vd.start();
     }
     if (peer.audio) {
-      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec });
+      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec, inProcessOpus: this.audioPlan.inProcessOpus });
       ad.on('pcm', (pcm) => this.sink?.push(pcm));
       ad.on('warning', (w) => this.warn(w));
       ad.on('error', (e) => this.fail(e));
@@ -736,7 +822,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     if (this.opts.videoCodec === 'mjpeg' && this.sendFps < this.opts.fps) {
       if (nowMs - this.lastVideoSentMs < (1000 / this.sendFps) * 0.9) return;
     }
-    if (ch.backedUp || this.pathCongested(ch)) {
+    if (ch.backedUp || !this.rate.maySend(ch.bytesSent, Date.now())) {
       // Never queue stale video: drop the whole frame; H.264 then waits for a keyframe.
       this.stats.videoDropped(true);
       if (this.opts.videoCodec === 'h264') this.needKeyframe = true;
@@ -776,16 +862,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const atMs = this.clock.offsetMs !== null
       ? (this.clock.toLocalUs(timestampUs) - this.offsetUs) / 1000
       : Date.now() - (this.clock.rttMs ?? 0) / 2;
-    this.peerReport = { bytesReceived: report.bytesReceived, arrivedMs: Date.now(), pathDelayMs: ch.sendLog.delayAt(report.bytesReceived, Math.min(atMs, Date.now())) };
-  }
-
-  /** Video is piling up somewhere between us and the peer (by its reports). */
-  private pathCongested(ch: Channel): boolean {
-    const r = this.peerReport;
-    if (!r) return false;
-    if (r.pathDelayMs > VIDEO_MAX_PATH_DELAY_MS) return true;
-    // Reports stopped while much is outstanding: the path is stuck (or the peer is); don't pile on.
-    return Date.now() - r.arrivedMs > REPORT_STALE_MS && ch.bytesSent - r.bytesReceived > SOCKET_HIGH_WATER_BYTES / 4;
+    const takenMs = Math.min(atMs, Date.now());
+    this.rate.onReport({ bytesReceived: report.bytesReceived, pathDelayMs: ch.sendLog.delayAt(report.bytesReceived, takenMs), atMs: takenMs });
   }
 
   private sendAudio(packet: AudioPacket): void {
@@ -800,7 +878,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private onPeerVideo(data: Uint8Array, keyframe: boolean, captureUs: number): void {
     this.stats.videoReceived();
     this.recorder?.writeVideo({ data, keyframe });
-    if (this.videoDecoder?.push({ data, keyframe })) this.pendingCaptureUs.push(captureUs);
+    this.videoDecoder?.push({ data, keyframe, captureUs });
   }
 
   private onPeerAudio(data: Uint8Array): void {
@@ -812,12 +890,13 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private onDecodedFrame(frame: DecodedFrame): void {
-    const captureUs = this.pendingCaptureUs.shift();
+    const captureUs = frame.captureUs;
     if (captureUs !== undefined) {
       const latency = this.clock.latencyMs(captureUs, this.nowUs());
       if (latency !== null) this.latencyMs = this.latencyMs === null ? latency : this.latencyMs * 0.8 + latency * 0.2;
     }
     this.stats.videoDecoded();
+    this.frameTap?.(frame);
     this.emit('video-frame', { width: frame.width, height: frame.height, data: frame.data });
     if (this.opts.stopAfterFirstFrame) this.hangup();
   }
@@ -835,24 +914,23 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.emit('stats', this.currentStats());
   }
 
-  /** Steps the send frame rate down when frames are being dropped, and back up when clean. */
+  /** Once a second: rate control may move a rung on its ladder (quality, then size, then frame rate). */
   private adapt(): void {
     const { sent, dropped } = this.stats.lastSecond();
-    const total = sent + dropped;
-    if (total > 0 && dropped / total > ADAPT_DROP_RATIO) {
-      this.cleanSeconds = 0;
-      const next = Math.max(ADAPT_MIN_FPS, Math.floor(this.sendFps * 0.7));
-      if (next < this.sendFps) this.setSendFps(next);
-    } else if (this.sendFps < this.opts.fps && ++this.cleanSeconds >= ADAPT_RECOVER_SEC) {
-      this.cleanSeconds = 0;
-      this.setSendFps(Math.min(this.opts.fps, Math.ceil(this.sendFps * 1.3)));
-    }
+    const level = this.rate.tick(sent, dropped, Date.now());
+    if (level) this.applyRateLevel(level);
   }
 
-  private setSendFps(fps: number): void {
-    this.sendFps = fps;
-    // H.264 frames depend on each other: the encoder itself must change rate (a short restart).
-    if (this.opts.videoCodec === 'h264') void this.videoCapture?.setFps(fps).catch(() => undefined);
+  /** Makes the capture encode at `level`: one encoder restart; MJPEG's frame rate is thinned here instead. */
+  private applyRateLevel(level: RateLevel): void {
+    const fps = Math.max(ADAPT_MIN_FPS, Math.round(this.opts.fps * level.fpsShare));
+    // H.264 frames depend on each other: its encoder changes rate itself; its size stays (a new
+    // size is a new stream the peer's decoder must restart for).
+    const h264 = this.opts.videoCodec === 'h264';
+    const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+    const scaleTo = h264 ? undefined : { width: even(this.opts.width * level.sizeShare), height: even(this.opts.height * level.sizeShare) };
+    this.sendFps = h264 ? this.opts.fps : fps;
+    void this.videoCapture?.setEncoding({ quality: level.quality, scaleTo, ...(h264 ? { fps } : {}) }).catch(() => undefined);
   }
 
   private sendState(): void {
@@ -912,6 +990,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
   /** Ends the call once: stops media, finalizes the recording, closes sockets, emits `ended`. */
   end(reason: EndReason, message?: string): Promise<EndedEvent> {
     if (this.ending) return this.ending;
+    // Whatever ends the call here (a hang-up, a media failure, the ffmpeg children killed by
+    // the same SIGHUP as us), the peer is told at once: it need not wait out its --grace.
+    if (!this.peerGone) {
+      for (const ch of [this.video, this.audio]) ch?.send({ type: MessageType.BYE, timestampUs: this.nowUs(), reason });
+    }
     this.ending = (async () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();

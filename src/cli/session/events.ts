@@ -66,7 +66,8 @@ export interface PeerState {
 }
 
 export interface SessionEvents {
-  connecting: [{ host: string; videoPort: number; audioPort: number }];
+  /** echoCanceller: the canceller's name when one will run, else null (and echoWhyNot says why). Optional for sessions without one. */
+  connecting: [{ host: string; videoPort: number; audioPort: number; echoCanceller?: string | null; echoWhyNot?: string }];
   waiting: [{ session: string }];
   'peer-joined': [{ peer: PeerInfo }];
   stats: [CallStats];

@@ -148,7 +148,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
 
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
-    this.emit('connecting', { host, videoPort, audioPort });
+    this.emit('connecting', { host, videoPort, audioPort, echoCanceller: null, echoWhyNot: 'no echo canceller with --peer-protocol original' });
     this.emit('warning', {
       code: 'W_NOT_ENCRYPTED',
       message: 'calling an original VideoChat client: NOT encrypted; the relay and anyone on the path see the session code, the picture and the sound',

@@ -15,8 +15,17 @@ export const RECONNECT_GIVE_UP_SEC = 60;
 export const RECONNECT_CONNECT_TIMEOUT_MS = 5000;
 /** One channel paired and the other not after this long: both are torn down and reconnected. */
 export const PAIRING_TIMEOUT_MS = 10_000;
-/** A connection that stayed up this long resets the backoff (a flapping relay keeps backing off). */
+/**
+ * A connection that stayed up this long resets the backoff (a flapping relay keeps backing
+ * off); a resumed call back this long (both connections paired) closes the interruption.
+ */
 export const RECONNECT_STABLE_MS = 10_000;
+/**
+ * Drops within one interruption (the peer came back but never for RECONNECT_STABLE_MS) after
+ * which the call ends with exit 5, whatever --grace has left: a peer that drops after every
+ * SETUP, or a path that pairs one connection only, ends in bounded time.
+ */
+export const RECONNECT_MAX_UNSETTLED_DROPS = 5;
 /**
  * Test only: overrides RECONNECT_GIVE_UP_SEC (seconds, fractions allowed) so tests of exit 9
  * need not wait a minute. Not a user option.

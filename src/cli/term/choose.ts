@@ -14,6 +14,7 @@ export interface TermEnv {
   TMUX?: string;
   LC_TERMINAL?: string;
   KONSOLE_VERSION?: string;
+  MLTERM?: string;
   NO_COLOR?: string;
   WT_SESSION?: string;
   [name: string]: string | undefined;
@@ -67,11 +68,11 @@ function isKittyTerm(term: string): boolean {
 
 /**
  * iTerm2 inline images outside tmux: iTerm2 (also over ssh: LC_TERMINAL), WezTerm, mintty,
- * Konsole 22.04+, by environment or XTVERSION; VS Code's terminal only with its images on,
+ * mlterm (its MLTERM variable), Konsole 22.04+, by environment or XTVERSION; VS Code's terminal only with its images on,
  * which is when its DA1 announces sixel (the same image add-on draws both).
  */
 function speaksIterm(env: TermEnv, replies: QueryReplies): boolean {
-  if (ITERM_PROGRAMS.has(env.TERM_PROGRAM ?? '') || env.LC_TERMINAL === 'iTerm2' || env.TERM === 'wezterm') return true;
+  if (ITERM_PROGRAMS.has(env.TERM_PROGRAM ?? '') || env.LC_TERMINAL === 'iTerm2' || env.TERM === 'wezterm' || Boolean(env.MLTERM)) return true;
   if (replies.xtversion && ITERM_VERSIONS.some((re) => re.test(replies.xtversion ?? ''))) return true;
   if (Number(env.KONSOLE_VERSION ?? 0) >= KONSOLE_ITERM_VERSION) return true;
   return env.TERM_PROGRAM === 'vscode' && (replies.da1?.includes(DA1_SIXEL) ?? false);

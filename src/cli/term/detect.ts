@@ -52,9 +52,20 @@ export interface Capabilities {
   tmux: boolean;
   /** Graphics escapes must be wrapped for tmux passthrough (`createRenderer(mode, { tmuxPassthrough })`). */
   tmuxPassthrough: boolean;
+  /**
+   * Inside tmux kitty images are shown through Unicode placeholders, whose cells carry the
+   * image id as their colour: 24-bit when tmux tells the outer terminal has RGB, else 256.
+   */
+  kittyPlaceholderColors: 'truecolor' | 256;
   /** Cell size in pixels, when the terminal told us. */
   cellWidthPx?: number;
   cellHeightPx?: number;
+  /**
+   * The cell size is exact: told directly (16t), or a pixel area that divides evenly into the
+   * cells. A cell size derived from an area with padding is approximate, and then sixel does
+   * not redraw single cell rows (each would land a fraction of a pixel row off per row).
+   */
+  cellSizeExact: boolean;
   cols: number;
   rows: number;
   /**
@@ -156,9 +167,11 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
   // The text area from 14t, else the sixel area (xterm answers that one with 14t/16t refused).
   const area = replies.windowPx
     ?? (replies.sixelAreaPx && replies.sixelAreaPx.width < SIXEL_AREA_CAP_PX && replies.sixelAreaPx.height < SIXEL_AREA_CAP_PX ? replies.sixelAreaPx : undefined);
+  let cellSizeExact = cellWidthPx !== undefined;
   if (cellWidthPx === undefined && area) {
     cellWidthPx = Math.floor(area.width / cols);
     cellHeightPx = Math.floor(area.height / rows);
+    cellSizeExact = area.width % cols === 0 && area.height % rows === 0;
   }
   return {
     isTTY,
@@ -168,8 +181,10 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     iterm: decision.iterm,
     tmux: decision.tmux,
     tmuxPassthrough: decision.passthrough,
+    kittyPlaceholderColors: tmux?.clientFeatures?.includes('RGB') ? 'truecolor' : 256,
     cellWidthPx: cellWidthPx || undefined,
     cellHeightPx: cellHeightPx || undefined,
+    cellSizeExact: cellSizeExact && Boolean(cellHeightPx),
     cols,
     rows,
     background: replies.background ? (isLightColor(replies.background) ? 'light' : 'dark') : backgroundFromColorFgBg(env.COLORFGBG),

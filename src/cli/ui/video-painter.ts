@@ -14,8 +14,6 @@ import type { TerminalSurface } from './terminal-surface.js';
 /** Makes the renderer for a mode (the codec's `createRenderer`, or a stub in tests). */
 export type RendererFactory = (mode: RenderMode) => Renderer;
 
-/** Kitty keeps images above the text layer; leaving kitty mode must delete them. */
-const KITTY_DELETE_ALL_IMAGES = '\x1b_Ga=d\x1b\\';
 
 export interface PainterLayout {
   /** The cells video may use, or null when the video is not on screen (waiting, overlay). */
@@ -116,7 +114,13 @@ export class VideoPainter {
     }
     const modeChanged = !prev || prev.mode !== next.mode || !this.peerRenderer;
     if (modeChanged) {
-      if (prev?.mode === 'kitty') surface.writeVideo(KITTY_DELETE_ALL_IMAGES);
+      // Kitty keeps images above the text layer: leaving kitty mode deletes ours (by id, so
+      // other programs' images stay; wrapped for tmux when the renderer is, so tmux never
+      // sees a bare APC string, which it would take as the pane title).
+      for (const old of [this.peerRenderer, this.selfRenderer]) {
+        const bytes = old?.clear?.();
+        if (bytes && bytes.length > 0) surface.writeVideo(bytes);
+      }
       this.peerRenderer = this.options.createRenderer(next.mode);
       this.selfRenderer = this.options.createRenderer(next.mode);
     }

@@ -10,13 +10,15 @@ import { createKittyRenderer } from './kitty.js';
 import { createSixelRenderer } from './sixel.js';
 import { createSymbolsRenderer } from './symbols.js';
 import { wrapTmuxPassthrough } from './tmux.js';
+import type { DitherKind } from './dither.js';
 import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 
 export type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export { SYNC_BEGIN, SYNC_END, wrapSynchronized } from './sync.js';
 export { wrapTmuxPassthrough } from './tmux.js';
-export { kittyDeleteImage } from './kitty.js';
+export { kittyDeleteImage, kittyPlaceholderCells } from './kitty.js';
 export { psnr } from './quality.js';
+export { DITHER_KINDS, type DitherKind } from './dither.js';
 export { reconstructPixels } from './reconstruct.js';
 
 /** Every render mode, best picture first (the order `--render auto` prefers and `r` cycles). */
@@ -29,13 +31,21 @@ export const TEXT_RENDER_MODES: readonly RenderMode[] = ['symbols', 'blocks', 'a
 export interface RendererOptions {
   /** Wrap graphics escapes (sixel, kitty, iterm) for tmux passthrough; text modes ignore it. */
   tmuxPassthrough?: boolean;
+  /** Sixel redraws only changed cell rows (default true; needs an exact cell height). */
+  sixelChangedRows?: boolean;
   /** Largest sixel image the terminal takes, when it told us (default xterm's 1000x1000). */
   sixelMaxWidthPx?: number;
   sixelMaxHeightPx?: number;
   /** Kitty image id (default KITTY_IMAGE_ID). */
   kittyImageId?: number;
+  /** Kitty through Unicode placeholders (inside tmux; with `tmuxPassthrough` for the image data). */
+  kittyPlaceholders?: boolean;
+  /** How placeholder cells carry the image id: truecolor (default) or 256 colours. */
+  kittyPlaceholderColors?: 'truecolor' | 256;
   /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
   lightBackground?: boolean;
+  /** Dithering of blocks at 256 and 16 colours (default none). */
+  dither?: DitherKind;
 }
 
 /** True when `s` names a render mode. */
@@ -89,13 +99,13 @@ function withPassthrough(inner: Renderer): Renderer {
 export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Renderer {
   switch (mode) {
     case 'blocks':
-      return createBlocksRenderer();
+      return createBlocksRenderer({ dither: opts.dither });
     case 'symbols':
       return createSymbolsRenderer();
     case 'ascii':
       return createAsciiRenderer({ lightBackground: opts.lightBackground });
     case 'sixel': {
-      const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx });
+      const r = createSixelRenderer({ maxWidthPx: opts.sixelMaxWidthPx, maxHeightPx: opts.sixelMaxHeightPx, changedRows: opts.sixelChangedRows });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     case 'iterm': {
@@ -103,7 +113,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     case 'kitty': {
-      const r = createKittyRenderer({ imageId: opts.kittyImageId });
+      const r = createKittyRenderer({ imageId: opts.kittyImageId, placeholders: opts.kittyPlaceholders, placeholderColors: opts.kittyPlaceholderColors });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     default:

@@ -2,7 +2,10 @@
  * Kitty graphics protocol renderer (kitty, ghostty, wezterm): the frame is sent as raw RGB
  * (f=24), base64 in chunks, and placed over the target cells. The same image id and placement
  * id are reused so each frame replaces the last in place; an identical frame costs nothing.
+ * Inside tmux (`placeholders`) each frame goes to a virtual placement instead and the cells
+ * hold Unicode placeholders, written once per layout: tmux keeps and redraws them as text.
  */
+import { KITTY_DIACRITICS, KITTY_PLACEHOLDER, KITTY_PLACEHOLDER_MAX_CELLS } from './kitty-placeholders.js';
 import { LastFrame } from './last-frame.js';
 import { ByteWriter } from './writer.js';
 import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './sixel.js';
@@ -24,6 +27,38 @@ const KITTY_PLACEMENT_ID = 1;
 export interface KittyOptions {
   /** Image id to use (default: a new one per renderer, from KITTY_IMAGE_ID up). */
   imageId?: number;
+  /**
+   * Show the image through Unicode placeholders (inside tmux): each frame goes to a virtual
+   * placement, and the cells hold U+10EEEE with the image id in their foreground colour.
+   */
+  placeholders?: boolean;
+  /**
+   * How the placeholder cells carry the id: 'truecolor' (24-bit ids, `38;2;r;g;b`) or 256
+   * (`38;5;id`, ids 1-255), for a tmux whose outer terminal lacks RGB. Default truecolor.
+   */
+  placeholderColors?: 'truecolor' | 256;
+}
+
+/** First image id of placeholder renderers with 8-bit ids (two per call: peer and self-view). */
+export const KITTY_PLACEHOLDER_ID_256 = 173;
+let nextId256 = KITTY_PLACEHOLDER_ID_256;
+
+/**
+ * The placeholder text for an image over `target`: per row a cursor move, the id as the
+ * foreground colour, then the first cell with its row and column diacritics and the rest
+ * bare (kitty takes a bare placeholder after one of the same id and row as the next column).
+ */
+export function kittyPlaceholderCells(imageId: number, target: RenderTarget, colors: 'truecolor' | 256 = 'truecolor'): Buffer {
+  const cols = Math.min(target.cols, KITTY_PLACEHOLDER_MAX_CELLS);
+  const rows = Math.min(target.rows, KITTY_PLACEHOLDER_MAX_CELLS);
+  const fg = colors === 256 ? `\x1b[38;5;${imageId & 0xff}m` : `\x1b[38;2;${(imageId >> 16) & 0xff};${(imageId >> 8) & 0xff};${imageId & 0xff}m`;
+  const bare = String.fromCodePoint(KITTY_PLACEHOLDER);
+  const rest = bare.repeat(cols - 1);
+  let text = '';
+  for (let r = 0; r < rows; r++) {
+    text += `\x1b[${target.row + r + 1};${target.col + 1}H${fg}${bare}${String.fromCodePoint(KITTY_DIACRITICS[r], KITTY_DIACRITICS[0])}${rest}`;
+  }
+  return Buffer.from(`${text}\x1b[39m`, 'utf8');
 }
 
 /** Bytes that delete this renderer's image from the terminal (after a mode switch). */
@@ -41,35 +76,52 @@ export function kittyPixelSize(target: RenderTarget): { width: number; height: n
 
 /** Create a kitty graphics renderer. */
 export function createKittyRenderer(opts: KittyOptions = {}): Renderer {
-  const imageId = opts.imageId ?? nextImageId++;
+  const placeholders = opts.placeholders === true;
+  const idColors = opts.placeholderColors ?? 'truecolor';
+  // 8-bit ids for 256-colour placeholders; 24-bit ids (all three bytes set, so no SGR is
+  // ever read as a palette index) otherwise.
+  const imageId = opts.imageId ?? (placeholders && idColors === 256 ? nextId256++ : placeholders ? 0x5a0000 + (nextImageId++ & 0xffff) : nextImageId++);
   const writer = new ByteWriter();
   const last = new LastFrame();
+  /** Where the placeholder cells were last written ('' when they must be written again). */
+  let cellsKey = '';
   return {
     mode: 'kitty',
     pixelSize: kittyPixelSize,
     render(frame: RgbFrame, target: RenderTarget): Buffer {
       const key = `${frame.width}x${frame.height}@${target.col},${target.row}+${target.cols}x${target.rows}`;
-      if (last.same(frame.data, key)) return Buffer.alloc(0);
+      const place = `${target.col},${target.row}+${target.cols}x${target.rows}`;
+      if (last.same(frame.data, key) && (!placeholders || cellsKey === place)) return Buffer.alloc(0);
       const b64 = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.length).toString('base64');
       writer.clear();
-      writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
+      if (!placeholders) writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
+      const cols = placeholders ? Math.min(target.cols, KITTY_PLACEHOLDER_MAX_CELLS) : target.cols;
+      const rows = placeholders ? Math.min(target.rows, KITTY_PLACEHOLDER_MAX_CELLS) : target.rows;
       for (let off = 0; off < b64.length || off === 0; off += KITTY_CHUNK_BYTES) {
         const more = off + KITTY_CHUNK_BYTES < b64.length ? 1 : 0;
-        // q=2: no replies (they would arrive on stdin as garbage); C=1: the cursor stays put.
+        // q=2: no replies (they would arrive on stdin as garbage); C=1: the cursor stays put;
+        // U=1: a virtual placement, shown where the placeholder cells are.
         const control = off === 0
-          ? `a=T,f=24,s=${frame.width},v=${frame.height},c=${target.cols},r=${target.rows},i=${imageId},p=${KITTY_PLACEMENT_ID},q=2,C=1,m=${more}`
+          ? `a=T,f=24,s=${frame.width},v=${frame.height},c=${cols},r=${rows},i=${imageId},${placeholders ? 'U=1' : `p=${KITTY_PLACEMENT_ID}`},q=2,C=1,m=${more}`
           : `m=${more}`;
         writer.ascii(`\x1b_G${control};${b64.slice(off, off + KITTY_CHUNK_BYTES)}\x1b\\`);
         if (b64.length === 0) break;
       }
+      let out = writer.take();
+      if (placeholders && cellsKey !== place) {
+        out = Buffer.concat([out, kittyPlaceholderCells(imageId, target, idColors)]);
+        cellsKey = place;
+      }
       last.remember(frame.data, key);
-      return writer.take();
+      return out;
     },
     reset() {
       last.forget();
+      cellsKey = '';
     },
     clear() {
       last.forget();
+      cellsKey = '';
       return kittyDeleteImage(imageId);
     },
   };

@@ -41,6 +41,7 @@ const cases: Case[] = [
   ['iTerm2 over ssh: LC_TERMINAL', { TERM: 'xterm-256color', LC_TERMINAL: 'iTerm2' }, '\x1b[?62;4c', tty, 'iterm', 256],
   ['iTerm2 by XTVERSION (sixel too: iTerm2 images win)', { TERM: 'xterm-256color' }, '\x1bP>|iTerm2 3.5.0\x1b\\\x1b[?62;4c', tty, 'iterm', 256],
   ['mintty', { TERM: 'xterm', TERM_PROGRAM: 'mintty' }, '\x1b[?64;1;2;4c', tty, 'iterm', 256],
+  ['mlterm (sixel too)', { TERM: 'xterm', MLTERM: '3.9.0' }, '\x1b[?63;1;2;3;4;7;29c', tty, 'iterm', 256],
   ['Konsole 22.12', { TERM: 'xterm-256color', KONSOLE_VERSION: '221203' }, '\x1b[?62;c', tty, 'iterm', 256],
   ['Konsole 21.12: no images', { TERM: 'xterm-256color', KONSOLE_VERSION: '211203' }, '\x1b[?62;c', tty, 'blocks', 256],
   ['VS Code with images on (its DA1 has sixel)', { TERM: 'xterm-256color', TERM_PROGRAM: 'vscode' }, '\x1b[?62;4;9;22c', tty, 'iterm', 'truecolor'],

@@ -86,6 +86,7 @@ test('in a real xterm (Xvfb): vt340 announces sixel and its sixel area (the cell
   assert.ok(sixel.cellWidthPx > 0 && sixel.cellHeightPx > sixel.cellWidthPx, JSON.stringify(sixel));
   assert.equal(sixel.cellWidthPx, Math.floor(sixel.replies.sixelAreaPx.width / 100));
   assert.equal(sixel.cellHeightPx, Math.floor(sixel.replies.sixelAreaPx.height / 30));
+  assert.equal(sixel.cellSizeExact, true, 'the sixel area is the cells exactly: sixel may redraw single cell rows');
 
   const opsOut = join(dir, 'ops.json');
   run(opsOut, ['-xrm', 'XTerm*allowWindowOps: true']);
@@ -93,4 +94,20 @@ test('in a real xterm (Xvfb): vt340 announces sixel and its sixel area (the cell
   assert.equal(ops.sixel, false);
   assert.equal(ops.chosenMode, 'blocks');
   assert.ok(ops.cellWidthPx > 0 && ops.cellHeightPx > ops.cellWidthPx, JSON.stringify(ops));
+});
+
+test('cell size: exact from 16t or an area that divides into the cells; approximate (no sixel row updates) from a padded area', async () => {
+  const ask = async (reply: string) => {
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, isRaw: false, setRawMode: () => undefined });
+    const stdout = { isTTY: true, columns: 80, rows: 30, write: (_: string) => { setImmediate(() => stdin.write(`${reply}\x1b[?62;4c`)); return true; } };
+    return detectCapabilities({ stdin, stdout, env: { TERM: 'xterm' }, timeoutMs: 2000 });
+  };
+  const direct = await ask('\x1b[6;13;6t');
+  assert.deepEqual([direct.cellWidthPx, direct.cellHeightPx, direct.cellSizeExact], [6, 13, true]);
+  const even = await ask('\x1b[4;390;480t');
+  assert.deepEqual([even.cellWidthPx, even.cellHeightPx, even.cellSizeExact], [6, 13, true]);
+  const padded = await ask('\x1b[4;395;484t');
+  assert.deepEqual([padded.cellWidthPx, padded.cellHeightPx, padded.cellSizeExact], [6, 13, false]);
+  const none = await ask('');
+  assert.equal(none.cellSizeExact, false);
 });

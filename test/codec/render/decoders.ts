@@ -74,3 +74,99 @@ export function decodeIterm(bytes: Buffer): ItermImage[] {
   }
   return out;
 }
+
+/** One kitty graphics command: its control keys and its payload (chunks joined, base64 decoded). */
+export interface KittyCommand {
+  control: Record<string, string>;
+  payload: Buffer;
+}
+
+/** Undo tmux passthrough wrapping (`ESC P tmux; ... ESC \`, every ESC inside doubled). */
+export function unwrapTmux(text: string): string {
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is matched
+  return text.replace(/\x1bPtmux;((?:\x1b\x1b|[^\x1b])*)\x1b\\/g, (_, inner: string) => inner.replace(/\x1b\x1b/g, '\x1b'));
+}
+
+/** Every kitty graphics command in `bytes` (tmux passthrough undone), chunked transfers joined. */
+export function decodeKitty(bytes: Buffer): KittyCommand[] {
+  const text = unwrapTmux(bytes.toString('latin1'));
+  const out: KittyCommand[] = [];
+  let pending: { control: Record<string, string>; b64: string } | null = null;
+  // eslint-disable-next-line no-control-regex -- terminal escapes are what is matched
+  for (const m of text.matchAll(/\x1b_G([^;\x1b]*)(?:;([^\x1b]*))?\x1b\\/g)) {
+    const control = Object.fromEntries(m[1].split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+    if (pending) {
+      pending.b64 += m[2] ?? '';
+    } else {
+      pending = { control, b64: m[2] ?? '' };
+    }
+    if (control.m !== '1') {
+      out.push({ control: pending.control, payload: Buffer.from(pending.b64, 'base64') });
+      pending = null;
+    }
+  }
+  return out;
+}
+
+/** A run of kitty placeholder cells on one screen line. */
+export interface PlaceholderRun {
+  line: number;
+  /** First column of the run on the line. */
+  col: number;
+  /** Cells in the run. */
+  cells: number;
+  /** Image id from the foreground colour (24-bit `38;2` or 8-bit `38;5`). */
+  imageId: number;
+  /** Placement row and first column, from the first cell's diacritics. */
+  row: number;
+  firstColumn: number;
+}
+
+/**
+ * Runs of U+10EEEE in screen text with colours (`tmux capture-pane -p -e`): `diacritics` is
+ * the protocol's row/column table (index = number).
+ */
+export function placeholderRuns(screen: string, diacritics: readonly number[]): PlaceholderRun[] {
+  const runs: PlaceholderRun[] = [];
+  screen.split('\n').forEach((lineText, line) => {
+    let fg = -1;
+    let col = 0;
+    let run: PlaceholderRun | null = null;
+    const chars = Array.from(lineText);
+    for (let i = 0; i < chars.length; i++) {
+      const ch = chars[i];
+      if (ch === '\x1b') {
+        let j = i + 1;
+        let seq = '';
+        while (j < chars.length && !/[A-Za-z]/.test(chars[j])) seq += chars[j++];
+        const final = chars[j] ?? '';
+        i = j;
+        if (final === 'm') {
+          const params = seq.replace(/^\[/, '').split(';').map(Number);
+          for (let k = 0; k < params.length; k++) {
+            if (params[k] === 0 || params[k] === 39) fg = -1;
+            else if (params[k] === 38 && params[k + 1] === 2) { fg = (params[k + 2] << 16) | (params[k + 3] << 8) | params[k + 4]; k += 4; }
+            else if (params[k] === 38 && params[k + 1] === 5) { fg = params[k + 2]; k += 2; }
+          }
+        }
+        continue;
+      }
+      const cp = ch.codePointAt(0) ?? 0;
+      if (diacritics.includes(cp)) {
+        // A combining mark belongs to the cell before it.
+        if (run && run.cells === 1 && run.row < 0) run.row = diacritics.indexOf(cp);
+        else if (run && run.cells === 1 && run.firstColumn < 0) run.firstColumn = diacritics.indexOf(cp);
+        continue;
+      }
+      if (cp === 0x10eeee) {
+        if (run && run.imageId === fg && run.col + run.cells === col) run.cells++;
+        else {
+          run = { line, col, cells: 1, imageId: fg, row: -1, firstColumn: -1 };
+          runs.push(run);
+        }
+      } else run = null;
+      col++;
+    }
+  });
+  return runs;
+}
