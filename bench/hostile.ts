@@ -63,6 +63,10 @@ function connect(port: number, localAddress: string, first?: Buffer): Promise<So
 
 function rst(s: Socket | null): void {
   if (!s || s.destroyed) return;
+  if (process.env.NO_RST || (process.env.RST_SAFE && s.writableLength > 0)) {
+    s.destroy();
+    return;
+  }
   try {
     s.resetAndDestroy();
   } catch {
@@ -125,7 +129,7 @@ const attacks: Record<string, Attack> = {
     for (const s of socks) s?.destroy();
   },
 };
-const KINDS = Object.keys(attacks);
+const KINDS = Object.keys(attacks).filter((k) => !process.env.HOSTILE_KINDS || process.env.HOSTILE_KINDS.split(",").includes(k));
 
 interface Good {
   a: Socket;
@@ -172,7 +176,14 @@ async function main(): Promise<void> {
   const d = await startDaemon(['--metrics-port', '0', '--host', '0.0.0.0', '--metrics-host', '127.0.0.1'].filter((_, i, all) => BIN === VIDEOCHATD_BIN || (all[i] !== '--metrics-host' && all[i - 1] !== '--metrics-host')), undefined, BIN);
   const metricsPort = d.metricsPort!;
   const goods: Good[] = [];
-  for (let i = 0; i < GOOD; i++) goods.push(await goodPair(d.videoPort, i));
+  // Within --max-connection-rate-per-ip (50/s, a burst of 50) for 127.0.0.1: 20 pairs a second.
+  for (let i = 0; i < GOOD; i++) {
+    goods.push(await goodPair(d.videoPort, i));
+    if (i % 20 === 19) await sleep(1100);
+  }
+  await d.waitForLines((l) => l.msg === 'pair started', GOOD, 30_000);
+  const early = goods.filter((g) => g.broken).length;
+  if (early > 0) throw new Error(`${early} good pairs failed to pair before the attacks`);
   const writer = setInterval(() => goods.forEach(writeGood), GOOD_TICK_MS);
   const until = Date.now() + MINUTES * 60_000;
   let peakRss = 0;
@@ -224,6 +235,15 @@ async function main(): Promise<void> {
   const deaths = d.lines.filter((l) => l.msg === 'handler died').length;
   const rejected: Record<string, number> = {};
   for (const l of d.lines) if (typeof l.reason === 'string' && (l.msg === 'connection rejected' || l.msg === 'handshake failed')) rejected[l.reason] = (rejected[l.reason] ?? 0) + 1;
+  const ends: Record<string, number> = {};
+  for (const l of d.lines) if (l.msg === 'pair ended') { const k = `${String(l.reason)}${l.error ? `: ${String(l.error)}` : ''}`; ends[k] = (ends[k] ?? 0) + 1; }
+  const notable: Record<string, number> = {};
+  for (const l of d.lines) if (typeof l.msg === 'string' && (l.level ?? 0) >= 40 && l.msg !== 'connection rejected' && l.msg !== 'handshake failed' && l.msg !== 'rejections not logged') notable[l.msg] = (notable[l.msg] ?? 0) + 1;
+  // Good pairs live the whole run; hostile ones a few seconds.
+  const goodEnds: Record<string, number> = {};
+  for (const l of d.lines) if (l.msg === 'pair ended' && Number(l.durationMs) > 10_000) { const k = `${String(l.reason)}${l.error ? `: ${String(l.error)}` : ''} (${Math.round(Number(l.durationMs) / 1000)} s, ${String(l.bytesAtoB)}/${String(l.bytesBtoA)})`; goodEnds[k] = (goodEnds[k] ?? 0) + 1; }
+  const cutWhy: Record<string, number> = {};
+  for (const g of goods) if (g.broken) cutWhy[g.broken] = (cutWhy[g.broken] ?? 0) + 1;
   const up = !daemonDied;
   if (up) await d.stop();
   const ok = up && deaths === 0 && lost === 0 && wrong === 0 && broken === 0 && hostileConnections >= 100_000 * (MINUTES / 5);
@@ -231,6 +251,9 @@ async function main(): Promise<void> {
   const table = ['| attack | rounds |', '|---|---:|', ...KINDS.map((k) => `| ${k} | ${opened[k] ?? 0} |`)].join('\n');
   console.log(table);
   console.log(`logged rejections (lines shown; the rest summarised): ${JSON.stringify(rejected)}`);
+  console.log(`pair ends: ${JSON.stringify(ends)}`);
+  console.log(`other warnings: ${JSON.stringify(notable)}`);
+  if (broken > 0) console.log(`good pairs cut: ${JSON.stringify(cutWhy)}; as the daemon saw them end: ${JSON.stringify(goodEnds)}`);
   console.log(verdict);
   if (WRITE_DOCS) {
     writeSection('Hostile campaign (bench/hostile.ts)', [

@@ -166,6 +166,7 @@ export class RelayDaemon {
   private readonly perIp: ConnectionCounter;
   /** Handshakes in progress per address, against its share of --max-pending-handshakes. */
   private readonly pendingPerIp: ConnectionCounter;
+  private acceptorCapacity = Infinity;
   private readonly rejectLog = new LogThrottle();
   private readonly waiterLog = new LogThrottle();
   /** The limits key of every socket the daemon accepted and still counts. */
@@ -206,6 +207,10 @@ export class RelayDaemon {
   /** Binds both ports (and metrics), forks the pool, prints the `listening` line. */
   async start(): Promise<ListeningInfo> {
     const nofile = this.checkFdLimit();
+    // Connections the acceptor may hold (handshaking or waiting) within its descriptors.
+    // libuv survives EMFILE on accept by closing the connection unseen, so the acceptor stops
+    // short of it, and a refusal is counted and logged (E_FD_LIMIT, where="accept").
+    if (nofile && Number.isFinite(nofile.soft)) this.acceptorCapacity = Math.max(1, nofile.soft - (openFds() ?? FD_HEADROOM) - FD_HEADROOM);
     this.checkForkMemory();
     try {
       for (const channel of CHANNELS) {
@@ -398,6 +403,11 @@ export class RelayDaemon {
     const ipKey = addressKey(socket.remoteAddress);
     if (!this.rate.take(ipKey)) {
       this.reject(channel, socket, 'E_IP_RATE_LIMIT');
+      return;
+    }
+    if (this.handshaking.size + this.waiters.size >= this.acceptorCapacity) {
+      this.metrics.inc('videochatd_fd_exhausted_total', { where: 'accept' });
+      this.reject(channel, socket, 'E_FD_LIMIT');
       return;
     }
     if (this.handshaking.size >= this.opts.maxPendingHandshakes) {

@@ -157,7 +157,23 @@ function onAbort(pairId: number): void {
 process.on('message', (msg: ToHandler, handle?: unknown) => {
   switch (msg.type) {
     case 'side':
-      onSide(msg.pairId, msg.side, toBuffer(msg.rest), handle as Socket | undefined);
+      {
+        // The handle must be the client the daemon paired (a lost or reordered handle must
+        // not splice two strangers' calls together).
+        const sock = handle as Socket | undefined;
+        if (sock && msg.remote !== undefined) {
+          const got = `${sock.remoteAddress ?? ''}:${sock.remotePort ?? ''}`;
+          if (got !== msg.remote && sock.remotePort !== undefined) {
+            // Never relay a call to a connection it was not meant for: end that pair.
+            process.stderr.write(`handle mismatch: pair ${msg.pairId} side ${msg.side} expected ${msg.remote} got ${got}\n`);
+            sock.on('error', () => {});
+            sock.destroy();
+            onSide(msg.pairId, msg.side, toBuffer(msg.rest), undefined);
+            break;
+          }
+        }
+        onSide(msg.pairId, msg.side, toBuffer(msg.rest), sock);
+      }
       break;
     case 'abort':
       onAbort(msg.pairId);

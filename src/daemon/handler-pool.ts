@@ -443,7 +443,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
     for (const side of [0, 1] as const) {
       const socket = pair.sockets[side];
       const rest = Buffer.concat([pair.rests[side], detachForHandover(socket)]);
-      const msg: ToHandler = { type: 'side', pairId: pair.pairId, side, rest };
+      const msg: ToHandler = { type: 'side', pairId: pair.pairId, side, rest, remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}` };
       try {
         child.send(msg, socket, { keepOpen: false }, (err) => {
           if (err) {

@@ -17,6 +17,8 @@ export interface SideMessage {
   /** 0 = the client that waited, 1 = the client that completed the pair. */
   side: 0 | 1;
   rest: Uint8Array;
+  /** `address:port` of the client as the acceptor saw it: the handler checks the handle it got is that one. */
+  remote?: string;
 }
 
 /** Daemon -> handler: a pair whose second socket could not be sent; drop what arrived. */

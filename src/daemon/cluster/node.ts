@@ -78,6 +78,11 @@ export class ClusterNode<W extends ClusterWaiter> {
   async start(bind: (server: Server, port: number, what: string) => Promise<void>): Promise<void> {
     this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.onLink(s));
     await bind(this.server, this.opts.listenPort, 'cluster port');
+    // Past the bind, an error is a failed accept (EMFILE...): that link is lost, the port goes on.
+    this.server.on('error', (err: NodeJS.ErrnoException) => {
+      this.host.count('link_rejected');
+      this.host.warn('W_FD_EXHAUSTED', { code: err.code ?? null }, 'cluster port: accept failed');
+    });
     const advertise = `${this.opts.advertiseHost.includes(':') ? `[${this.opts.advertiseHost}]` : this.opts.advertiseHost}:${this.port}`;
     this.directory = new RedisDirectory(this.opts.redisUrl, this.opts.secret, this.nodeId, advertise);
     try {
