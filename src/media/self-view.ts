@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { VideoCodecName } from './args.js';
-import type { MediaWarning, VideoFrame } from './capture.js';
+import { VideoCapture, type MediaWarning, type VideoCaptureOptions, type VideoFrame } from './capture.js';
 import { VideoDecoder, type DecodedFrame } from './decode.js';
 
 export interface SelfViewEvents {
@@ -98,4 +98,35 @@ export class SelfView extends EventEmitter<SelfViewEvents> {
     this.decoder = undefined;
     await d?.close();
   }
+}
+
+/** Where a call's camera frames go: each is sent and given to the self-view. */
+export interface CameraSink {
+  send(frame: VideoFrame): void;
+  selfFrame(frame: DecodedFrame): void;
+  warn(warning: MediaWarning): void;
+  fail(err: Error): void;
+}
+
+/**
+ * The camera and its self-view wired together, the same way for both kinds of call (ours and
+ * the original client's): every captured frame is sent, then shown in the self-view. The
+ * caller keeps both, then start()s the capture.
+ */
+export function cameraWithSelfView(
+  capture: VideoCaptureOptions,
+  self: SelfViewOptions,
+  sink: CameraSink,
+): { capture: VideoCapture; selfView: SelfView } {
+  const vc = new VideoCapture(capture);
+  const selfView = new SelfView(self);
+  selfView.on('frame', (f) => sink.selfFrame(f));
+  selfView.on('warning', (w) => sink.warn(w));
+  vc.on('frame', (f) => {
+    sink.send(f);
+    selfView.push(f);
+  });
+  vc.on('warning', (w) => sink.warn(w));
+  vc.on('error', (e) => sink.fail(e));
+  return { capture: vc, selfView };
 }

@@ -17,7 +17,7 @@ import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decod
 import { AudioSink } from '../../media/audio-sink.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { EchoCanceller } from '../../media/echo.js';
-import { SelfView } from '../../media/self-view.js';
+import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 import { loadJpegDecoder } from '../../media/jpeg-wasm.js';
 import { Recorder } from '../../media/recorder.js';
@@ -744,22 +744,17 @@ export class CallSession extends EventEmitter<SessionEvents> {
     // Load the in-process JPEG decoder now, not when the peer's first frames arrive.
     if (inProcessDecodeAllowed()) void loadJpegDecoder();
     if (this.opts.videoIn.kind !== 'none') {
-      const vc = new VideoCapture({
-        ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
-        width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
-      });
-      const self = new SelfView({ ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height, inProcess: inProcessDecodeAllowed() });
-      self.on('frame', (f) => this.emit('self-frame', f));
-      self.on('warning', (w) => this.warn(w));
-      this.selfView = self;
-      vc.on('frame', (f) => {
-        this.sendVideo(f);
-        self.push(f);
-      });
-      vc.on('warning', (w) => this.warn(w));
-      vc.on('error', (e) => this.fail(e));
-      this.videoCapture = vc;
-      vc.start();
+      const { capture, selfView } = cameraWithSelfView(
+        {
+          ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
+          width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: this.opts.videoCodec,
+        },
+        { ffmpeg, codec: this.opts.videoCodec, width: this.opts.width, height: this.opts.height, inProcess: inProcessDecodeAllowed() },
+        { send: (f) => this.sendVideo(f), selfFrame: (f) => this.emit('self-frame', f), warn: (w) => this.warn(w), fail: (e) => this.fail(e) },
+      );
+      this.videoCapture = capture;
+      this.selfView = selfView;
+      capture.start();
     }
     if (this.opts.audioIn.kind !== 'none') {
       if (this.audioPlan.echoCanceller) this.echo ??= new EchoCanceller();

@@ -19,7 +19,8 @@ import { PcmResampler } from '../../codec/original/resample.js';
 import { AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
 import { AudioCapture, VideoCapture, type AudioPacket, type MediaWarning, type VideoFrame } from '../../media/capture.js';
 import { VideoDecoder, type DecodedFrame } from '../../media/decode.js';
-import { SelfView } from '../../media/self-view.js';
+import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
+import { inProcessDecodeAllowed } from './test-hooks.js';
 import { AudioSink } from '../../media/audio-sink.js';
 import { Recorder } from '../../media/recorder.js';
 import type { AudioIn, AudioOut, VideoIn } from '../options.js';
@@ -297,22 +298,17 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   private startCapture(): void {
     const { ffmpeg } = this.opts;
     if (this.opts.videoIn.kind !== 'none') {
-      const vc = new VideoCapture({
-        ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
-        width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: 'mjpeg', quality: ORIGINAL_JPEG_QUALITY,
-      });
-      const self = new SelfView({ ffmpeg, codec: 'mjpeg', width: this.opts.width, height: this.opts.height });
-      self.on('frame', (f) => this.emit('self-frame', f));
-      self.on('warning', (w) => this.warn(w));
-      this.selfView = self;
-      vc.on('frame', (f) => {
-        this.sendVideo(f);
-        self.push(f);
-      });
-      vc.on('warning', (w) => this.warn(w));
-      vc.on('error', (e) => this.fail(e));
-      this.videoCapture = vc;
-      vc.start();
+      const { capture, selfView } = cameraWithSelfView(
+        {
+          ffmpeg, source: this.opts.videoIn as Exclude<VideoIn, { kind: 'none' }>,
+          width: this.opts.width, height: this.opts.height, fps: this.opts.fps, codec: 'mjpeg', quality: ORIGINAL_JPEG_QUALITY,
+        },
+        { ffmpeg, codec: 'mjpeg', width: this.opts.width, height: this.opts.height, inProcess: inProcessDecodeAllowed() },
+        { send: (f) => this.sendVideo(f), selfFrame: (f) => this.emit('self-frame', f), warn: (w) => this.warn(w), fail: (e) => this.fail(e) },
+      );
+      this.videoCapture = capture;
+      this.selfView = selfView;
+      capture.start();
     }
     if (this.opts.audioIn.kind !== 'none') {
       const ac = new AudioCapture({ ffmpeg, source: this.opts.audioIn as Exclude<AudioIn, { kind: 'none' }>, codec: 'pcm' });

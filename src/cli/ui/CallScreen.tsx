@@ -118,14 +118,21 @@ function handleAction(
     case 'hangup':
       onHangup();
       return;
-    case 'toggle-mute':
-      controls.setMuted(!state.muted);
-      dispatch({ type: 'muted', muted: !state.muted });
+    // Toggled from the session's own state, not the rendered one: a key that comes before
+    // React has re-rendered after the previous press (a loaded machine) reaches a handler
+    // holding the old state, and toggled the camera off a second time instead of on.
+    case 'toggle-mute': {
+      const muted = !controls.muted;
+      controls.setMuted(muted);
+      dispatch({ type: 'muted', muted });
       return;
-    case 'toggle-camera':
-      controls.setCameraOff(!state.cameraOff);
-      dispatch({ type: 'camera-off', off: !state.cameraOff });
+    }
+    case 'toggle-camera': {
+      const off = !controls.cameraOff;
+      controls.setCameraOff(off);
+      dispatch({ type: 'camera-off', off });
       return;
+    }
     case 'cycle-render': {
       if (modes.length === 0) return;
       const index = modes.indexOf(state.renderMode);

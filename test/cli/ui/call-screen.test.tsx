@@ -108,6 +108,23 @@ test('m and v toggle mic and camera, tell the session and show it', async () => 
   app.unmount();
 });
 
+test('v pressed twice before the screen re-renders turns the camera off and on again', async () => {
+  const { app, frame, session } = mount();
+  await press(app, 'v');
+  // The second press reaches the key handler in the same tick, before React has rendered the
+  // first one (a loaded machine): it must toggle back, not turn the camera off again.
+  app.stdin.write('v');
+  await press(app, 'm');
+  app.stdin.write('m');
+  await waitFor(() => session.calls.length === 4, 'four calls');
+  assert.deepEqual(
+    session.calls.map((c) => ('value' in c ? `${c.name}:${c.value}` : c.name)),
+    ['setCameraOff:true', 'setCameraOff:false', 'setMuted:true', 'setMuted:false'],
+  );
+  await waitFor(() => frame().includes('camera on') && frame().includes('mic on'), 'camera and mic on');
+  app.unmount();
+});
+
 test('r cycles the render modes and wraps around', async () => {
   const { app, frame } = mount();
   const modeShown = () => / (blocks|symbols|ascii) │ mic/.exec(frame())?.[1];
