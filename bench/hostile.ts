@@ -18,23 +18,13 @@ import { startDaemon, VIDEOCHATD_BIN } from '../test/helpers/relay-client.js';
 import { encodeHandshake } from '../src/codec/handshake.js';
 import { writeSection } from './lib/docs.js';
 import { childPids, rssBytes } from '../test/helpers/hostile.js';
+import { numberArg, stringArg } from './lib/args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} expects a positive number`);
-  return n;
-}
-function strArg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
 
-const MINUTES = arg('minutes', 5);
-const GOOD = arg('good', 100);
-const ADDRESSES = Math.min(250, arg('addresses', 200));
-const BIN = strArg('bin') ?? VIDEOCHATD_BIN;
+const MINUTES = numberArg('minutes', 5);
+const GOOD = numberArg('good', 100);
+const ADDRESSES = Math.min(250, numberArg('addresses', 200));
+const BIN = stringArg('bin') ?? VIDEOCHATD_BIN;
 const WRITE_DOCS = process.argv.includes('--write-docs');
 /** Each good side writes this much every GOOD_TICK_MS (64 kbit/s each way). */
 const GOOD_CHUNK = 800;

@@ -21,6 +21,7 @@ import { startDaemon, type LogLine } from '../test/helpers/relay-client.js';
 import { writeSection } from './lib/docs.js';
 import { tree } from './lib/procs.js';
 import { LOAD_BYTES_PER_S, LoadGenerator, raisedLimitArgs, snapshotBin, treeRssMb, type LoadTotals } from './lib/relay-load.js';
+import { numberArg } from './lib/args.js';
 
 /** Largest RSS growth from the first minute to the last that still counts as flat. */
 const RSS_GROWTH_MAX = 0.25;
@@ -33,13 +34,6 @@ const STATS_INTERVAL_MS = 5000;
 /** Kill times are spread by this fraction either side of --kill-every, so they do not align with samples. */
 const KILL_JITTER = 0.2;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} expects a positive number`);
-  return n;
-}
 
 interface WorkerStats {
   type: 'stats';
@@ -107,10 +101,10 @@ function handlerPids(daemonPid: number): number[] {
 }
 
 async function main(): Promise<void> {
-  const minutes = arg('minutes', 10);
-  const pairs = arg('pairs', 1000);
-  const handlers = arg('handlers', 4);
-  const killEveryS = arg('kill-every', 120);
+  const minutes = numberArg('minutes', 10);
+  const pairs = numberArg('pairs', 1000);
+  const handlers = numberArg('handlers', 4);
+  const killEveryS = numberArg('kill-every', 120);
   if (!existsSync(fileURLToPath(new URL('../dist/daemon/main.js', import.meta.url)))) throw new Error('run `npm run build` first');
 
   const bin = snapshotBin();
