@@ -6,84 +6,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net, { type Socket } from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
+import { type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { encodeHandshake } from '../../src/codec/handshake.js';
 import {
-  connectClient,
   readExactly,
   startDaemon,
   waitClosed,
-  withTimeout,
   type LogLine,
   type StartedDaemon,
 } from '../helpers/relay-client.js';
+import { GOOD_CALL_CHUNK_BYTES, connectFrom, startGoodCall } from '../helpers/hostile.js';
 
-/** The good call writes this much per side every GOOD_CALL_TICK_MS. */
-const GOOD_CALL_CHUNK_BYTES = 16 * 1024;
-const GOOD_CALL_TICK_MS = 20;
 const TEST_TIMEOUT_MS = 90_000;
-
-interface GoodCall {
-  /** Stops writing, half-closes both sides, and checks every byte arrived, in order. */
-  finish(): Promise<{ bytesEachWay: number }>;
-}
-
-/** Two clients from 127.0.0.1 relaying random bytes both ways until finish(). */
-async function startGoodCall(d: StartedDaemon, code = 'good-call'): Promise<GoodCall> {
-  const a = await connectClient(d.videoPort, code);
-  const b = await connectClient(d.videoPort, code);
-  const sides = [a, b].map((s) => {
-    const st = { s, sent: createHash('sha256'), got: createHash('sha256'), sentBytes: 0, gotBytes: 0, ended: false };
-    s.on('data', (c: Buffer) => {
-      st.got.update(c);
-      st.gotBytes += c.length;
-    });
-    return st;
-  });
-  const ends = sides.map((st) => withTimeout(new Promise<void>((resolve) => st.s.once('end', () => resolve())), 60_000, 'the good call to end'));
-  const write = (): void => {
-    for (const st of sides) {
-      const chunk = randomBytes(GOOD_CALL_CHUNK_BYTES);
-      st.sent.update(chunk);
-      st.sentBytes += chunk.length;
-      st.s.write(chunk);
-    }
-  };
-  write();
-  // Relaying before the flood starts: the first chunk went through.
-  const until = Date.now() + 20_000;
-  while (sides.some((st) => st.gotBytes < GOOD_CALL_CHUNK_BYTES)) {
-    assert.ok(Date.now() < until, 'the good call relays its first chunk');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const timer = setInterval(write, GOOD_CALL_TICK_MS);
-  return {
-    async finish() {
-      clearInterval(timer);
-      for (const st of sides) st.s.end();
-      await Promise.all(ends);
-      const [sa, sb] = sides as [(typeof sides)[0], (typeof sides)[0]];
-      assert.equal(sb.gotBytes, sa.sentBytes, 'b got every byte a sent');
-      assert.equal(sa.gotBytes, sb.sentBytes, 'a got every byte b sent');
-      assert.equal(sb.got.digest('hex'), sa.sent.digest('hex'), 'a -> b digest');
-      assert.equal(sa.got.digest('hex'), sb.sent.digest('hex'), 'b -> a digest');
-      for (const st of sides) st.s.destroy();
-      return { bytesEachWay: sa.sentBytes };
-    },
-  };
-}
-
-/** A connection from `localAddress` (a loopback address other than the good call's). */
-function connectFrom(port: number, localAddress: string, send?: Buffer): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => {
-      if (send) s.write(send);
-      resolve(s);
-    });
-    s.once('error', reject);
-  });
-}
 
 /** Opens `count` flood connections at once; all must connect (the kernel accepts them). */
 async function flood(port: number, localAddress: string, count: number, send?: (i: number) => Buffer | undefined): Promise<Socket[]> {
@@ -128,7 +63,7 @@ async function withDaemon(args: string[], body: (d: StartedDaemon) => Promise<vo
 
 test('handshake timeout: a flood of silent half-handshakes is dropped with E_HANDSHAKE_TIMEOUT; the good call is unharmed', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withDaemon(['--handshake-timeout', '1', '--max-connection-rate-per-ip', '0'], async (d) => {
-    const call = await startGoodCall(d);
+    const call = await startGoodCall(d.videoPort);
     // Two bytes of a length prefix, then nothing: the slow-loris of this protocol.
     const socks = await flood(d.videoPort, '127.0.0.2', 40, () => Buffer.from([5, 0]));
     await closedCount(socks, socks.length);
@@ -143,7 +78,7 @@ test('handshake timeout: a flood of silent half-handshakes is dropped with E_HAN
 test('--max-pending-handshakes: a flood past the cap is refused at once with E_TOO_MANY_PENDING; log lines are throttled, counts exact', { timeout: TEST_TIMEOUT_MS }, async () => {
   const cap = 20;
   await withDaemon(['--max-pending-handshakes', String(cap), '--handshake-timeout', '60', '--max-connection-rate-per-ip', '0'], async (d) => {
-    const call = await startGoodCall(d);
+    const call = await startGoodCall(d.videoPort);
     // From ten addresses, each within its share (1/16 of the table, here 2): the first
     // wave fills the table, the second is refused by the global cap.
     const addrs = Array.from({ length: 10 }, (_, i) => `127.0.0.${20 + i}`);
@@ -164,7 +99,7 @@ test('--max-pending-handshakes: a flood past the cap is refused at once with E_T
     for (const s of socks) s.destroy();
     await call.finish();
     // Room again once the flood is gone: a new call pairs.
-    const again = await startGoodCall(d, 'after-the-flood');
+    const again = await startGoodCall(d.videoPort, 'after-the-flood');
     await again.finish();
   });
 });
@@ -172,7 +107,7 @@ test('--max-pending-handshakes: a flood past the cap is refused at once with E_T
 test('--max-waiting: a flood of lonely waiters past the cap is refused with E_TOO_MANY_WAITING', { timeout: TEST_TIMEOUT_MS }, async () => {
   const cap = 10;
   await withDaemon(['--max-waiting', String(cap), '--max-connection-rate-per-ip', '0', '--log-level', 'debug'], async (d) => {
-    const call = await startGoodCall(d);
+    const call = await startGoodCall(d.videoPort);
     const socks = await flood(d.videoPort, '127.0.0.3', 40, (i) => encodeHandshake(`lonely-${i}`));
     await closedCount(socks, socks.length - cap);
     await d.waitForLines((l) => l.msg === 'waiting for a peer', cap);
@@ -187,7 +122,7 @@ test('--max-waiting: a flood of lonely waiters past the cap is refused with E_TO
 test('--max-connections-per-ip: one address past its cap gets E_IP_CONN_LIMIT while other addresses still pair; the count is released', { timeout: TEST_TIMEOUT_MS }, async () => {
   const cap = 10;
   await withDaemon(['--max-connections-per-ip', String(cap), '--max-connection-rate-per-ip', '0'], async (d) => {
-    const call = await startGoodCall(d);
+    const call = await startGoodCall(d.videoPort);
     const socks = await flood(d.videoPort, '127.0.0.4', 40);
     await closedCount(socks, socks.length - cap);
     const line = await d.waitForLine((l) => l.msg === 'connection rejected' && l.reason === 'E_IP_CONN_LIMIT');
@@ -219,7 +154,7 @@ test('--max-connections-per-ip: one address past its cap gets E_IP_CONN_LIMIT wh
 test('--max-connection-rate-per-ip: a burst from one address past its bucket gets E_IP_RATE_LIMIT; a new call from another address still pairs', { timeout: TEST_TIMEOUT_MS }, async () => {
   const rate = 5;
   await withDaemon(['--max-connection-rate-per-ip', String(rate)], async (d) => {
-    const call = await startGoodCall(d);
+    const call = await startGoodCall(d.videoPort);
     const socks = await flood(d.videoPort, '127.0.0.6', 60);
     const rejected = async (): Promise<number> => metric(d, 'videochatd_rejected_total', 'reason="E_IP_RATE_LIMIT"');
     const until = Date.now() + 20_000;
@@ -228,7 +163,7 @@ test('--max-connection-rate-per-ip: a burst from one address past its bucket get
     assert.ok((await rejected()) >= 30, `${await rejected()} refused`);
     const line = await d.waitForLine((l) => l.msg === 'connection rejected' && l.reason === 'E_IP_RATE_LIMIT');
     assert.match(String(line.remote), /127\.0\.0\.6:/);
-    const second = await startGoodCall(d, 'second-call');
+    const second = await startGoodCall(d.videoPort, 'second-call');
     await Promise.all([call.finish(), second.finish()]);
     for (const s of socks) s.destroy();
   });
@@ -238,7 +173,7 @@ test('--max-buffer-bytes: waiters flooding bytes before a peer are no longer rea
   const cap = 4096;
   const payload = randomBytes(512 * 1024);
   await withDaemon(['--max-buffer-bytes', String(cap), '--max-connection-rate-per-ip', '0'], async (d) => {
-    const call = await startGoodCall(d);
+    const call = await startGoodCall(d.videoPort);
     const socks = await flood(d.videoPort, '127.0.0.7', 20, (i) => Buffer.concat([encodeHandshake(`stuffer-${i}`), payload]));
     // (The good call may hit the cap too, for its first chunk while it waited: flow control.)
     const fromFlood = (l: LogLine): boolean => l.msg === 'buffer limit reached' && /127\.0\.0\.7:/.test(String(l.remote));
