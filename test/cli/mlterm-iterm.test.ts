@@ -8,10 +8,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startXvfb, stopChild } from '../helpers/xvfb.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const TOOLS = ['Xvfb', 'mlterm', 'import'] as const;
@@ -28,31 +28,11 @@ const children: ChildProcess[] = [];
 let display = '';
 let keep = false;
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
+const stop = stopChild;
 
 before(async () => {
   if (skip) return;
-  const xvfb = spawn('Xvfb', ['-displayfd', '3', '-noreset', '-screen', '0', `${SCREEN.width}x${SCREEN.height}x24`, '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-  children.push(xvfb);
-  display = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error('Xvfb did not report a display')), START_TIMEOUT_MS);
-    (xvfb.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('\n')) {
-        clearTimeout(timer);
-        resolve(`:${text.trim()}`);
-      }
-    });
-    xvfb.once('exit', (code) => reject(new Error(`Xvfb exited (${code})`)));
-  });
+  display = await startXvfb(SCREEN, (child) => children.push(child));
 });
 
 after(async () => {

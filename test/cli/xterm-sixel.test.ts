@@ -9,10 +9,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startXvfb, stopChild } from '../helpers/xvfb.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const X_TOOLS = ['Xvfb', 'xterm', 'import', 'xwininfo'] as const;
@@ -47,37 +47,11 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
+const stop = stopChild;
 
 before(async () => {
   if (skipReason) return;
-  // -displayfd: Xvfb picks a free display and writes its number to fd 3 (no clash with others).
-  // -noreset: by default an X server resets when its last client leaves, and refuses clients
-  // meanwhile; each test's xterm is the only client, so the next one failed now and then
-  // ("Can't open display").
-  const xvfb = track(spawn('Xvfb', ['-displayfd', '3', '-noreset', '-screen', '0', `${SCREEN.width}x${SCREEN.height}x24`, '-nolisten', 'tcp'], {
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-  }));
-  const fd3 = xvfb.stdio[3] as NodeJS.ReadableStream;
-  display = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error('Xvfb did not report a display')), START_TIMEOUT_MS);
-    fd3.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('\n')) {
-        clearTimeout(timer);
-        resolve(`:${text.trim()}`);
-      }
-    });
-    xvfb.once('exit', (code) => reject(new Error(`Xvfb exited (${code})`)));
-  });
+  display = await startXvfb(SCREEN, track);
 });
 
 after(async () => {
