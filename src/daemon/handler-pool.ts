@@ -83,8 +83,13 @@ interface Handler {
   pairs: Set<number>;
   /** Pairs this handler can hold within its descriptor limit (measured when it is ready). */
   capacity: number;
-  /** When it last sent anything (Date.now()). */
-  lastHeard: number;
+  /**
+   * Pings sent since it last sent anything. Counted, not timed: after the acceptor itself was
+   * stopped (SIGSTOP, a paused VM, a long stall) the wall clock said every handler had been
+   * silent, and on waking it took them all for stalled (at 20 s it would have killed them,
+   * and every call with them); it only knows of the pings it actually sent.
+   */
+  unanswered: number;
   /** Silent for HEARTBEAT_STALL_MS: no new pairs until it answers. */
   stalled: boolean;
 }
@@ -195,11 +200,11 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
    * loop) gets no new pairs; one silent for HEARTBEAT_KILL_MS is killed, and the supervisor
    * forks its replacement (its pairs end as handler-died).
    */
-  private beat(now = Date.now()): void {
+  private beat(): void {
     const seq = ++this.pingSeq;
     for (const h of [...this.slots, ...this.perPair]) {
       if (!h.ready || !h.child) continue;
-      const silent = now - h.lastHeard;
+      const silent = h.unanswered * HEARTBEAT_INTERVAL_MS;
       if (silent >= HEARTBEAT_KILL_MS) {
         this.emit('handler-killed', h.child.pid, h.slot, silent);
         h.ready = false;
@@ -211,6 +216,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
         this.emit('handler-stalled', h.child.pid, h.slot, silent);
       }
       this.sendTo(h, { type: 'ping', seq });
+      h.unanswered++;
     }
   }
 
@@ -286,12 +292,12 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
           stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         }),
     });
-    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set(), capacity: Infinity, lastHeard: Date.now(), stalled: false };
+    const h: Handler = { slot, supervisor, child: undefined, ready: false, pairs: new Set(), capacity: Infinity, unanswered: 0, stalled: false };
     supervisor.on('spawn', (child) => {
       h.child = child;
       h.ready = false;
       h.stalled = false;
-      h.lastHeard = Date.now();
+      h.unanswered = 0;
       child.on('message', (msg: FromHandler) => this.onMessage(h, child, msg));
       // A write to a handler that just died must not take the daemon down.
       child.on('error', () => {});
@@ -310,7 +316,7 @@ export class HandlerPool extends EventEmitter<HandlerPoolEvents> {
 
   private onMessage(h: Handler, child: ChildProcess, msg: FromHandler): void {
     // (A dead child's last messages may still arrive after its replacement spawned.)
-    if (h.child === child) h.lastHeard = Date.now();
+    if (h.child === child) h.unanswered = 0;
     if (h.child === child && h.stalled) {
       h.stalled = false;
       this.emit('handler-recovered', child.pid, h.slot);

@@ -275,6 +275,27 @@ test('a stopped handler (SIGSTOP) gets no new pairs after ~3 s and is replaced a
   }
 });
 
+test('the acceptor itself stopped (SIGSTOP) for longer than the stall time: no handler is taken for stalled, the call goes on, calls pair after SIGCONT', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const d = await startDaemon(['--handlers', '2', '--metrics-port', '0']);
+  try {
+    await d.waitForLines((l) => l.msg === 'handler started', 2);
+    const call = await startGoodCall(d.videoPort);
+    process.kill(d.child.pid!, 'SIGSTOP');
+    // Longer than HEARTBEAT_STALL_MS (3 s): on waking, the wall clock says every handler was
+    // silent that long, though no ping was sent meanwhile.
+    await new Promise((r) => setTimeout(r, 5000));
+    process.kill(d.child.pid!, 'SIGCONT');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(d.lines.filter((l) => l.msg === 'handler not answering: no new pairs for it').length, 0, 'no handler was taken for stalled');
+    const after = await startGoodCall(d.videoPort, 'after-sigcont');
+    await after.finish();
+    assert.equal(call.broken, null);
+    await call.finish();
+  } finally {
+    await d.stop();
+  }
+});
+
 test('"waiter ended" lines are throttled: 300 waiters leaving at once make a few lines and a summary; the metric counts all', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withDaemon(['--max-connection-rate-per-ip', '0', '--max-connections-per-ip', '0'], async (d) => {
     const call = await startGoodCall(d.videoPort);
