@@ -1,13 +1,15 @@
 /**
- * `videochatd` entry: parse options, start the daemon, run until SIGTERM/SIGINT. Returns the
- * exit status; throws FatalError (usage: 2, bind: 3) for the bin to map. Never calls
- * process.exit itself.
+ * `videochatd` entry: parse options, start the daemon, run until SIGTERM/SIGINT. main()
+ * resolves with the exit status or throws (usage, bind, redis: exit-codes.ts); run() turns a
+ * throw into its exit status and one line on stderr, for the bin. Never calls process.exit.
  */
 import { createLogger } from './logger.js';
 import { HelpShown, parseOptions } from './options.js';
 import { RelayDaemon } from './daemon.js';
+import { DAEMON_EXIT, exitStatusOf } from './exit-codes.js';
 
 export { BindError, RelayDaemon, type ListeningInfo } from './daemon.js';
+export { DAEMON_EXIT, exitStatusOf } from './exit-codes.js';
 export { parseOptions, buildProgram, type DaemonOptions } from './options.js';
 
 /** Runs the daemon until it has shut down; resolves with the exit status (0). */
@@ -16,7 +18,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   try {
     opts = parseOptions(argv);
   } catch (err) {
-    if (err instanceof HelpShown) return 0;
+    if (err instanceof HelpShown) return DAEMON_EXIT.ok;
     throw err;
   }
   const logger = createLogger(opts.logLevel);
@@ -51,5 +53,30 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   process.off('disconnect', onParentGone);
-  return 0;
+  return DAEMON_EXIT.ok;
+}
+
+/**
+ * Whether a fatal error should also print its stack trace: `--log-level debug` (or `trace`),
+ * read from argv itself because a usage error leaves no parsed options; or VIDEOCHATD_DEBUG=1.
+ */
+export function debugRequested(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.VIDEOCHATD_DEBUG === '1') return true;
+  let level: string | undefined;
+  argv.forEach((arg, i) => {
+    if (arg === '--log-level') level = argv[i + 1];
+    else if (arg.startsWith('--log-level=')) level = arg.slice('--log-level='.length);
+  });
+  return level === 'debug' || level === 'trace';
+}
+
+/** main() for the bin: resolves with the exit status, a failure written as one line on stderr. */
+export async function run(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (err) {
+    process.stderr.write(`videochatd: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (debugRequested(argv) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return exitStatusOf(err);
+  }
 }
