@@ -13,7 +13,7 @@ import type { CommandContext } from '../program.js';
 import type { CallControls } from '../ui/controls.js';
 import { runCallTui } from '../ui/run-call-tui.js';
 import type { SessionEvents } from '../session/events.js';
-import type { ColorsChoice, RenderChoice } from '../options.js';
+import type { ColorsChoice, RenderChoice, SymbolsChoice } from '../options.js';
 
 export interface TerminalChoice {
   renderMode: RenderMode;
@@ -63,7 +63,7 @@ export function showEchoHint(
  */
 export async function prepareInteractive(
   settings: {
-    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; cells?: { cols: number; rows: number }; peerProtocol?: string;
+    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; symbols?: SymbolsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
     call: {
       audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
       audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
@@ -82,6 +82,7 @@ export async function prepareInteractive(
       tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
       kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
       dither: settings.dither, sixelChangedRows: choice.cellSizeExact,
+      symbols: settings.symbols === 'octants' || (settings.symbols !== 'sextants' && caps.octants) ? 'octants' : 'sextants',
     }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,

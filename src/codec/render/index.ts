@@ -8,7 +8,7 @@ import { createBlocksRenderer } from './blocks.js';
 import { createItermRenderer } from './iterm.js';
 import { createKittyRenderer } from './kitty.js';
 import { createSixelRenderer } from './sixel.js';
-import { createSymbolsRenderer } from './symbols.js';
+import { createSymbolsRenderer, type SymbolSet } from './symbols.js';
 import { wrapTmuxPassthrough } from './tmux.js';
 import type { DitherKind } from './dither.js';
 import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
@@ -19,6 +19,7 @@ export { wrapTmuxPassthrough } from './tmux.js';
 export { kittyDeleteImage, kittyPlaceholderCells } from './kitty.js';
 export { psnr } from './quality.js';
 export { DITHER_KINDS, type DitherKind } from './dither.js';
+export { SYMBOL_SETS, type SymbolSet } from './symbols.js';
 export { reconstructPixels } from './reconstruct.js';
 
 /** Every render mode, best picture first (the order `--render auto` prefers and `r` cycles). */
@@ -44,8 +45,10 @@ export interface RendererOptions {
   kittyPlaceholderColors?: 'truecolor' | 256;
   /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
   lightBackground?: boolean;
-  /** Dithering of blocks at 256 and 16 colours (default none). */
+  /** Dithering of blocks and symbols at 256 and 16 colours (default none). */
   dither?: DitherKind;
+  /** Glyph set of the symbols mode (default sextants). */
+  symbols?: SymbolSet;
 }
 
 /** True when `s` names a render mode. */
@@ -101,7 +104,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
     case 'blocks':
       return createBlocksRenderer({ dither: opts.dither });
     case 'symbols':
-      return createSymbolsRenderer();
+      return createSymbolsRenderer({ set: opts.symbols });
     case 'ascii':
       return createAsciiRenderer({ lightBackground: opts.lightBackground });
     case 'sixel': {
