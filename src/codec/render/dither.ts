@@ -135,6 +135,8 @@ export function ditherAmplitude(depth: 16 | 256): number {
 }
 
 const clampChannel = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+/** The 256 palette colours flat (r, g, b, ...): one typed-array read a channel in the pixel loop. */
+const PALETTE_RGB = Uint8Array.from(XTERM_256.flat());
 
 /**
  * `frame` with every pixel moved by its position's threshold and replaced by the RGB of its
@@ -145,7 +147,6 @@ export function ditherToPalette(frame: RgbFrame, depth: 16 | 256, kind: DitherKi
   const matrix = ditherMatrix(kind);
   if (matrix === null) return frame;
   const lut = depth === 256 ? nearest256Lut() : nearest16Lut();
-  const palette = XTERM_256;
   const amp = ditherAmplitude(depth);
   const { size, shift, offsets } = matrix;
   const { width, height, data } = frame;
@@ -154,10 +155,10 @@ export function ditherToPalette(frame: RgbFrame, depth: 16 | 256, kind: DitherKi
     const rowOffsets = (y & (size - 1)) << shift;
     for (let x = 0, o = y * width * 3; x < width; x++, o += 3) {
       const d = offsets[rowOffsets | (x & (size - 1))] * amp;
-      const c = palette[lut[lutIndex(clampChannel(data[o] + d), clampChannel(data[o + 1] + d), clampChannel(data[o + 2] + d))]];
-      out[o] = c[0];
-      out[o + 1] = c[1];
-      out[o + 2] = c[2];
+      const c = lut[lutIndex(clampChannel(data[o] + d), clampChannel(data[o + 1] + d), clampChannel(data[o + 2] + d))] * 3;
+      out[o] = PALETTE_RGB[c];
+      out[o + 1] = PALETTE_RGB[c + 1];
+      out[o + 2] = PALETTE_RGB[c + 2];
     }
   }
   return { width, height, data: out };

@@ -104,7 +104,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
     case 'blocks':
       return createBlocksRenderer({ dither: opts.dither });
     case 'symbols':
-      return createSymbolsRenderer({ set: opts.symbols });
+      return createSymbolsRenderer({ set: opts.symbols, dither: opts.dither });
     case 'ascii':
       return createAsciiRenderer({ lightBackground: opts.lightBackground });
     case 'sixel': {
