@@ -6,7 +6,7 @@ import {
 } from '../../../src/codec/room/index.js';
 import { encodeHello } from '../../../src/codec/protocol/index.js';
 
-const hello = encodeHello({ flags: 0, publicKey: Buffer.alloc(32, 7), nonce: Buffer.alloc(32, 9) });
+const hello = encodeHello({ channel: 'video', insecure: false, publicKey: Buffer.alloc(32, 7), nonce: Buffer.alloc(32, 9) });
 
 test('every control message decodes to what was encoded', () => {
   assert.deepEqual(decodeControl(encodeWelcome(3, 8)), { type: 'welcome', memberId: 3, maxMembers: 8 });

@@ -68,7 +68,7 @@ test('member ids must be u16', () => {
 });
 
 test('a peer HELLO at the start is told apart from any envelope (relay without rooms)', () => {
-  const hello = encodeHello({ flags: 0, publicKey: new Uint8Array(32), nonce: new Uint8Array(32) });
+  const hello = encodeHello({ channel: 'video', insecure: false, publicKey: new Uint8Array(32), nonce: new Uint8Array(32) });
   assert.equal(startsWithPeerHello(hello.subarray(0, 4)), true);
   assert.equal(startsWithPeerHello(hello.subarray(0, 3)), false);
   assert.equal(startsWithPeerHello(stream.subarray(0, 4)), false);
