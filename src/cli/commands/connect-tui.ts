@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
 import type { DitherKind } from '../../codec/render/dither.js';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
-import { detectCapabilities, type Capabilities } from '../term/index.js';
+import { detectCapabilities, kittyTransferFor, kittyTransferMedium, type Capabilities } from '../term/index.js';
 import type { CommandContext } from '../program.js';
 import type { CallControls } from '../ui/controls.js';
 import { runCallTui } from '../ui/run-call-tui.js';
@@ -73,12 +73,15 @@ export async function prepareInteractive(
 ): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
   const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
   const choice = chooseForTerminal(settings.render, settings.colors, caps);
+  // Checked before the call: a bad VIDEOCHAT_KITTY_TRANSFER is one line and exit 2.
+  const transferMedium = kittyTransferMedium(ctx.env);
   return (session) => runCallTui(session, {
     renderMode: choice.renderMode,
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
     createRenderer: (mode) => createRenderer(mode, {
+      kittyTransfer: mode === 'kitty' ? kittyTransferFor(transferMedium) : undefined,
       tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
       kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
       dither: settings.dither, sixelChangedRows: choice.cellSizeExact,

@@ -27,7 +27,7 @@ import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';
 import { COLORS_CHOICES, RENDER_CHOICES, SYMBOLS_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
-import { backgroundFromColorFgBg, detectCapabilities, drawsOctants } from '../term/index.js';
+import { backgroundFromColorFgBg, detectCapabilities, drawsOctants, kittyTransferFor, kittyTransferMedium } from '../term/index.js';
 import { PaintBudget } from '../ui/paint-budget.js';
 import { scaleNearest } from '../ui/scale-frame.js';
 import { probeMedia, type MediaProbe } from './media-probe.js';
@@ -253,7 +253,10 @@ class Player {
   ) {
     this.out = ctx.stdout;
     this.tty = this.out.isTTY === true;
+    const kittyTransfer = terminal.mode === 'kitty' ? kittyTransferFor(kittyTransferMedium(ctx.env)) : undefined;
+    if (kittyTransfer) this.cleanups.push(() => kittyTransfer.close());
     this.renderer = terminal.mode ? createRenderer(terminal.mode, {
+        kittyTransfer,
         tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground,
         kittyPlaceholders: terminal.tmuxPassthrough, kittyPlaceholderColors: terminal.kittyPlaceholderColors,
         dither: s.dither, sixelChangedRows: terminal.cellSizeExact === true, symbols: terminal.symbols,

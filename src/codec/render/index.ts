@@ -6,7 +6,7 @@ import { VideochatError } from '../errors.js';
 import { createAsciiRenderer } from './ascii.js';
 import { createBlocksRenderer } from './blocks.js';
 import { createItermRenderer } from './iterm.js';
-import { createKittyRenderer } from './kitty.js';
+import { createKittyRenderer, type KittyTransfer } from './kitty.js';
 import { createSixelRenderer } from './sixel.js';
 import { createSymbolsRenderer, type SymbolSet } from './symbols.js';
 import { wrapTmuxPassthrough } from './tmux.js';
@@ -16,7 +16,7 @@ import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export { SYNC_BEGIN, SYNC_END, wrapSynchronized } from './sync.js';
 export { wrapTmuxPassthrough } from './tmux.js';
-export { kittyDeleteImage, kittyPlaceholderCells } from './kitty.js';
+export { kittyDeleteImage, kittyPlaceholderCells, type KittyTransfer } from './kitty.js';
 export { psnr } from './quality.js';
 export { DITHER_KINDS, type DitherKind } from './dither.js';
 export { SYMBOL_SETS, type SymbolSet } from './symbols.js';
@@ -41,6 +41,8 @@ export interface RendererOptions {
   kittyImageId?: number;
   /** Kitty through Unicode placeholders (inside tmux; with `tmuxPassthrough` for the image data). */
   kittyPlaceholders?: boolean;
+  /** Kitty pixels through shared memory or a file (a terminal on this machine); default direct. */
+  kittyTransfer?: KittyTransfer;
   /** How placeholder cells carry the image id: truecolor (default) or 256 colours. */
   kittyPlaceholderColors?: 'truecolor' | 256;
   /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
@@ -116,7 +118,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     case 'kitty': {
-      const r = createKittyRenderer({ imageId: opts.kittyImageId, placeholders: opts.kittyPlaceholders, placeholderColors: opts.kittyPlaceholderColors });
+      const r = createKittyRenderer({ imageId: opts.kittyImageId, placeholders: opts.kittyPlaceholders, placeholderColors: opts.kittyPlaceholderColors, transfer: opts.kittyTransfer });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     default:
