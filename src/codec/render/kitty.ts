@@ -10,7 +10,7 @@
 import { KITTY_DIACRITICS, KITTY_PLACEHOLDER, KITTY_PLACEHOLDER_MAX_CELLS } from './kitty-placeholders.js';
 import { LastFrame } from './last-frame.js';
 import { ByteWriter } from './writer.js';
-import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './sixel.js';
+import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './cell-size.js';
 import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 
 /** Base64 bytes per escape; the protocol requires chunks of at most 4096. */
