@@ -218,6 +218,18 @@ if (want('dither')) {
         const rec = reconstructPixels([out], area);
         ditherRows.push({ source, what: `chafa half-blocks ${depth} --dither ${dither}`, psnrDb: psnr(rec, reference), blurredDb: psnr(blurCell(rec), blurredRef) });
       }
+      // Symbols: ours on its 2x6 frame, chafa restricted to the same glyphs (chafa 1.12 has no octants).
+      const symbolsFrame = ffmpegFrame(source, TEXT_COLS * 2, TEXT_ROWS * 6);
+      for (const dither of ['none', 'ordered', 'noise'] as const) {
+        const out = createRenderer('symbols', { dither }).render(symbolsFrame, { ...area, colors: depth });
+        const rec = reconstructPixels([out], area);
+        ditherRows.push({ source, what: `symbols ${depth} --dither ${dither}`, psnrDb: psnr(rec, reference), blurredDb: psnr(blurCell(rec), blurredRef) });
+      }
+      for (const dither of ['none', 'ordered', 'diffusion']) {
+        const out = execFileSync('chafa', ['-f', 'symbols', '--symbols', 'sextant,quad,half,space', '-c', String(depth), '--dither', dither, '--size', `${TEXT_COLS}x${TEXT_ROWS}`, '--stretch', '--animate', 'off', '--polite', 'on', png], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: MAX_BUFFER_BYTES });
+        const rec = reconstructPixels([out], area);
+        ditherRows.push({ source, what: `chafa symbols ${depth} --dither ${dither}`, psnrDb: psnr(rec, reference), blurredDb: psnr(blurCell(rec), blurredRef) });
+      }
     }
   }
 }

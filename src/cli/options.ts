@@ -28,6 +28,9 @@ export const VIDEO_CODECS: readonly VideoCodec[] = ['mjpeg', 'h264'];
 export const AUDIO_CODECS: readonly AudioCodec[] = ['opus', 'pcm'];
 export const RENDER_CHOICES: readonly RenderChoice[] = ['auto', 'kitty', 'iterm', 'sixel', 'symbols', 'blocks', 'ascii', 'none'];
 export const COLORS_CHOICES: readonly ColorsChoice[] = ['auto', '16', '256', 'truecolor'];
+/** `--symbols`: the glyph set of the symbols mode; auto = octants where the terminal is known to draw them. */
+export type SymbolsChoice = 'auto' | 'sextants' | 'octants';
+export const SYMBOLS_CHOICES: readonly SymbolsChoice[] = ['auto', 'sextants', 'octants'];
 /** `--peer-protocol`: ours (encrypted, adaptive) or the original VideoChat client's (docs/protocol.md). */
 export type PeerProtocol = 'videochat' | 'original';
 export const PEER_PROTOCOLS: readonly PeerProtocol[] = ['videochat', 'original'];

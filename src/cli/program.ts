@@ -10,7 +10,7 @@ import { loadConfig, envName, configPath, writtenKey, type ConfigValues } from '
 import { blameSource, recordSource } from './option-source.js';
 import {
   DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_HOST, DEFAULT_SIZE, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC,
-  DEFAULT_GRACE_SEC, DEFAULT_PEER_TIMEOUT_SEC, RENDER_CHOICES, COLORS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
+  DEFAULT_GRACE_SEC, DEFAULT_PEER_TIMEOUT_SEC, RENDER_CHOICES, COLORS_CHOICES, SYMBOLS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
 } from './options.js';
 import { VERSION } from './version.js';
 import { UsageError } from '../codec/errors.js';
@@ -56,7 +56,8 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--audio-codec <codec>', `${AUDIO_CODECS.join(' | ')} (default: opus)`))
     .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
     .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
-    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks at 256 and 16 colours (default: none)`))
+    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks and symbols at 256 and 16 colours (default: none)`))
+    .addOption(opt('--symbols <set>', `${SYMBOLS_CHOICES.join(' | ')}: glyphs of --render symbols; auto = octants where the terminal draws them (default: auto)`))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal)'))
     .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)'))
     .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file (exit 7 when it fails mid-call)"))
@@ -219,7 +220,8 @@ See videochat(1).`);
     .argument('<file>', 'video file to play')
     .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
     .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
-    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks at 256 and 16 colours (default: none)`))
+    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks and symbols at 256 and 16 colours (default: none)`))
+    .addOption(opt('--symbols <set>', `${SYMBOLS_CHOICES.join(' | ')}: glyphs of --render symbols; auto = octants where the terminal draws them (default: auto)`))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal, or 80x24 off a TTY)'))
     .addOption(opt('--no-audio', 'do not play the sound track'))
     .addOption(opt('--speed <speed>', '1 (real time) | max (unpaced; implies --no-audio) (default: 1)'))

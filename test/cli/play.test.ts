@@ -215,6 +215,26 @@ test('--dither: ordered mixes palette colours (more of them in 16 colours); a ba
   assert.match(bad.stderr, /--dither must be one of none, ordered, noise/);
 });
 
+test('--symbols: octants on request, by auto only where the terminal draws them (VTE 0.78+), sextants otherwise; a bad set is one line, exit 2', async () => {
+  const octants = (r: Run) => [...r.stdout.toString('utf8')].filter((c) => (c.codePointAt(0) ?? 0) >= 0x1cd00 && (c.codePointAt(0) ?? 0) <= 0x1cde5).length;
+  const sextants = (r: Run) => [...r.stdout.toString('utf8')].filter((c) => (c.codePointAt(0) ?? 0) >= 0x1fb00 && (c.codePointAt(0) ?? 0) <= 0x1fb3b).length;
+  const args = [clip, '--speed', 'max', '--cells', '40x12', '--render', 'symbols', '--colors', 'truecolor'];
+  const plain = await play(args, { VTE_VERSION: '' });
+  const asked = await play([...args, '--symbols', 'octants'], { VTE_VERSION: '' });
+  const vte = await play(args, { VTE_VERSION: '7802' });
+  const vteSextants = await play([...args, '--symbols', 'sextants'], { VTE_VERSION: '7802' });
+  for (const r of [plain, asked, vte, vteSextants]) assert.equal(r.code, 0, r.stderr);
+  assert.equal(octants(plain), 0, 'auto drew octants in an unknown terminal');
+  assert.ok(sextants(plain) > 0, 'no sextants drawn');
+  assert.ok(octants(asked) > 0, '--symbols octants drew none');
+  assert.ok(octants(vte) > 0, 'auto in VTE 0.78 drew no octants');
+  assert.equal(octants(vteSextants), 0, '--symbols sextants drew octants');
+  const bad = await play([...args, '--symbols', 'braille']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /--symbols must be one of auto, sextants, octants/);
+});
+
 test('colour is scaled at full resolution: a 4:2:0 clip drawn as truecolor blocks is within 21.2 dB of the picture (20 dB when chroma was scaled at half)', async () => {
   const { psnr, reconstructPixels } = await import('../../src/codec/render/index.js');
   const png = join(dir, 'still.png');

@@ -8,12 +8,12 @@ import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
 import type { DitherKind } from '../../codec/render/dither.js';
 import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
-import { detectCapabilities, type Capabilities } from '../term/index.js';
+import { detectCapabilities, kittyTransferFor, kittyTransferMedium, type Capabilities } from '../term/index.js';
 import type { CommandContext } from '../program.js';
 import type { CallControls } from '../ui/controls.js';
 import { runCallTui } from '../ui/run-call-tui.js';
 import type { SessionEvents } from '../session/events.js';
-import type { ColorsChoice, RenderChoice } from '../options.js';
+import type { ColorsChoice, RenderChoice, SymbolsChoice } from '../options.js';
 
 export interface TerminalChoice {
   renderMode: RenderMode;
@@ -63,7 +63,7 @@ export function showEchoHint(
  */
 export async function prepareInteractive(
   settings: {
-    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; cells?: { cols: number; rows: number }; peerProtocol?: string;
+    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; symbols?: SymbolsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
     call: {
       audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
       audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
@@ -73,15 +73,19 @@ export async function prepareInteractive(
 ): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
   const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
   const choice = chooseForTerminal(settings.render, settings.colors, caps);
+  // Checked before the call: a bad VIDEOCHAT_KITTY_TRANSFER is one line and exit 2.
+  const transferMedium = kittyTransferMedium(ctx.env);
   return (session) => runCallTui(session, {
     renderMode: choice.renderMode,
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
     createRenderer: (mode) => createRenderer(mode, {
+      kittyTransfer: mode === 'kitty' ? kittyTransferFor(transferMedium) : undefined,
       tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
       kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
       dither: settings.dither, sixelChangedRows: choice.cellSizeExact,
+      symbols: settings.symbols === 'octants' || (settings.symbols !== 'sextants' && caps.octants) ? 'octants' : 'sextants',
     }),
     stdin: ctx.stdin,
     stdout: ctx.stdout,

@@ -9,10 +9,10 @@ import { FatalError, UsageError } from '../../codec/errors.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import {
-  AUDIO_CODECS, COLORS_CHOICES, DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_GRACE_SEC, DEFAULT_HOST, DEFAULT_SIZE,
+  AUDIO_CODECS, COLORS_CHOICES, SYMBOLS_CHOICES, DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_GRACE_SEC, DEFAULT_HOST, DEFAULT_SIZE,
   DEFAULT_PEER_TIMEOUT_SEC, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC, MAX_FPS, RENDER_CHOICES, VIDEO_CODECS,
   parseAudioIn, parseAudioOut, parseCells, parseChoice, parsePeerTimeout, parsePort, parsePositiveInt, parseSeconds, parseSession,
-  parseSize, parseVideoIn, PEER_PROTOCOLS, type ColorsChoice, type PeerProtocol, type RenderChoice,
+  parseSize, parseVideoIn, PEER_PROTOCOLS, type ColorsChoice, type PeerProtocol, type RenderChoice, type SymbolsChoice,
 } from '../options.js';
 import { CallSession, type CallOptions } from '../session/call.js';
 import { OriginalCallSession } from '../session/original-call.js';
@@ -32,6 +32,7 @@ export interface ConnectSettings {
   render: RenderChoice;
   colors: ColorsChoice;
   dither: DitherKind;
+  symbols: SymbolsChoice;
   cells?: { cols: number; rows: number };
   snapshot?: string;
   json: boolean;
@@ -99,6 +100,7 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
     render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
     colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
     dither: parseChoice(str(raw.dither) ?? 'none', DITHER_KINDS, '--dither'),
+    symbols: parseChoice(str(raw.symbols) ?? 'auto', SYMBOLS_CHOICES, '--symbols'),
     ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
     ...(snapshot ? { snapshot } : {}),
     json,

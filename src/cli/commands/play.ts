@@ -16,7 +16,7 @@ import { DITHER_KINDS, type DitherKind } from '../../codec/render/dither.js';
 import { statSync, accessSync, constants as fsConstants } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { UsageError } from '../../codec/errors.js';
-import { createRenderer } from '../../codec/render/index.js';
+import { createRenderer, type SymbolSet } from '../../codec/render/index.js';
 import { wrapSynchronized } from '../../codec/render/sync.js';
 import type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from '../../codec/render/types.js';
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
@@ -25,9 +25,9 @@ import { MediaError } from '../../media/capture.js';
 import { ffmpegSupervisor } from '../../media/ffmpeg-process.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';
-import { COLORS_CHOICES, RENDER_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
+import { COLORS_CHOICES, RENDER_CHOICES, SYMBOLS_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
-import { backgroundFromColorFgBg, detectCapabilities } from '../term/index.js';
+import { backgroundFromColorFgBg, detectCapabilities, drawsOctants, kittyTransferFor, kittyTransferMedium } from '../term/index.js';
 import { PaintBudget } from '../ui/paint-budget.js';
 import { scaleNearest } from '../ui/scale-frame.js';
 import { probeMedia, type MediaProbe } from './media-probe.js';
@@ -73,6 +73,8 @@ export interface PlayTerminal {
   cellSizeExact?: boolean;
   /** Cell size in pixels when the terminal told us: sixel and kitty pictures are sized from it. */
   cellPx?: { width: number; height: number };
+  /** Glyphs of the symbols mode (`--symbols`, auto resolved). */
+  symbols?: SymbolSet;
 }
 
 /**
@@ -80,10 +82,14 @@ export interface PlayTerminal {
  * the terminal (DA1, pixel sizes; `detectCapabilities`, as `connect` does), so a sixel picture
  * is sized from the real cells; otherwise it decides from the environment without a query.
  */
-export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'colors'>, ctx: CommandContext): Promise<PlayTerminal> {
+export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'colors'> & Partial<Pick<PlaySettings, 'symbols'>>, ctx: CommandContext): Promise<PlayTerminal> {
+  const symbols = (octants: boolean): SymbolSet => (s.symbols === 'octants' || (s.symbols !== 'sextants' && octants) ? 'octants' : 'sextants');
   if (ctx.stdout.isTTY !== true || ctx.stdin.isTTY !== true) {
     const choice = chooseRendering(s.render, s.colors, ctx.env, ctx.stdout.isTTY === true);
-    return { mode: choice.mode, colors: choice.colors, tmuxPassthrough: Boolean(ctx.env.TMUX), lightBackground: backgroundFromColorFgBg(ctx.env.COLORFGBG) === 'light' };
+    return {
+      mode: choice.mode, colors: choice.colors, tmuxPassthrough: Boolean(ctx.env.TMUX),
+      lightBackground: backgroundFromColorFgBg(ctx.env.COLORFGBG) === 'light', symbols: symbols(drawsOctants(ctx.env, {})),
+    };
   }
   const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
   const colors: ColorDepth = s.colors === 'auto' ? caps.colors : s.colors === 'truecolor' ? 'truecolor' : (Number(s.colors) as 16 | 256);
@@ -96,6 +102,7 @@ export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'color
     kittyPlaceholderColors: caps.kittyPlaceholderColors,
     cellSizeExact: caps.cellSizeExact,
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
+    symbols: symbols(caps.octants),
   };
 }
 
@@ -105,6 +112,7 @@ export interface PlaySettings {
   render: (typeof RENDER_CHOICES)[number];
   colors: (typeof COLORS_CHOICES)[number];
   dither: DitherKind;
+  symbols: (typeof SYMBOLS_CHOICES)[number];
   cells?: { cols: number; rows: number };
   paced: boolean;
   audioOut: AudioOut;
@@ -148,6 +156,7 @@ export function resolvePlaySettings(args: string[], raw: RawOptions): PlaySettin
     render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
     colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
     dither: parseChoice(str(raw.dither) ?? 'none', DITHER_KINDS, '--dither'),
+    symbols: parseChoice(str(raw.symbols) ?? 'auto', SYMBOLS_CHOICES, '--symbols'),
     ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
     paced,
     audioOut,
@@ -244,10 +253,13 @@ class Player {
   ) {
     this.out = ctx.stdout;
     this.tty = this.out.isTTY === true;
+    const kittyTransfer = terminal.mode === 'kitty' ? kittyTransferFor(kittyTransferMedium(ctx.env)) : undefined;
+    if (kittyTransfer) this.cleanups.push(() => kittyTransfer.close());
     this.renderer = terminal.mode ? createRenderer(terminal.mode, {
+        kittyTransfer,
         tmuxPassthrough: terminal.tmuxPassthrough, lightBackground: terminal.lightBackground,
         kittyPlaceholders: terminal.tmuxPassthrough, kittyPlaceholderColors: terminal.kittyPlaceholderColors,
-        dither: s.dither, sixelChangedRows: terminal.cellSizeExact === true,
+        dither: s.dither, sixelChangedRows: terminal.cellSizeExact === true, symbols: terminal.symbols,
       }) : null;
     this.target = this.fit(terminal.colors);
     this.decoded = this.renderer && probe.video ? decodeSize(this.renderer, this.target) : { width: 16, height: 16 };

@@ -41,6 +41,8 @@ export interface RenderDecision {
   tmux: boolean;
   /** Graphics must be wrapped for tmux passthrough. */
   passthrough: boolean;
+  /** The terminal is known to draw Unicode 16's octants itself (`--symbols auto` uses them). */
+  octants: boolean;
 }
 
 /** DA1 attribute that announces sixel graphics. */
@@ -78,6 +80,45 @@ function speaksIterm(env: TermEnv, replies: QueryReplies): boolean {
   return env.TERM_PROGRAM === 'vscode' && (replies.da1?.includes(DA1_SIXEL) ?? false);
 }
 
+/**
+ * Terminals that draw the octants (U+1CD00..) themselves, whatever the font, from the
+ * version their release notes give; by XTVERSION name and the first version that does.
+ */
+const OCTANT_VERSIONS: readonly { name: RegExp; since: number[] }[] = [
+  { name: /^kitty\((\d+(?:\.\d+)*)/, since: [0, 40] },
+  { name: /^foot\((\d+(?:\.\d+)*)/, since: [1, 20] },
+  { name: /^ghostty (\d+(?:\.\d+)*)/i, since: [1, 2] },
+];
+/** VTE (GNOME Terminal, Tilix, ...) draws them from 0.78: its VTE_VERSION is e.g. 7802. */
+const VTE_OCTANT_VERSION = 7800;
+
+/** True when dotted version `v` is at least `since`. */
+function atLeast(v: string, since: number[]): boolean {
+  const parts = v.split('.').map(Number);
+  for (let i = 0; i < since.length; i++) {
+    const p = parts[i] ?? 0;
+    if (p !== since[i]) return p > since[i];
+  }
+  return true;
+}
+
+/**
+ * The terminal draws octants itself: by its XTVERSION reply (kitty 0.40+, foot 1.20+, ghostty
+ * 1.2+), `TERM_PROGRAM=ghostty` with `TERM_PROGRAM_VERSION` 1.2+, or `VTE_VERSION` 7800+.
+ * Conservative: a font may have them elsewhere, but a terminal that asks the font shows empty
+ * boxes where it does not; inside tmux never (the outer terminal is not known well enough).
+ */
+export function drawsOctants(env: TermEnv, replies: QueryReplies): boolean {
+  if (env.TMUX || env.STY) return false;
+  const xtversion = replies.xtversion ?? '';
+  for (const { name, since } of OCTANT_VERSIONS) {
+    const m = name.exec(xtversion);
+    if (m) return atLeast(m[1], since);
+  }
+  if (env.TERM_PROGRAM === 'ghostty' && env.TERM_PROGRAM_VERSION) return atLeast(env.TERM_PROGRAM_VERSION, [1, 2]);
+  return Number(env.VTE_VERSION ?? 0) >= VTE_OCTANT_VERSION;
+}
+
 /** Colour depth from the environment alone. */
 export function colorDepthFromEnv(env: TermEnv): ColorDepth {
   const term = env.TERM ?? '';
@@ -103,7 +144,7 @@ export function colorDepthFromEnv(env: TermEnv): ColorDepth {
 export function chooseRenderMode(env: TermEnv, replies: QueryReplies, opts: { isTTY: boolean; tmux?: TmuxInfo }): RenderDecision {
   const tmux = Boolean(env.TMUX);
   if (!opts.isTTY) {
-    return { mode: 'blocks', colors: 'truecolor', sixel: false, kitty: false, iterm: false, tmux, passthrough: false };
+    return { mode: 'blocks', colors: 'truecolor', sixel: false, kitty: false, iterm: false, tmux, passthrough: false, octants: drawsOctants(env, replies) };
   }
   const colors = colorDepthFromEnv(env);
   const term = env.TERM ?? '';
@@ -133,5 +174,5 @@ export function chooseRenderMode(env: TermEnv, replies: QueryReplies, opts: { is
   else if (iterm) mode = 'iterm';
   else if (sixel) mode = 'sixel';
   else mode = 'blocks';
-  return { mode, colors, sixel, kitty, iterm, tmux, passthrough };
+  return { mode, colors, sixel, kitty, iterm, tmux, passthrough, octants: drawsOctants(env, replies) };
 }

@@ -74,6 +74,8 @@ export interface Capabilities {
    */
   background?: 'light' | 'dark';
   chosenMode: RenderMode;
+  /** The terminal draws Unicode 16's octants itself (`--symbols auto` then uses them). */
+  octants: boolean;
   /** The raw replies, for `doctor` and debugging. */
   replies: QueryReplies;
 }
@@ -189,6 +191,7 @@ export async function detectCapabilities(opts: DetectOptions): Promise<Capabilit
     rows,
     background: replies.background ? (isLightColor(replies.background) ? 'light' : 'dark') : backgroundFromColorFgBg(env.COLORFGBG),
     chosenMode: decision.mode,
+    octants: decision.octants,
     replies,
   };
 }

@@ -6,6 +6,8 @@
  * by void-and-cluster: the same mix without the Bayer cross-hatch). Position-only thresholds
  * keep a still picture still (no crawling noise between frames).
  */
+import { lutIndex, nearest16Lut, nearest256Lut, XTERM_256 } from './palette.js';
+import type { RgbFrame } from './types.js';
 
 export type DitherKind = 'none' | 'ordered' | 'noise';
 export const DITHER_KINDS: readonly DitherKind[] = ['none', 'ordered', 'noise'];
@@ -130,4 +132,34 @@ export function ditherMatrix(kind: DitherKind): DitherMatrix | null {
  */
 export function ditherAmplitude(depth: 16 | 256): number {
   return depth === 256 ? 32 : 96;
+}
+
+const clampChannel = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+/** The 256 palette colours flat (r, g, b, ...): one typed-array read a channel in the pixel loop. */
+const PALETTE_RGB = Uint8Array.from(XTERM_256.flat());
+
+/**
+ * `frame` with every pixel moved by its position's threshold and replaced by the RGB of its
+ * nearest palette colour at `depth`: a renderer that fits glyphs to pixels (symbols) then sees
+ * the dither pattern and draws it inside each cell.
+ */
+export function ditherToPalette(frame: RgbFrame, depth: 16 | 256, kind: DitherKind): RgbFrame {
+  const matrix = ditherMatrix(kind);
+  if (matrix === null) return frame;
+  const lut = depth === 256 ? nearest256Lut() : nearest16Lut();
+  const amp = ditherAmplitude(depth);
+  const { size, shift, offsets } = matrix;
+  const { width, height, data } = frame;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    const rowOffsets = (y & (size - 1)) << shift;
+    for (let x = 0, o = y * width * 3; x < width; x++, o += 3) {
+      const d = offsets[rowOffsets | (x & (size - 1))] * amp;
+      const c = lut[lutIndex(clampChannel(data[o] + d), clampChannel(data[o + 1] + d), clampChannel(data[o + 2] + d))] * 3;
+      out[o] = PALETTE_RGB[c];
+      out[o + 1] = PALETTE_RGB[c + 1];
+      out[o + 2] = PALETTE_RGB[c + 2];
+    }
+  }
+  return { width, height, data: out };
 }

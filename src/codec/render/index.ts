@@ -6,9 +6,9 @@ import { VideochatError } from '../errors.js';
 import { createAsciiRenderer } from './ascii.js';
 import { createBlocksRenderer } from './blocks.js';
 import { createItermRenderer } from './iterm.js';
-import { createKittyRenderer } from './kitty.js';
+import { createKittyRenderer, type KittyTransfer } from './kitty.js';
 import { createSixelRenderer } from './sixel.js';
-import { createSymbolsRenderer } from './symbols.js';
+import { createSymbolsRenderer, type SymbolSet } from './symbols.js';
 import { wrapTmuxPassthrough } from './tmux.js';
 import type { DitherKind } from './dither.js';
 import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
@@ -16,9 +16,10 @@ import type { Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from './types.js';
 export { SYNC_BEGIN, SYNC_END, wrapSynchronized } from './sync.js';
 export { wrapTmuxPassthrough } from './tmux.js';
-export { kittyDeleteImage, kittyPlaceholderCells } from './kitty.js';
+export { kittyDeleteImage, kittyPlaceholderCells, type KittyTransfer } from './kitty.js';
 export { psnr } from './quality.js';
 export { DITHER_KINDS, type DitherKind } from './dither.js';
+export { SYMBOL_SETS, type SymbolSet } from './symbols.js';
 export { reconstructPixels } from './reconstruct.js';
 
 /** Every render mode, best picture first (the order `--render auto` prefers and `r` cycles). */
@@ -40,12 +41,16 @@ export interface RendererOptions {
   kittyImageId?: number;
   /** Kitty through Unicode placeholders (inside tmux; with `tmuxPassthrough` for the image data). */
   kittyPlaceholders?: boolean;
+  /** Kitty pixels through shared memory or a file (a terminal on this machine); default direct. */
+  kittyTransfer?: KittyTransfer;
   /** How placeholder cells carry the image id: truecolor (default) or 256 colours. */
   kittyPlaceholderColors?: 'truecolor' | 256;
   /** The terminal's background is light: ascii inverts its ramp (other modes paint their own background). */
   lightBackground?: boolean;
-  /** Dithering of blocks at 256 and 16 colours (default none). */
+  /** Dithering of blocks and symbols at 256 and 16 colours (default none). */
   dither?: DitherKind;
+  /** Glyph set of the symbols mode (default sextants). */
+  symbols?: SymbolSet;
 }
 
 /** True when `s` names a render mode. */
@@ -101,7 +106,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
     case 'blocks':
       return createBlocksRenderer({ dither: opts.dither });
     case 'symbols':
-      return createSymbolsRenderer();
+      return createSymbolsRenderer({ set: opts.symbols, dither: opts.dither });
     case 'ascii':
       return createAsciiRenderer({ lightBackground: opts.lightBackground });
     case 'sixel': {
@@ -113,7 +118,7 @@ export function createRenderer(mode: RenderMode, opts: RendererOptions = {}): Re
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     case 'kitty': {
-      const r = createKittyRenderer({ imageId: opts.kittyImageId, placeholders: opts.kittyPlaceholders, placeholderColors: opts.kittyPlaceholderColors });
+      const r = createKittyRenderer({ imageId: opts.kittyImageId, placeholders: opts.kittyPlaceholders, placeholderColors: opts.kittyPlaceholderColors, transfer: opts.kittyTransfer });
       return opts.tmuxPassthrough ? withPassthrough(r) : r;
     }
     default:

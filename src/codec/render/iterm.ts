@@ -6,7 +6,7 @@
  */
 import { LastFrame } from './last-frame.js';
 import { PngEncoder } from './png.js';
-import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './sixel.js';
+import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './cell-size.js';
 import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 
 /** Largest frame sent, in pixels: the terminal scales it to the cells, more only costs time and bytes. */

@@ -4,11 +4,13 @@
  * id are reused so each frame replaces the last in place; an identical frame costs nothing.
  * Inside tmux (`placeholders`) each frame goes to a virtual placement instead and the cells
  * hold Unicode placeholders, written once per layout: tmux keeps and redraws them as text.
+ * With a `transfer` (a terminal on the same machine) the pixels go through shared memory or
+ * a temporary file instead of base64 in the stream: the escape carries only the name.
  */
 import { KITTY_DIACRITICS, KITTY_PLACEHOLDER, KITTY_PLACEHOLDER_MAX_CELLS } from './kitty-placeholders.js';
 import { LastFrame } from './last-frame.js';
 import { ByteWriter } from './writer.js';
-import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './sixel.js';
+import { DEFAULT_CELL_HEIGHT_PX, DEFAULT_CELL_WIDTH_PX } from './cell-size.js';
 import type { Renderer, RenderTarget, RgbFrame } from './types.js';
 
 /** Base64 bytes per escape; the protocol requires chunks of at most 4096. */
@@ -37,6 +39,18 @@ export interface KittyOptions {
    * (`38;5;id`, ids 1-255), for a tmux whose outer terminal lacks RGB. Default truecolor.
    */
   placeholderColors?: 'truecolor' | 256;
+  /** Send the pixels through shared memory or a file (`t=s` / `t=t`) instead of in the stream. */
+  transfer?: KittyTransfer;
+}
+
+/**
+ * Where the pixels go when not in the stream. `put` stores one frame's bytes and returns what
+ * the escape names: a shared-memory object's name (`s`) or a temporary file's path (`t`);
+ * the terminal reads it and removes it. It may throw (disk full): that frame goes direct.
+ */
+export interface KittyTransfer {
+  readonly medium: 's' | 't';
+  put(data: Uint8Array): string;
 }
 
 /** First image id of placeholder renderers with 8-bit ids (two per call: peer and self-view). */
@@ -92,17 +106,28 @@ export function createKittyRenderer(opts: KittyOptions = {}): Renderer {
       const key = `${frame.width}x${frame.height}@${target.col},${target.row}+${target.cols}x${target.rows}`;
       const place = `${target.col},${target.row}+${target.cols}x${target.rows}`;
       if (last.same(frame.data, key) && (!placeholders || cellsKey === place)) return Buffer.alloc(0);
-      const b64 = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.length).toString('base64');
       writer.clear();
       if (!placeholders) writer.ascii(`\x1b[${target.row + 1};${target.col + 1}H`);
       const cols = placeholders ? Math.min(target.cols, KITTY_PLACEHOLDER_MAX_CELLS) : target.cols;
       const rows = placeholders ? Math.min(target.rows, KITTY_PLACEHOLDER_MAX_CELLS) : target.rows;
-      for (let off = 0; off < b64.length || off === 0; off += KITTY_CHUNK_BYTES) {
+      const where = placeholders ? 'U=1' : `p=${KITTY_PLACEMENT_ID}`;
+      let name: string | undefined;
+      try {
+        name = opts.transfer?.put(frame.data);
+      } catch {
+        name = undefined;
+      }
+      // S: the bytes to read, so the terminal never reads past the frame.
+      if (name !== undefined) {
+        writer.ascii(`\x1b_Ga=T,f=24,t=${opts.transfer!.medium},S=${frame.data.length},s=${frame.width},v=${frame.height},c=${cols},r=${rows},i=${imageId},${where},q=2,C=1;${Buffer.from(name, 'utf8').toString('base64')}\x1b\\`);
+      }
+      const b64 = name === undefined ? Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.length).toString('base64') : '';
+      for (let off = 0; name === undefined && (off < b64.length || off === 0); off += KITTY_CHUNK_BYTES) {
         const more = off + KITTY_CHUNK_BYTES < b64.length ? 1 : 0;
         // q=2: no replies (they would arrive on stdin as garbage); C=1: the cursor stays put;
         // U=1: a virtual placement, shown where the placeholder cells are.
         const control = off === 0
-          ? `a=T,f=24,s=${frame.width},v=${frame.height},c=${cols},r=${rows},i=${imageId},${placeholders ? 'U=1' : `p=${KITTY_PLACEMENT_ID}`},q=2,C=1,m=${more}`
+          ? `a=T,f=24,s=${frame.width},v=${frame.height},c=${cols},r=${rows},i=${imageId},${where},q=2,C=1,m=${more}`
           : `m=${more}`;
         writer.ascii(`\x1b_G${control};${b64.slice(off, off + KITTY_CHUNK_BYTES)}\x1b\\`);
         if (b64.length === 0) break;

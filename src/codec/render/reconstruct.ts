@@ -1,7 +1,8 @@
 /**
  * Pixels back from text-mode terminal bytes: a tiny terminal (cursor moves, SGR colours,
- * UTF-8 glyphs) that draws each cell's glyph with its colours on a 2x6 sub-pixel grid. Used to
- * measure text renderers (ours and chafa's) against the source picture. Pure.
+ * UTF-8 glyphs) that draws each cell's glyph with its colours on a grid of sub-pixels (2x6 by
+ * default; 2x4 or 2x12 for octants). Used to measure text renderers (ours and chafa's) against
+ * the source picture. Pure.
  */
 import { asciiCoverage, GLYPH_MASKS, MASK_COLS, MASK_ROWS } from './glyphs.js';
 import { XTERM_256 } from './palette.js';
@@ -13,6 +14,15 @@ export const DEFAULT_BG_RGB = 0x000000;
 
 /** Coverage assumed for a glyph the table does not know (text, or a symbol chafa chose). */
 const UNKNOWN_GLYPH_COVERAGE = 0.5;
+
+/** Sub-pixels per cell of a reconstruction: 2 across, and a divisor of the mask grid's 12 rows down. */
+export interface SubPixels {
+  x: 2;
+  y: 1 | 2 | 3 | 4 | 6 | 12;
+}
+
+/** The default: 2x6, where half-blocks, quadrants and sextants are exact. */
+export const SUB_2X6: SubPixels = { x: 2, y: 6 };
 
 function paletteRgb(i: number): number {
   const c = XTERM_256[i & 255];
@@ -142,12 +152,14 @@ export class TextScreen {
   }
 
   /**
-   * The area's pixels at 2x6 sub-pixels per cell, each sub-pixel the glyph's foreground where
-   * its mask covers it and the background elsewhere (ascii characters blend by coverage).
+   * The area's pixels at `sub` sub-pixels per cell, each sub-pixel the glyph's foreground
+   * where its mask covers it and the background elsewhere (a sub-pixel that a glyph covers in
+   * part, e.g. an octant at 2x6, blends by coverage; so do ascii characters).
    */
-  toPixels(area: { col: number; row: number; cols: number; rows: number }): RgbFrame {
-    const width = area.cols * MASK_COLS;
-    const height = area.rows * MASK_ROWS;
+  toPixels(area: { col: number; row: number; cols: number; rows: number }, sub: SubPixels = SUB_2X6): RgbFrame {
+    const width = area.cols * sub.x;
+    const height = area.rows * sub.y;
+    const span = MASK_ROWS / sub.y;
     const data = new Uint8Array(width * height * 3);
     for (let r = 0; r < area.rows; r++) {
       for (let c = 0; c < area.cols; c++) {
@@ -160,10 +172,15 @@ export class TextScreen {
         const bgc = inside ? this.bg[i] : DEFAULT_BG_RGB;
         const mask = GLYPH_MASKS.get(cp);
         const cover = mask === undefined ? asciiCoverage(cp) ?? UNKNOWN_GLYPH_COVERAGE : 0;
-        for (let y = 0; y < MASK_ROWS; y++) {
+        for (let y = 0; y < sub.y; y++) {
           for (let x = 0; x < MASK_COLS; x++) {
-            const w = mask === undefined ? cover : (mask >> (y * MASK_COLS + x)) & 1;
-            const o = ((r * MASK_ROWS + y) * width + c * MASK_COLS + x) * 3;
+            let w = cover;
+            if (mask !== undefined) {
+              let n = 0;
+              for (let m = y * span; m < (y + 1) * span; m++) n += (mask >> (m * MASK_COLS + x)) & 1;
+              w = n / span;
+            }
+            const o = ((r * sub.y + y) * width + c * sub.x + x) * 3;
             data[o] = Math.round(((f >> 16) & 255) * w + ((bgc >> 16) & 255) * (1 - w));
             data[o + 1] = Math.round(((f >> 8) & 255) * w + ((bgc >> 8) & 255) * (1 - w));
             data[o + 2] = Math.round((f & 255) * w + (bgc & 255) * (1 - w));
@@ -176,14 +193,16 @@ export class TextScreen {
 }
 
 /**
- * Pixels that a sequence of text-mode frames shows in `area` (2x6 sub-pixels per cell): the
- * frames are fed in order to a fresh screen just large enough, so delta frames are honoured.
+ * Pixels that a sequence of text-mode frames shows in `area` (`sub` sub-pixels per cell, 2x6
+ * by default): the frames are fed in order to a fresh screen just large enough, so delta
+ * frames are honoured.
  */
 export function reconstructPixels(
   frames: readonly Uint8Array[],
   area: { col: number; row: number; cols: number; rows: number },
+  sub: SubPixels = SUB_2X6,
 ): RgbFrame {
   const screen = new TextScreen(area.col + area.cols, area.row + area.rows);
   for (const f of frames) screen.feed(f);
-  return screen.toPixels(area);
+  return screen.toPixels(area, sub);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backgroundFromColorFgBg, capabilityQueries, chooseRenderMode, colorDepthFromEnv, insideMultiplexer, isLightColor, parseReplies, hasDa1Reply, type TermEnv, type QueryReplies, type TmuxInfo } from '../../../src/cli/term/index.js';
+import { backgroundFromColorFgBg, capabilityQueries, chooseRenderMode, colorDepthFromEnv, drawsOctants, insideMultiplexer, isLightColor, parseReplies, hasDa1Reply, type TermEnv, type QueryReplies, type TmuxInfo } from '../../../src/cli/term/index.js';
 
 /** Replies recorded from real terminals. */
 const XTERM_VT340_DA1 = '\x1b[?63;1;2;4;6;9;15;16;22;28c';
@@ -132,4 +132,25 @@ test('XTVERSION: the name and version from the DCS reply', () => {
   assert.equal(parseReplies('\x1bP>|tmux 3.3a\x1b\\').xtversion, 'tmux 3.3a');
   assert.equal(parseReplies('\x1bP>|unended').xtversion, undefined);
   assert.ok(capabilityQueries({ multiplexer: false }).includes('\x1b[>q'));
+});
+
+test('drawsOctants: only terminals whose release draws them itself, by version; never inside a multiplexer', () => {
+  const xt = (v: string): QueryReplies => parseReplies(`\x1bP>|${v}\x1b\\`);
+  const cases: [string, TermEnv, QueryReplies, boolean][] = [
+    ['kitty 0.40.1', {}, xt('kitty(0.40.1)'), true],
+    ['kitty 0.39.1', {}, xt('kitty(0.39.1)'), false],
+    ['foot 1.20.2', {}, xt('foot(1.20.2)'), true],
+    ['foot 1.16.2 (Debian 12)', {}, xt('foot(1.16.2)'), false],
+    ['ghostty 1.2.0 by XTVERSION', {}, xt('ghostty 1.2.0'), true],
+    ['ghostty 1.1.3 by TERM_PROGRAM_VERSION', { TERM_PROGRAM: 'ghostty', TERM_PROGRAM_VERSION: '1.1.3' }, {}, false],
+    ['ghostty 1.2.3 by TERM_PROGRAM_VERSION', { TERM_PROGRAM: 'ghostty', TERM_PROGRAM_VERSION: '1.2.3' }, {}, true],
+    ['VTE 0.78.2', { VTE_VERSION: '7802' }, {}, true],
+    ['VTE 0.76.0', { VTE_VERSION: '7600' }, {}, false],
+    ['xterm', { TERM: 'xterm-256color' }, xt('XTerm(379)'), false],
+    ['WezTerm (asks the font)', { TERM_PROGRAM: 'WezTerm' }, xt('WezTerm 20240203-110809-5046fc22'), false],
+    ['kitty 0.40 inside tmux', { TMUX: '/tmp/t,1,0' }, xt('kitty(0.40.1)'), false],
+    ['VTE inside screen', { STY: '1.pts-0', VTE_VERSION: '7802' }, {}, false],
+  ];
+  for (const [name, env, replies, want] of cases) assert.equal(drawsOctants(env, replies), want, name);
+  assert.equal(chooseRenderMode({ VTE_VERSION: '7802', TERM: 'xterm-256color' }, {}, { isTTY: true }).octants, true);
 });

@@ -84,3 +84,18 @@ test('kitty placeholders: the frame to a virtual placement of the target cells; 
   const id256 = Number(new RegExp('\\x1b\\[38;5;(\\d+)m').exec(c256)?.[1]);
   assert.ok(id256 > 0 && id256 < 256 && c256.includes(`i=${id256},`), 'the same 8-bit id in the cells and the image');
 });
+
+test('kitty with a transfer: one escape naming the object (t=s / t=t, S = the frame bytes), no pixels in the stream; a failed put goes direct', () => {
+  const frame = { width: 4, height: 2, data: Uint8Array.from({ length: 24 }, (_, i) => i * 10) };
+  const target = { col: 1, row: 0, cols: 2, rows: 1, colors: 'truecolor' as const };
+  const stored: Uint8Array[] = [];
+  const shm = createRenderer('kitty', { kittyImageId: 9, kittyTransfer: { medium: 's', put: (d) => { stored.push(Uint8Array.from(d)); return '/videochat-tty-graphics-protocol-1-0'; } } });
+  assert.equal(shm.render(frame, target).toString('latin1'),
+    `\x1b[1;2H\x1b_Ga=T,f=24,t=s,S=24,s=4,v=2,c=2,r=1,i=9,p=1,q=2,C=1;${Buffer.from('/videochat-tty-graphics-protocol-1-0').toString('base64')}\x1b\\`);
+  assert.deepEqual(stored, [frame.data]);
+  const file = createRenderer('kitty', { kittyImageId: 9, kittyTransfer: { medium: 't', put: () => '/tmp/x-tty-graphics-protocol' } });
+  // eslint-disable-next-line no-control-regex -- APC escapes are what is matched
+  assert.match(file.render(frame, target).toString('latin1'), /\x1b_Ga=T,f=24,t=t,S=24,/);
+  const full = createRenderer('kitty', { kittyImageId: 9, kittyTransfer: { medium: 's', put: () => { throw new Error('ENOSPC'); } } });
+  assert.equal(full.render(frame, target).toString('latin1'), `\x1b[1;2H\x1b_Ga=T,f=24,s=4,v=2,c=2,r=1,i=9,p=1,q=2,C=1,m=0;${Buffer.from(frame.data).toString('base64')}\x1b\\`);
+});

@@ -48,3 +48,23 @@ test('symbols: on testsrc2 it emits quadrants and sextants and beats blocks on P
   const pBlocks = psnr(reconstructPixels([blocks], target), reference);
   assert.ok(pSymbols > pBlocks + 1, `symbols ${pSymbols.toFixed(2)} dB vs blocks ${pBlocks.toFixed(2)} dB`);
 });
+
+test('symbols --dither: a flat colour between palette levels becomes a mix inside the cells whose mean is nearer the colour', () => {
+  // Green 110 lies between the 256-colour cube's levels 95 and 135: without dithering all 95.
+  const flat = frameOf(Array.from({ length: 48 }, () => Array.from({ length: 32 }, (): Px => [0, 110, 0])));
+  const target: RenderTarget = { col: 0, row: 0, cols: 16, rows: 8, colors: 256 };
+  const meanGreen = (bytes: Buffer) => {
+    const back = reconstructPixels([bytes], target);
+    let sum = 0;
+    for (let i = 1; i < back.data.length; i += 3) sum += back.data[i];
+    return sum / (back.data.length / 3);
+  };
+  const plain = createRenderer('symbols').render(flat, target);
+  assert.equal(Math.round(meanGreen(plain)), 95);
+  for (const dither of ['ordered', 'noise'] as const) {
+    const mixed = createRenderer('symbols', { dither }).render(flat, target);
+    const glyphs = [...glyphsOf(mixed)].filter((g) => g !== 0x20);
+    assert.ok(glyphs.length >= 2, `${dither}: ${glyphs.length} glyphs, no mix inside cells`);
+    assert.ok(Math.abs(meanGreen(mixed) - 110) < Math.abs(meanGreen(plain) - 110), `${dither}: mean green ${meanGreen(mixed).toFixed(1)}`);
+  }
+});
