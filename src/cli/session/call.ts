@@ -12,7 +12,8 @@ import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 import type { MediaWarning } from '../../media/capture.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { AUDIO_FRAME_MS } from '../../media/args.js';
-import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
+import { DEFAULT_PEER_TIMEOUT_SEC } from '../options.js';
+import type { CallOptions } from './call-options.js';
 import { VERSION } from '../version.js';
 import type { Channel } from './channel.js';
 import { ChannelPair } from './channel-pair.js';
@@ -28,6 +29,7 @@ import { StatsCounter } from './stats.js';
 import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 
 export { ADAPT_MIN_FPS } from './send-pipeline.js';
+export type { CallOptions } from './call-options.js';
 /** How often we PING the peer (RTT, clock offset). */
 export const PING_INTERVAL_MS = 1000;
 /** How often `stats` is emitted. */
@@ -40,45 +42,6 @@ export const REPORT_INTERVAL_MS = 200;
 export const WARNING_THROTTLE_MS = 5000;
 /** How often the peer's silence is checked against --peer-timeout. */
 export const PEER_LIVENESS_CHECK_MS = 250;
-
-export interface CallOptions {
-  host: string;
-  videoPort: number;
-  audioPort: number;
-  /** The session code as the user sees it. */
-  session: string;
-  videoIn: VideoIn;
-  audioIn: AudioIn;
-  width: number;
-  height: number;
-  fps: number;
-  videoCodec: VideoCodec;
-  audioCodec: AudioCodec;
-  audioOut: AudioOut;
-  record?: string;
-  /** Hang up this many seconds after the peer joined. */
-  durationSec?: number;
-  waitSec: number;
-  graceSec: number;
-  ffmpeg: string;
-  insecure: boolean;
-  /** Pixel size decoded peer frames are scaled to; null = the peer's capture size. */
-  decodeSize: { width: number; height: number } | null;
-  /** End the call once the first peer frame is decoded (for --snapshot). */
-  stopAfterFirstFrame?: boolean;
-  /** Test only: our clock runs this many ms ahead of the wall clock. */
-  clockOffsetMs?: number;
-  /** Environment for children (the speaker child reads ALSA settings from it). */
-  env?: NodeJS.ProcessEnv;
-  /** Reconnect after an unexpected close (default true; `--no-reconnect` sets false). */
-  reconnect?: boolean;
-  /** Give up reconnecting after the relay was unreachable this long (default RECONNECT_GIVE_UP_SEC). */
-  reconnectGiveUpSec?: number;
-  /** Take the speaker's echo out of what the mic sends (default true; `--no-echo-cancel` sets false). */
-  echoCancel?: boolean;
-  /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
-  peerTimeoutSec?: number;
-}
 
 type EndedEvent = SessionEvents['ended'][0];
 
