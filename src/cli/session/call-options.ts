@@ -1,0 +1,41 @@
+/** What a call (CallSession) is made with: the resolved options of `videochat connect`. */
+import type { AudioCodec, AudioIn, AudioOut, VideoCodec, VideoIn } from '../options.js';
+
+export interface CallOptions {
+  host: string;
+  videoPort: number;
+  audioPort: number;
+  /** The session code as the user sees it. */
+  session: string;
+  videoIn: VideoIn;
+  audioIn: AudioIn;
+  width: number;
+  height: number;
+  fps: number;
+  videoCodec: VideoCodec;
+  audioCodec: AudioCodec;
+  audioOut: AudioOut;
+  record?: string;
+  /** Hang up this many seconds after the peer joined. */
+  durationSec?: number;
+  waitSec: number;
+  graceSec: number;
+  ffmpeg: string;
+  insecure: boolean;
+  /** Pixel size decoded peer frames are scaled to; null = the peer's capture size. */
+  decodeSize: { width: number; height: number } | null;
+  /** End the call once the first peer frame is decoded (for --snapshot). */
+  stopAfterFirstFrame?: boolean;
+  /** Test only: our clock runs this many ms ahead of the wall clock. */
+  clockOffsetMs?: number;
+  /** Environment for children (the speaker child reads ALSA settings from it). */
+  env?: NodeJS.ProcessEnv;
+  /** Reconnect after an unexpected close (default true; `--no-reconnect` sets false). */
+  reconnect?: boolean;
+  /** Give up reconnecting after the relay was unreachable this long (default RECONNECT_GIVE_UP_SEC). */
+  reconnectGiveUpSec?: number;
+  /** Take the speaker's echo out of what the mic sends (default true; `--no-echo-cancel` sets false). */
+  echoCancel?: boolean;
+  /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
+  peerTimeoutSec?: number;
+}
