@@ -15,7 +15,7 @@ import { deriveRendezvousId } from '../../src/codec/secure/rendezvous.js';
 
 let daemon: StartedDaemon;
 let n = 0;
-const code = (): string => `test-${process.pid}-${++n}-walnut-orbit`;
+const code = (): string => `test-${process.pid}-${++n}-walnut-orbit-lantern`;
 
 before(async () => {
   daemon = await startDaemon(['--log-level', 'warn']);

@@ -13,7 +13,7 @@ import { tempDir } from '../media/helpers.js';
 let daemon: StartedDaemon;
 let dir: string;
 let n = 0;
-const code = (): string => `paths-${process.pid}-${++n}-walnut-orbit`;
+const code = (): string => `paths-${process.pid}-${++n}-walnut-orbit-lantern`;
 
 before(async () => {
   daemon = await startDaemon(['--log-level', 'warn']);
