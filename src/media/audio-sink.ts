@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describeDeath, Supervisor, type ProcessDeath } from '../proc/supervisor.js';
 import { NO_SOUND_CARD, alsaDefaultSource } from './alsa.js';
 import { AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE_HZ } from './args.js';
-import type { MediaWarning } from './capture.js';
+import type { MediaWarning } from './errors.js';
 import { JitterBuffer } from './jitter-buffer.js';
 import { WavFileWriter } from './wav.js';
 

@@ -18,28 +18,23 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { FatalError } from '../codec/errors.js';
 import { MjpegSplitter } from '../codec/mjpeg.js';
 import { FlvH264Demuxer } from '../codec/h264.js';
 import { OggReader, isOpusHeader, opusPacketDurationMs } from '../codec/ogg.js';
+import { wallClockUs } from '../codec/protocol/clock.js';
+import type { AudioCodec } from '../codec/protocol/messages.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../proc/supervisor.js';
 import {
   AUDIO_FRAME_BYTES, AUDIO_FRAME_MS, DEFAULT_KEYFRAME_INTERVAL_MS, ENCODER_TAP_FD, audioCaptureArgs, videoCaptureArgs,
-  type AudioCodecName, type AudioSource, type PlatformOptions, type VideoCaptureParams, type VideoSource,
+  type AudioSource, type PlatformOptions, type VideoCaptureParams, type VideoSource,
 } from './args.js';
 import type { EchoCanceller } from './echo.js';
-import { EXIT_MEDIA } from './ffmpeg-path.js';
+import { MediaError, type MediaWarning } from './errors.js';
 import { OpusFrameEncoder } from './opus.js';
-import { MEDIA_MAX_RESTARTS, ffmpegSupervisor, nowUs } from './ffmpeg-process.js';
+import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
 
 /** A source that has produced nothing for this long after spawning is a failed start. */
 export const FIRST_OUTPUT_TIMEOUT_MS = 10_000;
-
-/** A warning for the session's `warning` event. */
-export interface MediaWarning {
-  code: string;
-  message: string;
-}
 
 /** One encoded video frame. H.264 keyframes carry SPS/PPS in front. */
 export interface VideoFrame {
@@ -54,14 +49,6 @@ export interface AudioPacket {
   data: Buffer;
   durationMs: number;
   captureTimeUs: number;
-}
-
-/** A media process failed beyond recovery: exit 7, reason `media`. */
-export class MediaError extends FatalError {
-  constructor(code: string, message: string) {
-    super(code, message, EXIT_MEDIA, 'media');
-    this.name = 'MediaError';
-  }
 }
 
 interface CaptureEvents {
@@ -297,11 +284,11 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
 
   protected override onSpawn(child: ChildProcess): void {
     const pipe = child.stdio[ENCODER_TAP_FD] as Readable | null | undefined;
-    pipe?.on('data', (chunk: Buffer) => this.tap.push(chunk, nowUs()));
+    pipe?.on('data', (chunk: Buffer) => this.tap.push(chunk, wallClockUs()));
   }
 
   protected onData(chunk: Buffer): void {
-    const at = nowUs();
+    const at = wallClockUs();
     if (this.params.codec === 'mjpeg') {
       for (const data of this.mjpeg.push(chunk)) this.emit('frame', { data, keyframe: true, captureTimeUs: this.tap.next(at) });
       return;
@@ -414,7 +401,7 @@ export class EncoderTap {
 export interface AudioCaptureOptions extends PlatformOptions {
   ffmpeg: string;
   source: AudioSource;
-  codec: AudioCodecName;
+  codec: AudioCodec;
   /**
    * Encode Opus in-process (ffmpeg then hands over raw PCM): default when `@discordjs/opus`
    * loads. Needed for the echo canceller, which works on the PCM before it is encoded.
@@ -431,7 +418,7 @@ export interface AudioCaptureOptions extends PlatformOptions {
  */
 export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
   private readonly source: AudioSource;
-  private readonly codec: AudioCodecName;
+  private readonly codec: AudioCodec;
   private readonly platformOpts: PlatformOptions;
   private readonly encoder: OpusFrameEncoder | null;
   private readonly echo: EchoCanceller | null;
@@ -463,7 +450,7 @@ export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
   }
 
   protected onData(chunk: Buffer): void {
-    const at = nowUs();
+    const at = wallClockUs();
     if (!this.inProcess) {
       for (const p of this.ogg.push(chunk)) {
         if (isOpusHeader(p.data)) continue;

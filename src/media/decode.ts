@@ -15,8 +15,9 @@ import { AUD_NAL } from '../codec/h264.js';
 import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
 import { describeDeath, type Supervisor } from '../proc/supervisor.js';
 import { OpusPacketDecoder } from './opus.js';
-import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, mpjpegPart, videoDecoderArgs, type AudioCodecName, type VideoCodecName } from './args.js';
-import { MediaError, type MediaWarning } from './capture.js';
+import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, mpjpegPart, videoDecoderArgs } from './args.js';
+import type { AudioCodec, VideoCodec } from '../codec/protocol/messages.js';
+import { MediaError, type MediaWarning } from './errors.js';
 import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
 import { loadJpegDecoder, type JpegDecodeFn } from './jpeg-wasm.js';
 import { jpegFrameHeader } from '../codec/jpeg-info.js';
@@ -51,7 +52,7 @@ export interface VideoDecoderEvents {
 
 export interface VideoDecoderOptions {
   ffmpeg: string;
-  codec: VideoCodecName;
+  codec: VideoCodec;
   width: number;
   height: number;
   /**
@@ -67,7 +68,7 @@ export type VideoDecoderBackend = 'in-process' | 'ffmpeg';
 /** Encoded video frames -> RGB24 frames at a size that can change (restart-based). */
 export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
   private readonly ffmpeg: string;
-  private readonly codec: VideoCodecName;
+  private readonly codec: VideoCodec;
   private width: number;
   private height: number;
   private sup: Supervisor | undefined;
@@ -326,7 +327,7 @@ export interface AudioDecoderEvents {
 
 export interface AudioDecoderOptions {
   ffmpeg: string;
-  codec: AudioCodecName;
+  codec: AudioCodec;
   /** Decode Opus in-process (`@discordjs/opus`) instead of through an ffmpeg fed Ogg pages. */
   inProcessOpus?: boolean;
 }
@@ -337,7 +338,7 @@ export interface AudioDecoderOptions {
  */
 export class AudioDecoder extends EventEmitter<AudioDecoderEvents> {
   private readonly ffmpeg: string;
-  private readonly codec: AudioCodecName;
+  private readonly codec: AudioCodec;
   private readonly opus: OpusPacketDecoder | null;
   private sup: Supervisor | undefined;
   private ogg = new OggWriter();

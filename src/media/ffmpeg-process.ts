@@ -36,8 +36,3 @@ export function ffmpegSupervisor(o: FfmpegProcessOptions): Supervisor {
     },
   });
 }
-
-/** Wall-clock microseconds since the epoch, with sub-millisecond resolution. */
-export function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}

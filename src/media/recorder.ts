@@ -14,7 +14,7 @@ import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
 import { AUD_NAL } from '../codec/h264.js';
 import { describeDeath, type Supervisor } from '../proc/supervisor.js';
 import { AUDIO_SAMPLE_RATE_HZ, recorderArgs, type RecorderParams } from './args.js';
-import type { MediaWarning } from './capture.js';
+import type { MediaWarning } from './errors.js';
 import { ffmpegSupervisor } from './ffmpeg-process.js';
 
 /** Bytes allowed to wait in one recorder pipe before data is dropped. */

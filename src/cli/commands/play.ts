@@ -21,7 +21,7 @@ import { wrapSynchronized } from '../../codec/render/sync.js';
 import type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from '../../codec/render/types.js';
 import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
 import { AudioSink } from '../../media/audio-sink.js';
-import { MediaError } from '../../media/capture.js';
+import { MediaError } from '../../media/errors.js';
 import { ffmpegSupervisor } from '../../media/ffmpeg-process.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';

@@ -12,7 +12,8 @@ import {
 } from '../../codec/protocol/index.js';
 import { FatalError } from '../../codec/errors.js';
 import { opusPacketDurationMs } from '../../codec/ogg.js';
-import { AudioCapture, VideoCapture, type MediaWarning, type VideoFrame, type AudioPacket } from '../../media/capture.js';
+import { AudioCapture, VideoCapture, type VideoFrame, type AudioPacket } from '../../media/capture.js';
+import type { MediaWarning } from '../../media/errors.js';
 import { AudioDecoder, VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { AudioSink } from '../../media/audio-sink.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
