@@ -31,7 +31,7 @@ import {
 import type { EchoCanceller } from './echo.js';
 import { MediaError, type MediaWarning } from './errors.js';
 import { OpusFrameEncoder } from './opus.js';
-import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
+import { MEDIA_MAX_RESTARTS, SupervisedMedia, restartWarning } from './ffmpeg-process.js';
 
 /** A source that has produced nothing for this long after spawning is a failed start. */
 export const FIRST_OUTPUT_TIMEOUT_MS = 10_000;
@@ -92,8 +92,7 @@ export function hasPulse(env: NodeJS.ProcessEnv = process.env): boolean {
 type Kind = 'video' | 'audio';
 
 /** What the two captures share: supervision, warnings, the missing-device rule. */
-abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEmitter<E> {
-  protected sup: Supervisor | undefined;
+abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends SupervisedMedia<E> {
   private ended = false;
   /** The device delivered data at least once (so a later failure is a loss, not an absence). */
   private everProduced = false;
@@ -126,7 +125,7 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
   }
 
   protected launch(): void {
-    const sup = ffmpegSupervisor({
+    this.superviseFfmpeg({
       name: `ffmpeg-${this.kind}-capture`,
       ffmpeg: this.ffmpeg,
       args: () => this.args(),
@@ -136,29 +135,31 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
       // ffmpeg finishes cleanly on SIGINT (q on stdin is not available: stdin is ignored).
       stop: (child) => child.kill('SIGINT'),
       killAfterMs: 2000,
+    }, {
+      spawn: (child, sup) => this.wire(child, sup),
+      died: (death) => {
+        if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+        if (!death.failedStart) this.emitWarning(restartWarning('W_CAPTURE_RESTART', death));
+      },
+      gaveUp: (death) => this.onGaveUp(death),
     });
-    this.sup = sup;
-    sup.on('spawn', (child) => {
-      this.resetParser();
-      this.onSpawn(child);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (!sup.started) {
-          sup.markStarted();
-          if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
-          this.everProduced = true;
-          this.emitCommon('started');
-        }
-        this.onData(chunk);
-      });
-      this.firstOutputTimer = setTimeout(() => child.kill('SIGKILL'), FIRST_OUTPUT_TIMEOUT_MS);
-      this.firstOutputTimer.unref();
+  }
+
+  /** A new ffmpeg: fresh parsers, its output read, and a deadline for the first of it. */
+  private wire(child: ChildProcess, sup: Supervisor): void {
+    this.resetParser();
+    this.onSpawn(child);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (!sup.started) {
+        sup.markStarted();
+        if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+        this.everProduced = true;
+        this.emitCommon('started');
+      }
+      this.onData(chunk);
     });
-    sup.on('died', (death) => {
-      if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
-      if (!death.failedStart) this.warn('W_CAPTURE_RESTART', `${describeDeath(death)}; restarting`);
-    });
-    sup.on('gave-up', (death) => this.onGaveUp(death));
-    sup.start();
+    this.firstOutputTimer = setTimeout(() => child.kill('SIGKILL'), FIRST_OUTPUT_TIMEOUT_MS);
+    this.firstOutputTimer.unref();
   }
 
   private onGaveUp(death: ProcessDeath): void {
@@ -169,7 +170,7 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
       this.warn(this.kind === 'video' ? 'W_NO_CAMERA' : 'W_NO_MIC', `no ${this.label}, going on without it: ${describeDeath(death)}`);
     } else {
       const err = new MediaError('E_CAPTURE_FAILED', `${this.kind} capture failed: ${describeDeath(death)}`);
-      this.emitCommon('error', err);
+      this.emitError(err);
     }
     this.end();
   }
@@ -184,15 +185,12 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
   }
 
   /** Emits an event every capture has; the generic map cannot prove those keys exist. */
-  private emitCommon(event: 'started' | 'ended'): void;
-  private emitCommon(event: 'warning', w: MediaWarning): void;
-  private emitCommon(event: 'error', err: MediaError): void;
-  private emitCommon(event: string, arg?: unknown): void {
-    EventEmitter.prototype.emit.call(this, event, ...(arg === undefined ? [] : [arg]));
+  private emitCommon(event: 'started' | 'ended'): void {
+    EventEmitter.prototype.emit.call(this, event);
   }
 
   protected warn(code: string, message: string): void {
-    this.emitCommon('warning', { code, message });
+    this.emitWarning({ code, message });
   }
 
   private end(): void {
@@ -206,26 +204,14 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
     const old = this.sup;
     if (!old || this.ended) return;
     this.sup = undefined;
-    old.removeAllListeners('gave-up');
-    old.removeAllListeners('died');
-    await old.close();
+    await this.retire(old);
     if (!this.ended) this.launch();
-  }
-
-  /** The last stderr lines of ffmpeg (for reports). */
-  lastStderr(): string[] {
-    return this.sup?.lastStderr() ?? [];
   }
 
   /** Stops ffmpeg. Idempotent; resolves when it has exited. */
   async close(): Promise<void> {
     if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
-    const sup = this.sup;
-    if (sup) {
-      sup.removeAllListeners('gave-up');
-      sup.removeAllListeners('died');
-      await sup.close();
-    }
+    await this.retire();
     this.end();
   }
 }
