@@ -1,22 +1,22 @@
 /**
- * Decoders: encoded frames/packets in on stdin of one long-lived, supervised ffmpeg, raw
- * RGB24 frames / s16le PCM out on stdout. MJPEG is decoded in this process instead when the
- * wasm decoder loads (jpeg-wasm.ts: fewer processes, less memory; ffmpeg stays the fallback).
+ * The video decoder: encoded frames in on stdin of one long-lived, supervised ffmpeg, raw
+ * RGB24 frames out on stdout (audio: audio-decode.ts). MJPEG is decoded in this process instead
+ * when the wasm decoder loads (jpeg-wasm.ts: fewer processes, less memory; ffmpeg stays the
+ * fallback).
  *
  * Latency: a raw H.264 stream gives ffmpeg's parser no frame end until the next frame
  * starts, so every frame is followed by an access unit delimiter (AUD_NAL): the parser
  * sees the end at once. MJPEG goes in as multipart parts that carry their length
- * (args.ts, mpjpegPart): ffmpeg's JPEG byte-stream demuxers wait for the next frame. A decoder that cannot keep up has
- * frames dropped at its stdin (never queued); for H.264 it then waits for the next
- * keyframe and emits `need-keyframe` so the session can ask the peer for one.
+ * (args.ts, mpjpegPart): ffmpeg's JPEG byte-stream demuxers wait for the next frame. A
+ * decoder that cannot keep up has frames dropped at its stdin (never queued); for H.264 it
+ * then waits for the next keyframe and emits `need-keyframe` so the session can ask the peer
+ * for one.
  */
 import type { ChildProcess } from 'node:child_process';
 import { AUD_NAL } from '../codec/h264.js';
-import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
 import { describeDeath, type Supervisor } from '../proc/supervisor.js';
-import { OpusPacketDecoder } from './opus.js';
-import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, mpjpegPart, videoDecoderArgs } from './args.js';
-import type { AudioCodec, VideoCodec } from '../codec/protocol/messages.js';
+import { mpjpegPart, videoDecoderArgs } from './args.js';
+import type { VideoCodec } from '../codec/protocol/messages.js';
 import { MediaError, type MediaWarning } from './errors.js';
 import { MEDIA_MAX_RESTARTS, SupervisedMedia, restartWarning } from './ffmpeg-process.js';
 import { loadJpegDecoder, type JpegDecodeFn } from './jpeg-wasm.js';
@@ -299,105 +299,5 @@ export class VideoDecoder extends SupervisedMedia<VideoDecoderEvents> {
 function checkSize(width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2 || width * height > MAX_DECODED_PIXELS) {
     throw new RangeError(`bad decode size ${width}x${height}`);
-  }
-}
-
-export interface AudioDecoderEvents {
-  /** s16le mono 48 kHz PCM, in whatever chunk sizes ffmpeg writes. */
-  pcm: [Buffer];
-  warning: [MediaWarning];
-  error: [MediaError];
-}
-
-export interface AudioDecoderOptions {
-  ffmpeg: string;
-  codec: AudioCodec;
-  /** Decode Opus in-process (`@discordjs/opus`) instead of through an ffmpeg fed Ogg pages. */
-  inProcessOpus?: boolean;
-}
-
-/**
- * Audio packets -> PCM. `pcm` packets pass straight through; Opus is decoded in-process
- * when `@discordjs/opus` loads (0.03 ms a packet, nothing held), else by an ffmpeg fed Ogg pages.
- */
-export class AudioDecoder extends SupervisedMedia<AudioDecoderEvents> {
-  private readonly ffmpeg: string;
-  private readonly codec: AudioCodec;
-  private readonly opus: OpusPacketDecoder | null;
-  private ogg = new OggWriter();
-  private closed = false;
-  droppedPackets = 0;
-
-  constructor(opts: AudioDecoderOptions) {
-    super();
-    this.ffmpeg = opts.ffmpeg;
-    this.codec = opts.codec;
-    this.opus = opts.codec === 'opus' && opts.inProcessOpus ? new OpusPacketDecoder() : null;
-  }
-
-  /** True when no ffmpeg is involved. */
-  get inProcess(): boolean {
-    return this.codec === 'pcm' || this.opus !== null;
-  }
-
-  start(): this {
-    if (!this.inProcess && !this.sup && !this.closed) this.launch();
-    return this;
-  }
-
-  private launch(): void {
-    this.superviseFfmpeg({
-      name: 'ffmpeg-opus-decoder',
-      ffmpeg: this.ffmpeg,
-      args: () => audioDecoderArgs(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      restart: { maxRestarts: MEDIA_MAX_RESTARTS, afterFailedStart: true },
-      stop: (child) => child.stdin?.end(),
-      killAfterMs: 1000,
-    }, {
-      spawn: (child, sup) => {
-        // Every process needs its own Ogg stream, headers first.
-        this.ogg = new OggWriter();
-        child.stdin?.write(this.ogg.page(opusHead(1, 0, AUDIO_SAMPLE_RATE_HZ), 0, { bos: true }));
-        child.stdin?.write(this.ogg.page(opusTags()));
-        child.stdout?.on('data', (chunk: Buffer) => {
-          sup.markStarted();
-          this.emit('pcm', chunk);
-        });
-      },
-      died: (death) => this.emit('warning', restartWarning('W_DECODER_RESTART', death)),
-      gaveUp: (death) => this.emit('error', new MediaError('E_DECODE_FAILED', `audio decoding failed: ${describeDeath(death)}`)),
-    });
-  }
-
-  /** Feeds one packet with its duration. Returns false when dropped (decoder backed up). */
-  push(packet: Uint8Array, durationMs: number): boolean {
-    if (this.closed) return false;
-    if (this.codec === 'pcm') {
-      this.emit('pcm', Buffer.from(packet));
-      return true;
-    }
-    if (this.opus) {
-      const pcm = this.opus.decode(packet);
-      if (!pcm) {
-        this.droppedPackets++;
-        return false;
-      }
-      this.emit('pcm', pcm);
-      return true;
-    }
-    if (!this.sup) this.launch();
-    const stdin = this.sup?.child?.stdin;
-    if (!stdin || !stdin.writable || stdin.writableLength > DECODER_MAX_QUEUED_BYTES) {
-      this.droppedPackets++;
-      return false;
-    }
-    stdin.write(this.ogg.page(packet, Math.round((durationMs * AUDIO_SAMPLE_RATE_HZ) / 1000)));
-    return true;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.retire();
   }
 }
