@@ -11,19 +11,15 @@ import {
   type Hello, type Message, type Setup,
 } from '../../codec/protocol/index.js';
 import { FatalError } from '../../codec/errors.js';
-import { opusPacketDurationMs } from '../../codec/ogg.js';
 import { AudioCapture, VideoCapture, type VideoFrame, type AudioPacket } from '../../media/capture.js';
 import type { MediaWarning } from '../../media/errors.js';
-import { AudioDecoder } from '../../media/audio-decode.js';
-import { VideoDecoder, type DecodedFrame } from '../../media/decode.js';
-import { AudioSink } from '../../media/audio-sink.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { EchoCanceller } from '../../media/echo.js';
 import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 import { loadJpegDecoder } from '../../media/jpeg-wasm.js';
-import { Recorder } from '../../media/recorder.js';
-import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
+import { AUDIO_FRAME_MS } from '../../media/args.js';
+import { ReceivePipeline, audioPacketMs, type ReceiveMedia, type TaggedFrame } from './receive-pipeline.js';
 import { DEFAULT_PEER_TIMEOUT_SEC, type AudioIn, type AudioOut, type VideoIn, type VideoCodec, type AudioCodec } from '../options.js';
 import { Channel } from './channel.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents, type PeerInfo } from './events.js';
@@ -141,16 +137,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private readonly stats = new StatsCounter();
   private videoCapture: VideoCapture | undefined;
   private audioCapture: AudioCapture | undefined;
-  private videoDecoder: VideoDecoder | undefined;
-  private audioDecoder: AudioDecoder | undefined;
+  /** The peer's media: decoders, the recording, the speaker (started when the peer joins). */
+  private receive: ReceivePipeline | undefined;
   /** Our own frames decoded for the self-view (only while the UI shows it). */
   private selfView: SelfView | undefined;
   /** TEST-ONLY: decoded frames out to the benchmark (test-hooks.ts). */
   private readonly frameTap = openFrameTap();
-  private sink: AudioSink | undefined;
-  private recorder: Recorder | undefined;
-  /** Why the recording stopped early (a call that ends well then exits 7: the file is incomplete). */
-  private recordFailure: string | undefined;
   private peerSetup: Setup | null = null;
   /** A peer joined at least once (the first `peer-joined` was emitted). */
   private peerJoined = false;
@@ -256,14 +248,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
     const w = Math.max(2, Math.round(width / 2) * 2);
     const h = Math.max(2, Math.round(height / 2) * 2);
     this.opts.decodeSize = { width: w, height: h };
-    if (this.videoDecoder) {
-      void this.videoDecoder.setSize(w, h).catch(() => undefined);
-    }
+    this.receive?.setSize(w, h);
   }
 
   /** The stats snapshot (also the fields of `ended`). */
   currentStats(): CallStats {
-    const sinkStats = this.sink?.stats() ?? { audioBufferMs: 0, audioUnderruns: 0 };
+    const sinkStats = this.receive?.sinkStats() ?? { audioBufferMs: 0, audioUnderruns: 0 };
     if (this.encrypted) this.lastEncrypted = true;
     return {
       ...this.stats.snapshot(),
@@ -695,7 +685,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.peerSetup = setup;
     if (JSON.stringify(previous?.video ?? null) !== JSON.stringify(setup.video ?? null)
       || JSON.stringify(previous?.audio ?? null) !== JSON.stringify(setup.audio ?? null)) {
-      this.restartDecoders(setup, previous);
+      // Decoders (and a recording) follow the returning peer's other media settings.
+      this.receive?.follow(this.receiveMedia(setup));
     }
     // H.264: both decoders start over at a keyframe (ours after the gap, the peer's maybe anew).
     if (this.opts.videoCodec === 'h264') {
@@ -721,22 +712,6 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.outage = undefined;
       this.backoffStep = 0;
     });
-  }
-
-  /** A returning peer with other media settings: decoders (and a recording) follow them. */
-  private restartDecoders(setup: Setup, previous: Setup | null): void {
-    const old = [this.videoDecoder, this.audioDecoder];
-    this.videoDecoder = undefined;
-    this.audioDecoder = undefined;
-    for (const d of old) void d?.close().catch(() => undefined);
-    this.startDecoders(setup);
-    if (this.recorder && (previous?.video?.codec !== setup.video?.codec || previous?.audio?.codec !== setup.audio?.codec)) {
-      // One Matroska file holds one codec per stream: the recording ends here, finalized.
-      const rec = this.recorder;
-      this.recorder = undefined;
-      void rec.close().catch(() => undefined);
-      this.emit('warning', { code: 'W_RECORD_STOPPED', message: 'the peer came back with other codecs; the recording stops here' });
-    }
   }
 
   // ---- media ----
@@ -773,45 +748,26 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private startMedia(peer: Setup): void {
-    const { ffmpeg } = this.opts;
-    this.startDecoders(peer);
-    if (this.opts.audioOut.kind !== 'none') {
-      const sink = new AudioSink(this.opts.audioOut as AudioOut, { env: this.opts.env, onPlayed: (frame) => this.echo?.played(frame) });
-      sink.on('warning', (w) => this.warn(w));
-      this.sink = sink;
-      sink.start();
-    }
-    if (this.opts.record) {
-      const rec = new Recorder({ ffmpeg, path: this.opts.record, video: peer.video?.codec ?? null, audio: peer.audio?.codec ?? null });
-      rec.on('warning', (w) => {
-        if (w.code === 'W_RECORD_FAILED') this.recordFailure ??= w.message;
-        this.warn(w);
-      });
-      this.recorder = rec;
-      rec.start();
-    }
+    const { ffmpeg, audioOut, env, record } = this.opts;
+    const receive = new ReceivePipeline({
+      ffmpeg, inProcessVideo: inProcessDecodeAllowed(), inProcessOpus: this.audioPlan.inProcessOpus,
+      audioOut, env, onPlayed: (frame) => this.echo?.played(frame), ...(record ? { record } : {}),
+    });
+    receive.on('frame', (f) => this.onDecodedFrame(f));
+    receive.on('need-keyframe', () => this.requestKeyframe());
+    receive.on('warning', (w) => this.warn(w));
+    receive.on('error', (e) => this.fail(e));
+    this.receive = receive;
+    receive.start(this.receiveMedia(peer));
   }
 
-  private startDecoders(peer: Setup): void {
-    const { ffmpeg } = this.opts;
-    if (peer.video) {
-      const size = this.opts.decodeSize ?? { width: peer.video.width, height: peer.video.height };
-      const vd = new VideoDecoder({ ffmpeg, codec: peer.video.codec, width: size.width, height: size.height, inProcess: inProcessDecodeAllowed() });
-      vd.on('frame', (f) => this.onDecodedFrame(f));
-      vd.on('need-keyframe', () => this.requestKeyframe());
-      vd.on('warning', (w) => this.warn(w));
-      vd.on('error', (e) => this.fail(e));
-      this.videoDecoder = vd;
-      vd.start();
-    }
-    if (peer.audio) {
-      const ad = new AudioDecoder({ ffmpeg, codec: peer.audio.codec, inProcessOpus: this.audioPlan.inProcessOpus });
-      ad.on('pcm', (pcm) => this.sink?.push(pcm));
-      ad.on('warning', (w) => this.warn(w));
-      ad.on('error', (e) => this.fail(e));
-      this.audioDecoder = ad;
-      ad.start();
-    }
+  /** What the peer sends, at the size the renderer asked for (else its capture size). */
+  private receiveMedia(peer: Setup): ReceiveMedia {
+    const size = peer.video ? this.opts.decodeSize ?? { width: peer.video.width, height: peer.video.height } : null;
+    return {
+      video: peer.video && size ? { codec: peer.video.codec, ...size } : null,
+      audio: peer.audio ? { codec: peer.audio.codec } : null,
+    };
   }
 
   private sendVideo(frame: VideoFrame): void {
@@ -877,20 +833,17 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private onPeerVideo(data: Uint8Array, keyframe: boolean, captureUs: number): void {
     this.stats.videoReceived();
-    this.recorder?.writeVideo({ data, keyframe });
-    this.videoDecoder?.push({ data, keyframe, captureUs });
+    this.receive?.pushVideo({ data, keyframe, tag: captureUs });
   }
 
   private onPeerAudio(data: Uint8Array): void {
-    const codec = this.peerSetup?.audio?.codec ?? 'opus';
-    const durationMs = codec === 'pcm' ? (data.length / AUDIO_FRAME_BYTES) * AUDIO_FRAME_MS : opusPacketDurationMs(data);
+    const durationMs = audioPacketMs(this.peerSetup?.audio?.codec ?? 'opus', data);
     this.stats.audioReceived(durationMs);
-    this.recorder?.writeAudio(data, durationMs);
-    this.audioDecoder?.push(data, durationMs);
+    this.receive?.pushAudio(data, durationMs);
   }
 
-  private onDecodedFrame(frame: DecodedFrame): void {
-    const captureUs = frame.captureUs;
+  private onDecodedFrame(frame: TaggedFrame): void {
+    const captureUs = frame.tag;
     if (captureUs !== undefined) {
       const latency = this.clock.latencyMs(captureUs, this.nowUs());
       if (latency !== null) this.latencyMs = this.latencyMs === null ? latency : this.latencyMs * 0.8 + latency * 0.2;
@@ -1004,16 +957,14 @@ export class CallSession extends EventEmitter<SessionEvents> {
         this.videoCapture?.close(),
         this.audioCapture?.close(),
         this.selfView?.close(),
-        this.videoDecoder?.close(),
-        this.audioDecoder?.close(),
-        this.sink?.close(),
-        this.recorder?.close(),
+        this.receive?.close(),
       ]);
       for (const ch of [this.video, this.audio]) ch?.end();
       await delay(this.video || this.audio ? BYE_FLUSH_MS : 0);
       for (const ch of [this.video, this.audio]) ch?.destroy();
-      if (reason === 'hangup' && this.recordFailure) {
-        [reason, message] = ['media', `the call ended well, but the recording is incomplete: ${this.recordFailure}`];
+      const recordFailure = this.receive?.recordFailure;
+      if (reason === 'hangup' && recordFailure) {
+        [reason, message] = ['media', `the call ended well, but the recording is incomplete: ${recordFailure}`];
       }
       const ended: EndedEvent = { reason, exitCode: EXIT_CODES[reason], ...stats, ...(message ? { message } : {}) };
       this.emit('ended', ended);

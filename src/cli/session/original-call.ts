@@ -19,11 +19,9 @@ import { PcmResampler } from '../../codec/original/resample.js';
 import { AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
 import { AudioCapture, VideoCapture, type AudioPacket, type VideoFrame } from '../../media/capture.js';
 import type { MediaWarning } from '../../media/errors.js';
-import { VideoDecoder, type DecodedFrame } from '../../media/decode.js';
 import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed } from './test-hooks.js';
-import { AudioSink } from '../../media/audio-sink.js';
-import { Recorder } from '../../media/recorder.js';
+import { ReceivePipeline, type TaggedFrame } from './receive-pipeline.js';
 import type { AudioIn, AudioOut, VideoIn } from '../options.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
@@ -83,13 +81,12 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   private outAudio: Buffer = Buffer.alloc(0);
   private videoCapture: VideoCapture | undefined;
   private audioCapture: AudioCapture | undefined;
-  private decoder: VideoDecoder | undefined;
+  /** The peer's media: decoder, speaker, recording (from when it joins). */
+  private receive: ReceivePipeline | undefined;
   /** Our own frames decoded for the self-view (only while the UI shows it). */
   private selfView: SelfView | undefined;
   /** The peer's picture size the decoder was started with (when it follows the peer). */
   private decoderPeerSize: { width: number; height: number } | undefined;
-  private sink: AudioSink | undefined;
-  private recorder: Recorder | undefined;
   private bytes = { sent: 0, received: 0 };
   private peerJoined = false;
   private lastPeerByteMs = 0;
@@ -138,11 +135,11 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     const w = Math.max(2, Math.round(width / 2) * 2);
     const h = Math.max(2, Math.round(height / 2) * 2);
     this.opts.decodeSize = { width: w, height: h };
-    void this.decoder?.setSize(w, h).catch(() => undefined);
+    this.receive?.setSize(w, h);
   }
 
   currentStats(): CallStats {
-    const sink = this.sink?.stats() ?? { audioBufferMs: 0, audioUnderruns: 0 };
+    const sink = this.receive?.sinkStats() ?? { audioBufferMs: 0, audioUnderruns: 0 };
     return {
       ...this.stats.snapshot(),
       audioBufferMs: sink.audioBufferMs,
@@ -229,19 +226,14 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     this.emit('peer-joined', {
       peer: { client: 'original', protocol: 'original', video: { codec: 'mjpeg' }, audio: { codec: 'pcm', sampleRateHz: ORIGINAL_AUDIO_RATE_HZ } },
     });
-    const { ffmpeg } = this.opts;
-    if (this.opts.audioOut.kind !== 'none') {
-      const sink = new AudioSink(this.opts.audioOut, { env: this.opts.env });
-      sink.on('warning', (w) => this.warn(w));
-      this.sink = sink;
-      sink.start();
-    }
-    if (this.opts.record) {
-      const rec = new Recorder({ ffmpeg, path: this.opts.record, video: 'mjpeg', audio: 'pcm' });
-      rec.on('warning', (w) => this.warn(w));
-      this.recorder = rec;
-      rec.start();
-    }
+    const { ffmpeg, audioOut, env, record } = this.opts;
+    const receive = new ReceivePipeline({ ffmpeg, audioOut, env, ...(record ? { record } : {}) });
+    receive.on('frame', (f) => this.onDecodedFrame(f));
+    receive.on('warning', (w) => this.warn(w));
+    receive.on('error', (e) => this.fail(e));
+    this.receive = receive;
+    // The video decoder starts at the first frame, whose size it needs (decode()).
+    receive.start({ video: { codec: 'mjpeg' }, audio: { codec: 'pcm' } });
     if (this.opts.durationSec !== undefined) this.after(this.opts.durationSec * 1000, () => this.hangup());
   }
 
@@ -250,7 +242,6 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   private onVideoBytes(chunk: Buffer): void {
     for (const jpeg of this.videoParser.push(chunk)) {
       this.stats.videoReceived();
-      this.recorder?.writeVideo({ data: jpeg, keyframe: true });
       this.decode(jpeg);
     }
   }
@@ -261,25 +252,21 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
       this.warn({ code: 'W_BAD_FRAME', message: 'the original client sent a JPEG without a frame header; skipped' });
       return;
     }
-    if (!this.decoder) {
+    if (!this.receive) return;
+    if (!this.decoderPeerSize) {
       const size = this.opts.decodeSize ?? evenSize(peerSize);
-      const decoder = new VideoDecoder({ ffmpeg: this.opts.ffmpeg, codec: 'mjpeg', width: size.width, height: size.height });
-      decoder.on('frame', (f) => this.onDecodedFrame(f));
-      decoder.on('warning', (w) => this.warn(w));
-      decoder.on('error', (e) => this.fail(e));
-      this.decoder = decoder;
       this.decoderPeerSize = peerSize;
-      decoder.start();
+      this.receive.setSize(size.width, size.height);
     } else if (!this.opts.decodeSize && (peerSize.width !== this.decoderPeerSize?.width || peerSize.height !== this.decoderPeerSize.height)) {
       // No size asked for (headless): the picture follows the camera's size.
       this.decoderPeerSize = peerSize;
       const size = evenSize(peerSize);
-      void this.decoder.setSize(size.width, size.height).catch(() => undefined);
+      this.receive.setSize(size.width, size.height);
     }
-    this.decoder.push({ data: jpeg, keyframe: true });
+    this.receive.pushVideo({ data: jpeg, keyframe: true });
   }
 
-  private onDecodedFrame(frame: DecodedFrame): void {
+  private onDecodedFrame(frame: TaggedFrame): void {
     this.stats.videoDecoded();
     this.emit('video-frame', { width: frame.width, height: frame.height, data: frame.data });
     if (this.opts.stopAfterFirstFrame) this.hangup();
@@ -290,8 +277,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     if (pcm.length === 0) return;
     const ms = (pcm.length / 2 / AUDIO_SAMPLE_RATE_HZ) * 1000;
     this.stats.audioReceived(ms);
-    this.recorder?.writeAudio(pcm, ms);
-    this.sink?.push(pcm);
+    this.receive?.pushAudio(pcm, ms);
   }
 
   // ---- sending ----
@@ -393,7 +379,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
       this.timers.clear();
       const stats = this.currentStats();
       await Promise.allSettled([
-        this.videoCapture?.close(), this.audioCapture?.close(), this.selfView?.close(), this.decoder?.close(), this.sink?.close(), this.recorder?.close(),
+        this.videoCapture?.close(), this.audioCapture?.close(), this.selfView?.close(), this.receive?.close(),
       ]);
       for (const s of [this.video, this.audio]) s?.end();
       if (this.video || this.audio) await new Promise((r) => setTimeout(r, CLOSE_FLUSH_MS));
