@@ -287,8 +287,8 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
   }
 
   /**
-   * Asks for a keyframe. MJPEG: every frame is one (returns 0). H.264: returns the ms until
-   * the next periodic keyframe (see the class comment: no on-demand IDR in a running ffmpeg).
+   * The ms until the next keyframe; asks ffmpeg nothing (a running ffmpeg 5.1 cannot be told
+   * "keyframe now", see the class comment). MJPEG: every frame is one (0).
    */
   requestKeyframe(): number {
     if (this.params.codec === 'mjpeg') return 0;
