@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './envelope.js';
 export * from './control.js';
 export * from './sender-key.js';
+export * from './member.js';
