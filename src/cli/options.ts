@@ -19,13 +19,11 @@ export const MIN_PEER_TIMEOUT_SEC = 2;
 export const MAX_FPS = 60;
 export const MAX_CAPTURE_PIXELS = 1920 * 1080;
 
-export type VideoCodec = 'mjpeg' | 'h264';
-export type AudioCodec = 'opus' | 'pcm';
 export type RenderChoice = 'auto' | 'kitty' | 'iterm' | 'sixel' | 'symbols' | 'blocks' | 'ascii' | 'none';
 export type ColorsChoice = 'auto' | '16' | '256' | 'truecolor';
 
-export const VIDEO_CODECS: readonly VideoCodec[] = ['mjpeg', 'h264'];
-export const AUDIO_CODECS: readonly AudioCodec[] = ['opus', 'pcm'];
+/** The codecs `--video-codec` / `--audio-codec` take: the ones a SETUP may name. */
+export { AUDIO_CODECS, VIDEO_CODECS, type AudioCodec, type VideoCodec } from '../codec/protocol/messages.js';
 export const RENDER_CHOICES: readonly RenderChoice[] = ['auto', 'kitty', 'iterm', 'sixel', 'symbols', 'blocks', 'ascii', 'none'];
 export const COLORS_CHOICES: readonly ColorsChoice[] = ['auto', '16', '256', 'truecolor'];
 /** `--symbols`: the glyph set of the symbols mode; auto = octants where the terminal is known to draw them. */

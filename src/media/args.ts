@@ -3,8 +3,7 @@
  * so it can be unit-tested as an exact array. No I/O.
  */
 
-export type VideoCodecName = 'mjpeg' | 'h264';
-export type AudioCodecName = 'opus' | 'pcm';
+import type { AudioCodec, VideoCodec } from '../codec/protocol/messages.js';
 
 /** Where video comes from (`--video-in`, minus `none`). */
 export type VideoSource = { kind: 'camera'; device?: string } | { kind: 'test' } | { kind: 'file'; path: string };
@@ -47,7 +46,7 @@ export interface VideoCaptureParams {
   width: number;
   height: number;
   fps: number;
-  codec: VideoCodecName;
+  codec: VideoCodec;
   /** 1 (worst) .. 100 (best). */
   quality?: number;
   /** H.264 keyframe interval in frames; default one second of frames. */
@@ -163,7 +162,7 @@ export function audioInputArgs(source: AudioSource, opts: PlatformOptions = {}):
 }
 
 /** Output arguments that encode audio to stdout: Opus in Ogg (one packet per page) or raw PCM. */
-export function audioEncoderArgs(codec: AudioCodecName): string[] {
+export function audioEncoderArgs(codec: AudioCodec): string[] {
   const common = ['-vn', '-ac', String(AUDIO_CHANNELS), '-ar', String(AUDIO_SAMPLE_RATE_HZ)];
   if (codec === 'pcm') return [...common, '-f', 's16le', 'pipe:1'];
   return [
@@ -173,12 +172,12 @@ export function audioEncoderArgs(codec: AudioCodecName): string[] {
 }
 
 /** The whole command line of an audio capture process. */
-export function audioCaptureArgs(source: AudioSource, codec: AudioCodecName, opts: PlatformOptions = {}): string[] {
+export function audioCaptureArgs(source: AudioSource, codec: AudioCodec, opts: PlatformOptions = {}): string[] {
   return [...COMMON, '-nostdin', ...audioInputArgs(source, opts), ...audioEncoderArgs(codec)];
 }
 
 /** Demuxer for encoded video on a pipe: MJPEG as concatenated JPEGs, H.264 as Annex B. */
-function videoDemuxer(codec: VideoCodecName): string {
+function videoDemuxer(codec: VideoCodec): string {
   return codec === 'mjpeg' ? 'mjpeg' : 'h264';
 }
 
@@ -200,7 +199,7 @@ export const MPJPEG_BOUNDARY = 'videochatframe';
  *   (test/media/args-jitter.test.ts); no cost measured at that size, about 1.8 ms a frame
  *   more in ffmpeg at 640x480.
  */
-export function videoDecoderArgs(codec: VideoCodecName, width: number, height: number): string[] {
+export function videoDecoderArgs(codec: VideoCodec, width: number, height: number): string[] {
   return [
     // Not `-fflags nobuffer`: with the h264 demuxer it loses frames (measured: 8 of 23 decoded).
     ...COMMON, '-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay', '-threads', '1',
@@ -229,9 +228,9 @@ export function audioDecoderArgs(): string[] {
 export interface RecorderParams {
   path: string;
   /** Codec of the received video, or null for no video stream. */
-  video: VideoCodecName | null;
+  video: VideoCodec | null;
   /** Codec of the received audio, or null for no audio stream. */
-  audio: AudioCodecName | null;
+  audio: AudioCodec | null;
 }
 
 /**

@@ -6,12 +6,12 @@
  * The echo canceller runs when it is wanted (`--no-echo-cancel` turns it off), there is
  * something to cancel (our mic and a loudspeaker), the path is in-process and the addon is built.
  */
-import type { AudioCodecName } from './args.js';
+import type { AudioCodec } from '../codec/protocol/messages.js';
 import { echoCancellerStatus } from './echo.js';
 import { hasInProcessOpus, opusLoadError } from './opus.js';
 
 export interface AudioPathInput {
-  audioCodec: AudioCodecName;
+  audioCodec: AudioCodec;
   audioIn: { kind: string };
   audioOut: { kind: string };
   /** Default true; `--no-echo-cancel` sets false. */

@@ -8,12 +8,12 @@
  * SIGKILL) is one `warning` (W_AUDIO_OUT) and the sink goes on as `none`.
  */
 import { spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describeDeath, Supervisor, type ProcessDeath } from '../proc/supervisor.js';
 import { NO_SOUND_CARD, alsaDefaultSource } from './alsa.js';
 import { AUDIO_FRAME_MS, AUDIO_SAMPLE_RATE_HZ } from './args.js';
-import type { MediaWarning } from './capture.js';
+import type { MediaWarning } from './errors.js';
+import { SupervisedMedia } from './ffmpeg-process.js';
 import { JitterBuffer } from './jitter-buffer.js';
 import { WavFileWriter } from './wav.js';
 
@@ -80,11 +80,10 @@ export function audioOutLost(death: ProcessDeath, device: string | undefined, en
 }
 
 /** Received audio -> jitter buffer -> speaker child, WAV file or nowhere. */
-export class AudioSink extends EventEmitter<AudioSinkEvents> {
+export class AudioSink extends SupervisedMedia<AudioSinkEvents> {
   private readonly spec: AudioOutSpec;
   private readonly env: NodeJS.ProcessEnv;
   private readonly jitter = new JitterBuffer({ bytesPerMs: (AUDIO_SAMPLE_RATE_HZ * 2) / 1000 });
-  private speaker: Supervisor | undefined;
   private wav: WavFileWriter | undefined;
   private timer: NodeJS.Timeout | undefined;
   private clockStartMs = 0;
@@ -141,12 +140,12 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
       stop: (child) => child.stdin?.end(),
       killAfterMs: 2000,
     });
-    sup.on('died', (death) => {
-      this.speaker = undefined;
-      this.warnOnce('W_AUDIO_OUT', audioOutLost(death, device, this.env));
+    this.supervise(sup, {
+      died: (death) => {
+        this.sup = undefined;
+        this.warnOnce('W_AUDIO_OUT', audioOutLost(death, device, this.env));
+      },
     });
-    this.speaker = sup;
-    sup.start();
   }
 
   private warnOnce(code: string, message: string): void {
@@ -162,7 +161,7 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
 
   /** Pid of the speaker child while it runs (diagnostics, tests). */
   get speakerPid(): number | undefined {
-    return this.speaker?.child?.pid;
+    return this.sup?.child?.pid;
   }
 
   /** Received PCM (48 kHz mono s16le), any chunk size. */
@@ -199,7 +198,7 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
         this.warnOnce('W_AUDIO_OUT', `writing ${path} failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the sound stops here`);
       }
     }
-    const stdin = this.speaker?.child?.stdin;
+    const stdin = this.sup?.child?.stdin;
     if (stdin && this.speakerReady_ && stdin.writable && stdin.writableLength <= SPEAKER_MAX_QUEUED_BYTES) {
       stdin.write(frame);
       this.onPlayed?.(frame);
@@ -216,10 +215,6 @@ export class AudioSink extends EventEmitter<AudioSinkEvents> {
     } catch {
       // Already reported when a write failed; the header of a file on a full disk may not fit either.
     }
-    const sup = this.speaker;
-    if (sup) {
-      sup.removeAllListeners('died');
-      await sup.close();
-    }
+    await this.retire();
   }
 }

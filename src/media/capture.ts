@@ -18,28 +18,24 @@ import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { FatalError } from '../codec/errors.js';
 import { MjpegSplitter } from '../codec/mjpeg.js';
 import { FlvH264Demuxer } from '../codec/h264.js';
 import { OggReader, isOpusHeader, opusPacketDurationMs } from '../codec/ogg.js';
+import { wallClockUs } from '../codec/protocol/clock.js';
+import type { AudioCodec } from '../codec/protocol/messages.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../proc/supervisor.js';
 import {
   AUDIO_FRAME_BYTES, AUDIO_FRAME_MS, DEFAULT_KEYFRAME_INTERVAL_MS, ENCODER_TAP_FD, audioCaptureArgs, videoCaptureArgs,
-  type AudioCodecName, type AudioSource, type PlatformOptions, type VideoCaptureParams, type VideoSource,
+  type AudioSource, type PlatformOptions, type VideoCaptureParams, type VideoSource,
 } from './args.js';
 import type { EchoCanceller } from './echo.js';
-import { EXIT_MEDIA } from './ffmpeg-path.js';
+import { MediaError, type MediaWarning } from './errors.js';
+import { EncoderTap } from './encoder-tap.js';
 import { OpusFrameEncoder } from './opus.js';
-import { MEDIA_MAX_RESTARTS, ffmpegSupervisor, nowUs } from './ffmpeg-process.js';
+import { MEDIA_MAX_RESTARTS, SupervisedMedia, restartWarning } from './ffmpeg-process.js';
 
 /** A source that has produced nothing for this long after spawning is a failed start. */
 export const FIRST_OUTPUT_TIMEOUT_MS = 10_000;
-
-/** A warning for the session's `warning` event. */
-export interface MediaWarning {
-  code: string;
-  message: string;
-}
 
 /** One encoded video frame. H.264 keyframes carry SPS/PPS in front. */
 export interface VideoFrame {
@@ -54,14 +50,6 @@ export interface AudioPacket {
   data: Buffer;
   durationMs: number;
   captureTimeUs: number;
-}
-
-/** A media process failed beyond recovery: exit 7, reason `media`. */
-export class MediaError extends FatalError {
-  constructor(code: string, message: string) {
-    super(code, message, EXIT_MEDIA, 'media');
-    this.name = 'MediaError';
-  }
 }
 
 interface CaptureEvents {
@@ -105,8 +93,7 @@ export function hasPulse(env: NodeJS.ProcessEnv = process.env): boolean {
 type Kind = 'video' | 'audio';
 
 /** What the two captures share: supervision, warnings, the missing-device rule. */
-abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEmitter<E> {
-  protected sup: Supervisor | undefined;
+abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends SupervisedMedia<E> {
   private ended = false;
   /** The device delivered data at least once (so a later failure is a loss, not an absence). */
   private everProduced = false;
@@ -139,7 +126,7 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
   }
 
   protected launch(): void {
-    const sup = ffmpegSupervisor({
+    this.superviseFfmpeg({
       name: `ffmpeg-${this.kind}-capture`,
       ffmpeg: this.ffmpeg,
       args: () => this.args(),
@@ -149,29 +136,31 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
       // ffmpeg finishes cleanly on SIGINT (q on stdin is not available: stdin is ignored).
       stop: (child) => child.kill('SIGINT'),
       killAfterMs: 2000,
+    }, {
+      spawn: (child, sup) => this.wire(child, sup),
+      died: (death) => {
+        if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+        if (!death.failedStart) this.emitWarning(restartWarning('W_CAPTURE_RESTART', death));
+      },
+      gaveUp: (death) => this.onGaveUp(death),
     });
-    this.sup = sup;
-    sup.on('spawn', (child) => {
-      this.resetParser();
-      this.onSpawn(child);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (!sup.started) {
-          sup.markStarted();
-          if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
-          this.everProduced = true;
-          this.emitCommon('started');
-        }
-        this.onData(chunk);
-      });
-      this.firstOutputTimer = setTimeout(() => child.kill('SIGKILL'), FIRST_OUTPUT_TIMEOUT_MS);
-      this.firstOutputTimer.unref();
+  }
+
+  /** A new ffmpeg: fresh parsers, its output read, and a deadline for the first of it. */
+  private wire(child: ChildProcess, sup: Supervisor): void {
+    this.resetParser();
+    this.onSpawn(child);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (!sup.started) {
+        sup.markStarted();
+        if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
+        this.everProduced = true;
+        this.emitCommon('started');
+      }
+      this.onData(chunk);
     });
-    sup.on('died', (death) => {
-      if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
-      if (!death.failedStart) this.warn('W_CAPTURE_RESTART', `${describeDeath(death)}; restarting`);
-    });
-    sup.on('gave-up', (death) => this.onGaveUp(death));
-    sup.start();
+    this.firstOutputTimer = setTimeout(() => child.kill('SIGKILL'), FIRST_OUTPUT_TIMEOUT_MS);
+    this.firstOutputTimer.unref();
   }
 
   private onGaveUp(death: ProcessDeath): void {
@@ -182,7 +171,7 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
       this.warn(this.kind === 'video' ? 'W_NO_CAMERA' : 'W_NO_MIC', `no ${this.label}, going on without it: ${describeDeath(death)}`);
     } else {
       const err = new MediaError('E_CAPTURE_FAILED', `${this.kind} capture failed: ${describeDeath(death)}`);
-      this.emitCommon('error', err);
+      this.emitError(err);
     }
     this.end();
   }
@@ -197,15 +186,12 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
   }
 
   /** Emits an event every capture has; the generic map cannot prove those keys exist. */
-  private emitCommon(event: 'started' | 'ended'): void;
-  private emitCommon(event: 'warning', w: MediaWarning): void;
-  private emitCommon(event: 'error', err: MediaError): void;
-  private emitCommon(event: string, arg?: unknown): void {
-    EventEmitter.prototype.emit.call(this, event, ...(arg === undefined ? [] : [arg]));
+  private emitCommon(event: 'started' | 'ended'): void {
+    EventEmitter.prototype.emit.call(this, event);
   }
 
   protected warn(code: string, message: string): void {
-    this.emitCommon('warning', { code, message });
+    this.emitWarning({ code, message });
   }
 
   private end(): void {
@@ -219,26 +205,14 @@ abstract class CaptureBase<E extends Record<keyof E, unknown[]>> extends EventEm
     const old = this.sup;
     if (!old || this.ended) return;
     this.sup = undefined;
-    old.removeAllListeners('gave-up');
-    old.removeAllListeners('died');
-    await old.close();
+    await this.retire(old);
     if (!this.ended) this.launch();
-  }
-
-  /** The last stderr lines of ffmpeg (for reports). */
-  lastStderr(): string[] {
-    return this.sup?.lastStderr() ?? [];
   }
 
   /** Stops ffmpeg. Idempotent; resolves when it has exited. */
   async close(): Promise<void> {
     if (this.firstOutputTimer) clearTimeout(this.firstOutputTimer);
-    const sup = this.sup;
-    if (sup) {
-      sup.removeAllListeners('gave-up');
-      sup.removeAllListeners('died');
-      await sup.close();
-    }
+    await this.retire();
     this.end();
   }
 }
@@ -297,11 +271,11 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
 
   protected override onSpawn(child: ChildProcess): void {
     const pipe = child.stdio[ENCODER_TAP_FD] as Readable | null | undefined;
-    pipe?.on('data', (chunk: Buffer) => this.tap.push(chunk, nowUs()));
+    pipe?.on('data', (chunk: Buffer) => this.tap.push(chunk, wallClockUs()));
   }
 
   protected onData(chunk: Buffer): void {
-    const at = nowUs();
+    const at = wallClockUs();
     if (this.params.codec === 'mjpeg') {
       for (const data of this.mjpeg.push(chunk)) this.emit('frame', { data, keyframe: true, captureTimeUs: this.tap.next(at) });
       return;
@@ -313,8 +287,8 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
   }
 
   /**
-   * Asks for a keyframe. MJPEG: every frame is one (returns 0). H.264: returns the ms until
-   * the next periodic keyframe (see the class comment: no on-demand IDR in a running ffmpeg).
+   * The ms until the next keyframe; asks ffmpeg nothing (a running ffmpeg 5.1 cannot be told
+   * "keyframe now", see the class comment). MJPEG: every frame is one (0).
    */
   requestKeyframe(): number {
     if (this.params.codec === 'mjpeg') return 0;
@@ -353,68 +327,10 @@ export class VideoCapture extends CaptureBase<VideoCaptureEvents> {
   }
 }
 
-/** Lines longer than this on the tap are not ours: the rest of the line is skipped. */
-const TAP_MAX_LINE = 256;
-/** Frames whose encoder-entry time may wait for their packet (more means the stream is out of step). */
-const TAP_MAX_PENDING = 64;
-
-/**
- * Reads the encoder tap (fd 3: `frame:N ...` per frame as it enters the encoder) and pairs each
- * encoded frame, in order, with the time its line arrived. Frame numbers keep the two in step:
- * a frame that came out before its line was read takes the fallback time, and its line, read
- * later, is skipped.
- */
-export class EncoderTap {
-  private partial = '';
-  /** Encoder-entry times by frame number, oldest first. */
-  private readonly times = new Map<number, number>();
-  /** Number of the next encoded frame. */
-  private nextFrame = 0;
-  /** Frames that took the fallback time (diagnostics, tests). */
-  fallbacks = 0;
-
-  reset(): void {
-    this.partial = '';
-    this.times.clear();
-    this.nextFrame = 0;
-  }
-
-  /** A chunk of the tap, read at `atUs`. */
-  push(chunk: Buffer, atUs: number): void {
-    const lines = (this.partial + chunk.toString('latin1')).split('\n');
-    this.partial = lines.pop() ?? '';
-    if (this.partial.length > TAP_MAX_LINE) this.partial = '';
-    for (const line of lines) {
-      const m = /^frame:(\d+)\s/.exec(line);
-      if (!m) continue;
-      const n = Number(m[1]);
-      if (n < this.nextFrame) continue;
-      this.times.set(n, atUs);
-      if (this.times.size > TAP_MAX_PENDING) this.times.delete(this.times.keys().next().value!);
-    }
-  }
-
-  /** The encoder-entry time of the next encoded frame, or `fallbackUs` when its line is not in yet. */
-  next(fallbackUs: number): number {
-    const n = this.nextFrame++;
-    for (const k of this.times.keys()) {
-      if (k >= n) break;
-      this.times.delete(k);
-    }
-    const at = this.times.get(n);
-    if (at === undefined) {
-      this.fallbacks++;
-      return fallbackUs;
-    }
-    this.times.delete(n);
-    return Math.min(at, fallbackUs);
-  }
-}
-
 export interface AudioCaptureOptions extends PlatformOptions {
   ffmpeg: string;
   source: AudioSource;
-  codec: AudioCodecName;
+  codec: AudioCodec;
   /**
    * Encode Opus in-process (ffmpeg then hands over raw PCM): default when `@discordjs/opus`
    * loads. Needed for the echo canceller, which works on the PCM before it is encoded.
@@ -431,7 +347,7 @@ export interface AudioCaptureOptions extends PlatformOptions {
  */
 export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
   private readonly source: AudioSource;
-  private readonly codec: AudioCodecName;
+  private readonly codec: AudioCodec;
   private readonly platformOpts: PlatformOptions;
   private readonly encoder: OpusFrameEncoder | null;
   private readonly echo: EchoCanceller | null;
@@ -463,7 +379,7 @@ export class AudioCapture extends CaptureBase<AudioCaptureEvents> {
   }
 
   protected onData(chunk: Buffer): void {
-    const at = nowUs();
+    const at = wallClockUs();
     if (!this.inProcess) {
       for (const p of this.ogg.push(chunk)) {
         if (isOpusHeader(p.data)) continue;

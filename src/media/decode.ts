@@ -1,25 +1,27 @@
 /**
- * Decoders: encoded frames/packets in on stdin of one long-lived, supervised ffmpeg, raw
- * RGB24 frames / s16le PCM out on stdout. MJPEG is decoded in this process instead when the
- * wasm decoder loads (jpeg-wasm.ts: fewer processes, less memory; ffmpeg stays the fallback).
+ * The video decoder: encoded frames in on stdin of one long-lived, supervised ffmpeg, raw
+ * RGB24 frames out on stdout (audio: audio-decode.ts). MJPEG is decoded in this process instead
+ * when the wasm decoder loads (jpeg-wasm.ts: fewer processes, less memory; ffmpeg stays the
+ * fallback).
  *
  * Latency: a raw H.264 stream gives ffmpeg's parser no frame end until the next frame
  * starts, so every frame is followed by an access unit delimiter (AUD_NAL): the parser
  * sees the end at once. MJPEG goes in as multipart parts that carry their length
- * (args.ts, mpjpegPart): ffmpeg's JPEG byte-stream demuxers wait for the next frame. A decoder that cannot keep up has
- * frames dropped at its stdin (never queued); for H.264 it then waits for the next
- * keyframe and emits `need-keyframe` so the session can ask the peer for one.
+ * (args.ts, mpjpegPart): ffmpeg's JPEG byte-stream demuxers wait for the next frame. A
+ * decoder that cannot keep up has frames dropped at its stdin (never queued); for H.264 it
+ * then waits for the next keyframe and emits `need-keyframe` so the session can ask the peer
+ * for one.
  */
-import { EventEmitter } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { AUD_NAL } from '../codec/h264.js';
-import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
 import { describeDeath, type Supervisor } from '../proc/supervisor.js';
-import { OpusPacketDecoder } from './opus.js';
-import { AUDIO_SAMPLE_RATE_HZ, audioDecoderArgs, mpjpegPart, videoDecoderArgs, type AudioCodecName, type VideoCodecName } from './args.js';
-import { MediaError, type MediaWarning } from './capture.js';
-import { MEDIA_MAX_RESTARTS, ffmpegSupervisor } from './ffmpeg-process.js';
+import { mpjpegPart, videoDecoderArgs } from './args.js';
+import type { VideoCodec } from '../codec/protocol/messages.js';
+import { MediaError, type MediaWarning } from './errors.js';
+import { MEDIA_MAX_RESTARTS, SupervisedMedia, restartWarning } from './ffmpeg-process.js';
 import { loadJpegDecoder, type JpegDecodeFn } from './jpeg-wasm.js';
 import { jpegFrameHeader } from '../codec/jpeg-info.js';
+import { RawFrameSplitter } from '../codec/raw-frames.js';
 import { resampleRgbaToRgb } from '../codec/resample.js';
 
 /** MJPEG frames held while the in-process decoder loads (the newest are kept). */
@@ -51,7 +53,7 @@ export interface VideoDecoderEvents {
 
 export interface VideoDecoderOptions {
   ffmpeg: string;
-  codec: VideoCodecName;
+  codec: VideoCodec;
   width: number;
   height: number;
   /**
@@ -65,12 +67,11 @@ export interface VideoDecoderOptions {
 export type VideoDecoderBackend = 'in-process' | 'ffmpeg';
 
 /** Encoded video frames -> RGB24 frames at a size that can change (restart-based). */
-export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
+export class VideoDecoder extends SupervisedMedia<VideoDecoderEvents> {
   private readonly ffmpeg: string;
-  private readonly codec: VideoCodecName;
+  private readonly codec: VideoCodec;
   private width: number;
   private height: number;
-  private sup: Supervisor | undefined;
   /** Processes launched so far; each numbers its frames' source. */
   private launches = 0;
   /** The newest process that produced output: an older one (being stopped) is not heard any more. */
@@ -163,7 +164,7 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
         if (this.closed) return;
         const { width, height } = this;
         const data = resampleRgbaToRgb(img.data, img.width, img.height, width, height);
-        this.emit('frame', { width, height, data, ...(captureUs !== undefined ? { captureUs } : {}) });
+        this.emit('frame', { width, height, data: Buffer.from(data), ...(captureUs !== undefined ? { captureUs } : {}) });
       } catch {
         // A damaged frame: dropped, like a frame ffmpeg cannot decode.
         this.droppedFrames++;
@@ -177,9 +178,8 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
   private launch(): void {
     const width = this.width;
     const height = this.height;
-    const frameBytes = width * height * 3;
     const generation = ++this.launches;
-    const sup = ffmpegSupervisor({
+    this.superviseFfmpeg({
       name: `ffmpeg-${this.codec}-decoder`,
       ffmpeg: this.ffmpeg,
       args: () => videoDecoderArgs(this.codec, width, height),
@@ -187,40 +187,33 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
       restart: { maxRestarts: MEDIA_MAX_RESTARTS, afterFailedStart: true },
       stop: (child) => child.stdin?.end(),
       killAfterMs: 1000,
+    }, {
+      spawn: (child, sup) => this.wire(child, sup, generation, { width, height }),
+      died: (death) => this.emit('warning', restartWarning('W_DECODER_RESTART', death)),
+      gaveUp: (death) => this.emit('error', new MediaError('E_DECODE_FAILED', `video decoding failed: ${describeDeath(death)}`)),
     });
-    this.sup = sup;
-    sup.on('spawn', (child) => {
-      // A new process knows no reference frames.
-      if (this.codec === 'h264') this.waitingForKeyframe = true;
-      // Capture times of the frames written to this process, in order: ffmpeg keeps the order.
-      const times: Array<number | undefined> = [];
-      this.launchTimes = times;
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      child.stdout?.on('data', (chunk: Buffer) => {
-        sup.markStarted();
-        // Once the replacement speaks, the old size's leftovers would only step back in time.
-        if (generation < this.newestOutput) return;
-        this.newestOutput = generation;
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes < frameBytes) return;
-        let all = Buffer.concat(pending);
-        while (all.length >= frameBytes) {
-          // Frames of an old size (before setSize) are still correct: they carry their own size.
-          const captureUs = times.shift();
-          this.emit('frame', { width, height, data: Buffer.from(all.subarray(0, frameBytes)), ...(captureUs !== undefined ? { captureUs } : {}) });
-          all = all.subarray(frameBytes);
-        }
-        pending = all.length ? [all] : [];
-        pendingBytes = all.length;
-      });
+  }
+
+  /** A new ffmpeg of launch `generation`: frames of `size` cut from its stdout, each with its capture time. */
+  private wire(child: ChildProcess, sup: Supervisor, generation: number, size: { width: number; height: number }): void {
+    const { width, height } = size;
+    const splitter = new RawFrameSplitter(width * height * 3);
+    // A new process knows no reference frames.
+    if (this.codec === 'h264') this.waitingForKeyframe = true;
+    // Capture times of the frames written to this process, in order: ffmpeg keeps the order.
+    const times: Array<number | undefined> = [];
+    this.launchTimes = times;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      sup.markStarted();
+      // Once the replacement speaks, the old size's leftovers would only step back in time.
+      if (generation < this.newestOutput) return;
+      this.newestOutput = generation;
+      for (const data of splitter.push(chunk)) {
+        // Frames of an old size (before setSize) are still correct: they carry their own size.
+        const captureUs = times.shift();
+        this.emit('frame', { width, height, data: Buffer.from(data), ...(captureUs !== undefined ? { captureUs } : {}) });
+      }
     });
-    sup.on('died', (death) => this.emit('warning', { code: 'W_DECODER_RESTART', message: `${describeDeath(death)}; restarting` }));
-    sup.on('gave-up', (death) => {
-      this.emit('error', new MediaError('E_DECODE_FAILED', `video decoding failed: ${describeDeath(death)}`));
-    });
-    sup.start();
   }
 
   /**
@@ -291,11 +284,7 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
       this.launch();
       if (this.codec === 'h264') this.emit('need-keyframe');
     }
-    if (old) {
-      old.removeAllListeners('died');
-      old.removeAllListeners('gave-up');
-      await old.close();
-    }
+    await this.retire(old);
   }
 
   /** Stops the decoder. Idempotent. */
@@ -303,122 +292,12 @@ export class VideoDecoder extends EventEmitter<VideoDecoderEvents> {
     this.closed = true;
     this.loadQueue = [];
     await this.chain;
-    const sup = this.sup;
-    if (!sup) return;
-    sup.removeAllListeners('died');
-    sup.removeAllListeners('gave-up');
-    await sup.close();
+    await this.retire();
   }
 }
 
 function checkSize(width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 2 || height < 2 || width * height > MAX_DECODED_PIXELS) {
     throw new RangeError(`bad decode size ${width}x${height}`);
-  }
-}
-
-export interface AudioDecoderEvents {
-  /** s16le mono 48 kHz PCM, in whatever chunk sizes ffmpeg writes. */
-  pcm: [Buffer];
-  warning: [MediaWarning];
-  error: [MediaError];
-}
-
-export interface AudioDecoderOptions {
-  ffmpeg: string;
-  codec: AudioCodecName;
-  /** Decode Opus in-process (`@discordjs/opus`) instead of through an ffmpeg fed Ogg pages. */
-  inProcessOpus?: boolean;
-}
-
-/**
- * Audio packets -> PCM. `pcm` packets pass straight through; Opus is decoded in-process
- * when `@discordjs/opus` loads (0.03 ms a packet, nothing held), else by an ffmpeg fed Ogg pages.
- */
-export class AudioDecoder extends EventEmitter<AudioDecoderEvents> {
-  private readonly ffmpeg: string;
-  private readonly codec: AudioCodecName;
-  private readonly opus: OpusPacketDecoder | null;
-  private sup: Supervisor | undefined;
-  private ogg = new OggWriter();
-  private closed = false;
-  droppedPackets = 0;
-
-  constructor(opts: AudioDecoderOptions) {
-    super();
-    this.ffmpeg = opts.ffmpeg;
-    this.codec = opts.codec;
-    this.opus = opts.codec === 'opus' && opts.inProcessOpus ? new OpusPacketDecoder() : null;
-  }
-
-  /** True when no ffmpeg is involved. */
-  get inProcess(): boolean {
-    return this.codec === 'pcm' || this.opus !== null;
-  }
-
-  start(): this {
-    if (!this.inProcess && !this.sup && !this.closed) this.launch();
-    return this;
-  }
-
-  private launch(): void {
-    const sup = ffmpegSupervisor({
-      name: 'ffmpeg-opus-decoder',
-      ffmpeg: this.ffmpeg,
-      args: () => audioDecoderArgs(),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      restart: { maxRestarts: MEDIA_MAX_RESTARTS, afterFailedStart: true },
-      stop: (child) => child.stdin?.end(),
-      killAfterMs: 1000,
-    });
-    this.sup = sup;
-    sup.on('spawn', (child) => {
-      // Every process needs its own Ogg stream, headers first.
-      this.ogg = new OggWriter();
-      child.stdin?.write(this.ogg.page(opusHead(1, 0, AUDIO_SAMPLE_RATE_HZ), 0, { bos: true }));
-      child.stdin?.write(this.ogg.page(opusTags()));
-      child.stdout?.on('data', (chunk: Buffer) => {
-        sup.markStarted();
-        this.emit('pcm', chunk);
-      });
-    });
-    sup.on('died', (death) => this.emit('warning', { code: 'W_DECODER_RESTART', message: `${describeDeath(death)}; restarting` }));
-    sup.on('gave-up', (death) => this.emit('error', new MediaError('E_DECODE_FAILED', `audio decoding failed: ${describeDeath(death)}`)));
-    sup.start();
-  }
-
-  /** Feeds one packet with its duration. Returns false when dropped (decoder backed up). */
-  push(packet: Uint8Array, durationMs: number): boolean {
-    if (this.closed) return false;
-    if (this.codec === 'pcm') {
-      this.emit('pcm', Buffer.from(packet));
-      return true;
-    }
-    if (this.opus) {
-      const pcm = this.opus.decode(packet);
-      if (!pcm) {
-        this.droppedPackets++;
-        return false;
-      }
-      this.emit('pcm', pcm);
-      return true;
-    }
-    if (!this.sup) this.launch();
-    const stdin = this.sup?.child?.stdin;
-    if (!stdin || !stdin.writable || stdin.writableLength > DECODER_MAX_QUEUED_BYTES) {
-      this.droppedPackets++;
-      return false;
-    }
-    stdin.write(this.ogg.page(packet, Math.round((durationMs * AUDIO_SAMPLE_RATE_HZ) / 1000)));
-    return true;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    const sup = this.sup;
-    if (!sup) return;
-    sup.removeAllListeners('died');
-    sup.removeAllListeners('gave-up');
-    await sup.close();
   }
 }

@@ -8,14 +8,13 @@
  * ffmpeg opens its inputs one after the other, so nothing is written to the file before a
  * first video frame arrives (when there is a video stream).
  */
-import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { OggWriter, opusHead, opusTags } from '../codec/ogg.js';
 import { AUD_NAL } from '../codec/h264.js';
-import { describeDeath, type Supervisor } from '../proc/supervisor.js';
+import { describeDeath } from '../proc/supervisor.js';
 import { AUDIO_SAMPLE_RATE_HZ, recorderArgs, type RecorderParams } from './args.js';
-import type { MediaWarning } from './capture.js';
-import { ffmpegSupervisor } from './ffmpeg-process.js';
+import type { MediaWarning } from './errors.js';
+import { SupervisedMedia } from './ffmpeg-process.js';
 
 /** Bytes allowed to wait in one recorder pipe before data is dropped. */
 export const RECORDER_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
@@ -31,13 +30,12 @@ export interface RecorderOptions extends RecorderParams {
   ffmpeg: string;
 }
 
-/** Writes received media to a Matroska file. */
 /** What ffmpeg prints when the file could not be written out, whatever its exit status. */
 const RECORDER_WRITE_ERROR = /Error (writing|closing)|No space left on device|Input\/output error|Disk quota exceeded/i;
 
-export class Recorder extends EventEmitter<RecorderEvents> {
+/** Writes received media to a Matroska file. */
+export class Recorder extends SupervisedMedia<RecorderEvents> {
   private readonly opts: RecorderOptions;
-  private sup: Supervisor | undefined;
   private ogg = new OggWriter();
   private waitingForKeyframe: boolean;
   private closed = false;
@@ -54,7 +52,7 @@ export class Recorder extends EventEmitter<RecorderEvents> {
   /** Spawns ffmpeg. */
   start(): this {
     if (this.sup || this.closed) return this;
-    const sup = ffmpegSupervisor({
+    this.superviseFfmpeg({
       name: 'ffmpeg-recorder',
       ffmpeg: this.opts.ffmpeg,
       args: () => recorderArgs(this.opts),
@@ -66,17 +64,15 @@ export class Recorder extends EventEmitter<RecorderEvents> {
         (child.stdio[4] as Writable | null)?.end();
       },
       killAfterMs: RECORDER_FINALIZE_TIMEOUT_MS,
-    });
-    sup.on('spawn', (child) => {
-      if (this.opts.audio === 'opus') {
+    }, {
+      spawn: (child) => {
+        if (this.opts.audio !== 'opus') return;
         const audio = child.stdio[4] as Writable | null;
         audio?.write(this.ogg.page(opusHead(1, 0, AUDIO_SAMPLE_RATE_HZ), 0, { bos: true }));
         audio?.write(this.ogg.page(opusTags()));
-      }
+      },
+      died: (death) => this.emit('warning', { code: 'W_RECORD_FAILED', message: `recording stopped: ${describeDeath(death)}` }),
     });
-    sup.on('died', (death) => this.emit('warning', { code: 'W_RECORD_FAILED', message: `recording stopped: ${describeDeath(death)}` }));
-    this.sup = sup;
-    sup.start();
     return this;
   }
 
@@ -125,9 +121,8 @@ export class Recorder extends EventEmitter<RecorderEvents> {
     this.closed = true;
     const sup = this.sup;
     if (!sup) return;
-    sup.removeAllListeners('died');
     const child = sup.child;
-    this.closing = sup.close().then(() => {
+    this.closing = this.retire(sup).then(() => {
       if (!child || !this.wrote) return;
       const tail = sup.lastStderr();
       // ffmpeg 5.1 exits 0 after 'Error writing trailer ...: No space left on device'.

@@ -6,8 +6,9 @@
  * While the camera is off, one black frame says so and nothing else comes.
  */
 import { EventEmitter } from 'node:events';
-import type { VideoCodecName } from './args.js';
-import { VideoCapture, type MediaWarning, type VideoCaptureOptions, type VideoFrame } from './capture.js';
+import type { VideoCodec } from '../codec/protocol/messages.js';
+import { VideoCapture, type VideoCaptureOptions, type VideoFrame } from './capture.js';
+import type { MediaWarning } from './errors.js';
 import { VideoDecoder, type DecodedFrame } from './decode.js';
 
 export interface SelfViewEvents {
@@ -17,7 +18,7 @@ export interface SelfViewEvents {
 
 export interface SelfViewOptions {
   ffmpeg: string;
-  codec: VideoCodecName;
+  codec: VideoCodec;
   /** Our capture size (frames are decoded at it). */
   width: number;
   height: number;

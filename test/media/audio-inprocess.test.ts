@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AudioCapture, type AudioPacket } from '../../src/media/capture.js';
-import { AudioDecoder } from '../../src/media/decode.js';
+import { AudioDecoder } from '../../src/media/audio-decode.js';
 import { AudioSink } from '../../src/media/audio-sink.js';
 import { JITTER_TRIM_WINDOW_MS, JitterBuffer } from '../../src/media/jitter-buffer.js';
 import { hasInProcessOpus, opusLoadError } from '../../src/media/opus.js';

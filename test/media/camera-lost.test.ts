@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { VideoCapture, type MediaWarning } from '../../src/media/capture.js';
+import { VideoCapture } from '../../src/media/capture.js';
+import type { MediaWarning } from '../../src/media/errors.js';
 import { tempDir, withTimeout } from './helpers.js';
 
 const FAKE_FFMPEG = new URL('../fixtures/fake-camera-ffmpeg.sh', import.meta.url).pathname;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AudioSink } from '../../src/media/audio-sink.js';
-import type { MediaWarning } from '../../src/media/capture.js';
+import type { MediaWarning } from '../../src/media/errors.js';
 import { dominantIs1kHz, sleep, tempDir, withTimeout } from './helpers.js';
 
 function tone(ms: number, offset: { n: number }): Buffer {

@@ -8,7 +8,7 @@
  * ffprobe), and we must work with the one binary we resolved.
  */
 import { execFile } from 'node:child_process';
-import { MediaError } from '../../media/capture.js';
+import { MediaError } from '../../media/errors.js';
 
 /** The probe must answer within this time (a network path or a wedged binary must not hang play). */
 export const PROBE_TIMEOUT_MS = 15_000;

@@ -5,27 +5,23 @@
  * One long-lived ffmpeg decodes the picture (paced with `-re` unless `--speed max`), scaled
  * to exactly the pixel size the renderer wants for the picture's place in the cell area, as
  * raw rgb24 on stdout; each frame is rendered and written once, wrapped in synchronized
- * output. A second ffmpeg decodes the sound to 48 kHz mono s16le into AudioSink (the
- * speaker child). Frames go to stdout even when it is not a terminal.
+ * output. A second ffmpeg decodes the sound to 48 kHz mono s16le, which takes the call's
+ * receive pipeline (session/receive-pipeline.ts) into the audio sink (the speaker child).
+ * Frames go to stdout even when it is not a terminal.
  *
  * Exit status: 0 at the end of the file (and on q / Ctrl-C), 2 when FILE is missing or
  * unreadable (a usage error: the argument is wrong), 7 when ffmpeg is missing, cannot read
  * FILE as media, or the file turns out corrupt part-way (playback stopped early with errors).
  */
-import { DITHER_KINDS, type DitherKind } from '../../codec/render/dither.js';
-import { statSync, accessSync, constants as fsConstants } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { UsageError } from '../../codec/errors.js';
+import { RawFrameSplitter } from '../../codec/raw-frames.js';
 import { createRenderer, type SymbolSet } from '../../codec/render/index.js';
 import { wrapSynchronized } from '../../codec/render/sync.js';
 import type { ColorDepth, Renderer, RenderMode, RenderTarget, RgbFrame } from '../../codec/render/types.js';
-import { AUDIO_CHANNELS, AUDIO_SAMPLE_RATE_HZ } from '../../media/args.js';
-import { AudioSink } from '../../media/audio-sink.js';
-import { MediaError } from '../../media/capture.js';
+import { MediaError } from '../../media/errors.js';
 import { ffmpegSupervisor } from '../../media/ffmpeg-process.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';
-import { COLORS_CHOICES, RENDER_CHOICES, SYMBOLS_CHOICES, parseAudioOut, parseCells, parseChoice, type AudioOut } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import { backgroundFromColorFgBg, detectCapabilities, drawsOctants, kittyTransferFor, kittyTransferMedium } from '../term/index.js';
 import { PaintBudget } from '../ui/paint-budget.js';
@@ -33,6 +29,8 @@ import { scaleNearest } from '../ui/scale-frame.js';
 import { probeMedia, type MediaProbe } from './media-probe.js';
 import { decodeSize, fitPicture } from './picture-fit.js';
 import { chooseRendering } from './terminal-env.js';
+import { checkReadable, playAudioArgs, playVideoArgs, resolvePlaySettings, type PlaySettings } from './play-settings.js';
+import { ReceivePipeline } from '../session/receive-pipeline.js';
 
 /** The cell area off a terminal when `--cells` is not given. */
 export const DEFAULT_PIPE_CELLS = { cols: 80, rows: 24 } as const;
@@ -57,7 +55,6 @@ const HIDE_CURSOR = '\x1b[?25l';
 const SHOW_CURSOR = '\x1b[?25h';
 const CLEAR_SCREEN = '\x1b[2J';
 const RESET_SGR = '\x1b[0m';
-const FFMPEG_COMMON = ['-hide_banner', '-loglevel', 'error', '-nostats', '-nostdin'];
 
 /** What `play` draws with: decided from the terminal's replies on a TTY, from the environment off one. */
 export interface PlayTerminal {
@@ -104,81 +101,6 @@ export async function choosePlayTerminal(s: Pick<PlaySettings, 'render' | 'color
     ...(caps.cellWidthPx && caps.cellHeightPx ? { cellPx: { width: caps.cellWidthPx, height: caps.cellHeightPx } } : {}),
     symbols: symbols(caps.octants),
   };
-}
-
-/** Everything `play` needs, validated. */
-export interface PlaySettings {
-  file: string;
-  render: (typeof RENDER_CHOICES)[number];
-  colors: (typeof COLORS_CHOICES)[number];
-  dither: DitherKind;
-  symbols: (typeof SYMBOLS_CHOICES)[number];
-  cells?: { cols: number; rows: number };
-  paced: boolean;
-  audioOut: AudioOut;
-  ffmpegFlag?: string;
-}
-
-const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** True for inputs ffmpeg opens itself (http://, rtsp://, ...): no file-system check for those. */
-function isUrl(file: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(file);
-}
-
-/** Throws a UsageError (exit 2) with one line when FILE cannot be opened for reading. */
-export function checkReadable(file: string): void {
-  if (isUrl(file)) return;
-  try {
-    if (statSync(file).isDirectory()) throw new UsageError(`${file}: is a directory, not a video file`);
-    accessSync(file, fsConstants.R_OK);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UsageError(`${file}: no such file`);
-    if (code === 'EACCES' || code === 'EPERM') throw new UsageError(`${file}: permission denied`);
-    throw new UsageError(`${file}: cannot be read (${code ?? (err as Error).message})`);
-  }
-}
-
-/** Turns raw option values into settings, or throws a UsageError naming the bad option. */
-export function resolvePlaySettings(args: string[], raw: RawOptions): PlaySettings {
-  const file = args[0];
-  if (!file) throw new UsageError('play needs a FILE');
-  const speed = str(raw.speed) ?? '1';
-  if (speed !== '1' && speed !== 'max') throw new UsageError(`--speed must be 1 or max, got '${speed}'`);
-  const paced = speed === '1';
-  // --speed max implies --no-audio: sound cannot follow an unpaced picture.
-  const requested = parseAudioOut(str(raw.audioOut) ?? 'speaker');
-  const audioOut: AudioOut = !paced || raw.audio === false ? { kind: 'none' } : requested;
-  return {
-    file,
-    render: parseChoice(str(raw.render) ?? 'auto', RENDER_CHOICES, '--render'),
-    colors: parseChoice(str(raw.colors) ?? 'auto', COLORS_CHOICES, '--colors'),
-    dither: parseChoice(str(raw.dither) ?? 'none', DITHER_KINDS, '--dither'),
-    symbols: parseChoice(str(raw.symbols) ?? 'auto', SYMBOLS_CHOICES, '--symbols'),
-    ...(str(raw.cells) ? { cells: parseCells(str(raw.cells)!) } : {}),
-    paced,
-    audioOut,
-    ...(str(raw.ffmpeg) ? { ffmpegFlag: str(raw.ffmpeg) } : {}),
-  };
-}
-
-/** The video decoder's command line: rgb24 frames of exactly width x height on stdout. */
-export function playVideoArgs(file: string, size: { width: number; height: number }, paced: boolean): string[] {
-  return [
-    ...FFMPEG_COMMON, ...(paced ? ['-re'] : []), '-i', file, '-map', '0:v:0', '-an', '-sn', '-dn',
-    '-vf', `scale=${size.width}:${size.height}:flags=area+full_chroma_int+full_chroma_inp`, '-pix_fmt', 'rgb24', '-fps_mode', 'passthrough',
-    '-flush_packets', '1', '-f', 'rawvideo', 'pipe:1',
-  ];
-}
-
-/** The sound decoder's command line: 48 kHz mono s16le on stdout, paced. */
-export function playAudioArgs(file: string): string[] {
-  return [
-    ...FFMPEG_COMMON, '-re', '-i', file, '-map', '0:a:0', '-vn', '-sn', '-dn',
-    '-ac', String(AUDIO_CHANNELS), '-ar', String(AUDIO_SAMPLE_RATE_HZ), '-flush_packets', '1', '-f', 's16le', 'pipe:1',
-  ];
 }
 
 /** How one supervised decoder ended: after its stdout was read to the end, or stopped by us. */
@@ -297,14 +219,15 @@ class Player {
 
   private async run(): Promise<number> {
     const { s, probe } = this;
-    let sink: AudioSink | undefined;
+    // The sound takes a call's receive path as PCM: through the audio decoder into the sink.
+    let receive: ReceivePipeline | undefined;
     let audio: ReturnType<typeof startDecoder> | undefined;
     if (probe.hasAudio && s.audioOut.kind !== 'none') {
-      sink = new AudioSink(s.audioOut, { env: this.ctx.env });
-      sink.on('warning', (w) => this.warn(w.message));
-      sink.start();
-      const target = sink;
-      audio = startDecoder('ffmpeg-play-audio', this.ffmpeg, playAudioArgs(s.file), (chunk) => target.push(chunk));
+      receive = new ReceivePipeline({ ffmpeg: this.ffmpeg, audioOut: s.audioOut, env: this.ctx.env });
+      receive.on('warning', (w) => this.warn(w.message));
+      receive.start({ video: null, audio: { codec: 'pcm' } });
+      const target = receive;
+      audio = startDecoder('ffmpeg-play-audio', this.ffmpeg, playAudioArgs(s.file), (chunk) => target.pushAudio(chunk));
     }
     let video: ReturnType<typeof startDecoder> | undefined;
     if (probe.video) {
@@ -315,7 +238,7 @@ class Player {
     const sups = [video?.sup, audio?.sup].filter((x): x is Supervisor => x !== undefined);
     const closeAll = async (): Promise<void> => {
       await Promise.all(sups.map((x) => x.close()));
-      await sink?.close();
+      await receive?.close();
     };
 
     // The picture decides the end when there is one; else the sound.
@@ -338,8 +261,8 @@ class Player {
       // The sound track may run a little longer than the picture: let it finish.
       await Promise.race([audio.ended, this.stopped]);
     }
-    if (sink && !this.stopping) {
-      const tail = sink.stats().audioBufferMs + AUDIO_TAIL_MS;
+    if (receive && !this.stopping) {
+      const tail = receive.sinkStats().audioBufferMs + AUDIO_TAIL_MS;
       await Promise.race([new Promise((r) => setTimeout(r, tail)), this.stopped]);
     }
     await closeAll();
@@ -368,20 +291,10 @@ class Player {
 
   /** Splits ffmpeg's stdout into frames and draws each. */
   private frameSplitter(): (chunk: Buffer, child: ChildProcess) => void {
-    const frameBytes = this.decoded.width * this.decoded.height * 3;
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
+    const { width, height } = this.decoded;
+    const splitter = new RawFrameSplitter(width * height * 3);
     return (chunk, child) => {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      if (pendingBytes < frameBytes) return;
-      let all = Buffer.concat(pending);
-      while (all.length >= frameBytes) {
-        this.draw({ width: this.decoded.width, height: this.decoded.height, data: all.subarray(0, frameBytes) }, child);
-        all = all.subarray(frameBytes);
-      }
-      pending = all.length ? [Buffer.from(all)] : [];
-      pendingBytes = all.length;
+      for (const data of splitter.push(chunk)) this.draw({ width, height, data }, child);
     };
   }
 

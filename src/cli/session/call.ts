@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { isProtocolError, type Setup } from '../../codec/protocol/index.js';
 import { FatalError } from '../../codec/errors.js';
 import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
-import type { MediaWarning } from '../../media/capture.js';
+import type { MediaWarning } from '../../media/errors.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { AUDIO_FRAME_MS } from '../../media/args.js';
 import { DEFAULT_PEER_TIMEOUT_SEC } from '../options.js';

@@ -14,10 +14,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { opusPacketDurationMs } from '../../codec/ogg.js';
-import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS, type AudioCodecName, type VideoCodecName } from '../../media/args.js';
+import type { AudioCodec as AudioCodecName, VideoCodec as VideoCodecName } from '../../codec/protocol/messages.js';
+import { AUDIO_FRAME_BYTES, AUDIO_FRAME_MS } from '../../media/args.js';
 import { AudioSink, type AudioOutSpec, type AudioSinkStats } from '../../media/audio-sink.js';
-import type { MediaError, MediaWarning } from '../../media/capture.js';
-import { AudioDecoder, VideoDecoder } from '../../media/decode.js';
+import { AudioDecoder } from '../../media/audio-decode.js';
+import { VideoDecoder } from '../../media/decode.js';
+import type { MediaError, MediaWarning } from '../../media/errors.js';
 import { Recorder } from '../../media/recorder.js';
 
 /** One decoded frame and the tag its encoded frame was pushed with. */

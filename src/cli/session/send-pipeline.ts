@@ -6,7 +6,8 @@
  * video-rate.ts, which also picks what the encoder makes), and H.264 then waits for a keyframe.
  */
 import { MessageType, type ReceiverReport } from '../../codec/protocol/index.js';
-import { AudioCapture, VideoCapture, type AudioPacket, type MediaWarning, type VideoFrame } from '../../media/capture.js';
+import { AudioCapture, VideoCapture, type AudioPacket, type VideoFrame } from '../../media/capture.js';
+import type { MediaWarning } from '../../media/errors.js';
 import type { AudioPlan } from '../../media/audio-path.js';
 import { EchoCanceller } from '../../media/echo.js';
 import { loadJpegDecoder } from '../../media/jpeg-wasm.js';

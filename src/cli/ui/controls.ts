@@ -20,7 +20,11 @@ export interface CallControls {
   setMuted(muted: boolean): void;
   /** Turn our camera off or on and tell the peer. */
   setCameraOff(off: boolean): void;
-  /** Ask the peer's encoder for a keyframe (after a resize or a render-mode change). */
+  /**
+   * Ask the peer for a keyframe (after a resize or a render-mode change). The peer's ffmpeg
+   * cannot make one on demand: the peer holds back H.264 delta frames until its next periodic
+   * keyframe (at most a GOP, one second, away), so the decoder starts clean there.
+   */
   requestKeyframe(): void;
   /**
    * The pixel size the peer video decoder should output from now on. Called when the layout

@@ -24,7 +24,7 @@ export const MessageType = {
   BYE: 0x08,
   /** Receiver report (JSON) so the sender can adapt fps and quality. */
   REPORT: 0x09,
-  /** Key confirmation (reserved for the security work): an opaque MAC. */
+  /** Key confirmation of an encrypted call: the sender's MAC over the handshake (codec/secure/confirm.ts). */
   KEY_CONFIRM: 0x0a,
 } as const;
 
