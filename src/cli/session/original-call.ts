@@ -11,6 +11,7 @@
  * fields the original cannot give (rttMs, latencyMs) stay null.
  */
 import { EventEmitter } from 'node:events';
+import type { CallOptions } from './call-options.js';
 import type net from 'node:net';
 import { FatalError } from '../../codec/errors.js';
 import { jpegSize } from '../../codec/jpeg-info.js';
@@ -22,7 +23,7 @@ import type { MediaWarning } from '../../media/errors.js';
 import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed } from './test-hooks.js';
 import { ReceivePipeline, type TaggedFrame } from './receive-pipeline.js';
-import type { AudioIn, AudioOut, VideoIn } from '../options.js';
+import type { AudioIn, VideoIn } from '../options.js';
 import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
 import { StatsCounter } from './stats.js';
@@ -42,25 +43,10 @@ export const ORIGINAL_SILENCE_TIMEOUT_MS = 15_000;
 /** Time for what we queued to leave before the sockets are torn down at hang-up. */
 const CLOSE_FLUSH_MS = 300;
 
-export interface OriginalCallOptions {
-  host: string;
-  videoPort: number;
-  audioPort: number;
-  session: string;
-  videoIn: VideoIn;
-  audioIn: AudioIn;
-  width: number;
-  height: number;
-  fps: number;
-  audioOut: AudioOut;
-  record?: string;
-  durationSec?: number;
-  waitSec: number;
-  ffmpeg: string;
-  decodeSize: { width: number; height: number } | null;
-  stopAfterFirstFrame?: boolean;
-  env?: NodeJS.ProcessEnv;
-}
+/** A call with the original client takes a subset of a call's options (no codecs, no crypto, no reconnect). */
+export type OriginalCallOptions = Pick<CallOptions,
+  'host' | 'videoPort' | 'audioPort' | 'session' | 'videoIn' | 'audioIn' | 'width' | 'height' | 'fps' | 'audioOut' |
+  'record' | 'durationSec' | 'waitSec' | 'ffmpeg' | 'decodeSize' | 'stopAfterFirstFrame' | 'env'>;
 
 type EndedEvent = SessionEvents['ended'][0];
 

@@ -12,7 +12,7 @@ import type { AudioPlan } from '../../media/audio-path.js';
 import { EchoCanceller } from '../../media/echo.js';
 import { loadJpegDecoder } from '../../media/jpeg-wasm.js';
 import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
-import type { AudioCodec, AudioIn, VideoCodec, VideoIn } from '../options.js';
+import type { CallOptions } from './call-options.js';
 import type { Channel } from './channel.js';
 import type { StatsCounter } from './stats.js';
 import { inProcessDecodeAllowed } from './test-hooks.js';
@@ -21,15 +21,8 @@ import { VideoRateControl, type RateLevel } from './video-rate.js';
 /** The lowest frame rate rate control thins MJPEG to. */
 export const ADAPT_MIN_FPS = 3;
 
-export interface SendPipelineOptions {
-  ffmpeg: string;
-  videoIn: VideoIn;
-  audioIn: AudioIn;
-  width: number;
-  height: number;
-  fps: number;
-  videoCodec: VideoCodec;
-  audioCodec: AudioCodec;
+export interface SendPipelineOptions
+  extends Pick<CallOptions, 'ffmpeg' | 'videoIn' | 'audioIn' | 'width' | 'height' | 'fps' | 'videoCodec' | 'audioCodec'> {
   audioPlan: AudioPlan;
   /** Test only: our clock runs this far ahead of the wall clock (µs). */
   offsetUs: number;

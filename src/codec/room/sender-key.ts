@@ -14,10 +14,11 @@
  * first frame sealed with it and needs no key but the newest: a frame of an older epoch is
  * refused (E_NO_SENDER_KEY), and so is one from the future.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
-import { AEAD_ALGORITHM, AEAD_KEY_BYTES, AEAD_NONCE_BYTES } from '../secure/constants.js';
+import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { nonceOf, openSealed, sealInto } from '../secure/aead.js';
+import { AEAD_KEY_BYTES, AEAD_NONCE_BYTES } from '../secure/constants.js';
 import {
-  MAX_SENDER_EPOCH, MEDIA_COUNTER_BYTES, MEDIA_EPOCH_BYTES, MEDIA_SEAL_OVERHEAD_BYTES, MEDIA_TAG_BYTES,
+  MAX_SENDER_EPOCH, MEDIA_COUNTER_BYTES, MEDIA_EPOCH_BYTES, MEDIA_SEAL_OVERHEAD_BYTES,
   SENDER_KEY_LABELS, SENDER_SECRET_BYTES,
 } from './constants.js';
 import { MediaRejectedError } from './errors.js';
@@ -62,14 +63,6 @@ function expandSecret(epoch: number, secret: Uint8Array): EpochCipher {
   return { epoch, key: createSecretKey(derive(SENDER_KEY_LABELS.key, AEAD_KEY_BYTES)), iv: derive(SENDER_KEY_LABELS.iv, AEAD_NONCE_BYTES) };
 }
 
-function nonceOf(iv: Buffer, counter: bigint): Buffer {
-  const nonce = Buffer.from(iv);
-  const c = Buffer.allocUnsafe(MEDIA_COUNTER_BYTES);
-  c.writeBigUInt64BE(counter);
-  const at = AEAD_NONCE_BYTES - MEDIA_COUNTER_BYTES;
-  for (let i = 0; i < MEDIA_COUNTER_BYTES; i++) nonce[at + i] ^= c[i];
-  return nonce;
-}
 
 function additionalData(senderId: number, head: Uint8Array): Buffer {
   const aad = Buffer.allocUnsafe(AAD_BYTES);
@@ -123,16 +116,7 @@ export class SenderKeySealer {
     const out = Buffer.allocUnsafe(MEDIA_SEAL_OVERHEAD_BYTES + plaintext.length);
     out.writeUInt32BE(c.epoch, 0);
     out.writeBigUInt64BE(this.counter, MEDIA_EPOCH_BYTES);
-    const cipher = createCipheriv(AEAD_ALGORITHM, c.key, nonceOf(c.iv, this.counter), { authTagLength: MEDIA_TAG_BYTES });
-    cipher.setAAD(additionalData(this.senderId, out.subarray(0, HEAD_BYTES)), { plaintextLength: plaintext.length });
-    let pos = HEAD_BYTES;
-    const head = cipher.update(plaintext);
-    out.set(head, pos);
-    pos += head.length;
-    const tail = cipher.final();
-    out.set(tail, pos);
-    pos += tail.length;
-    out.set(cipher.getAuthTag(), pos);
+    sealInto(c.key, nonceOf(c.iv, this.counter), additionalData(this.senderId, out.subarray(0, HEAD_BYTES)), plaintext, out, HEAD_BYTES);
     this.counter++;
     return out;
   }
@@ -194,16 +178,8 @@ export class SenderKeyOpener {
       throw new MediaRejectedError('E_NO_SENDER_KEY', `no key of member ${this.senderId} for epoch ${epoch}` + (c ? ` (we hold epoch ${c.epoch})` : ''));
     }
     const counter = data.readBigUInt64BE(MEDIA_EPOCH_BYTES);
-    const tagStart = data.length - MEDIA_TAG_BYTES;
-    let plaintext: Buffer;
-    try {
-      const decipher = createDecipheriv(AEAD_ALGORITHM, c.key, nonceOf(c.iv, counter), { authTagLength: MEDIA_TAG_BYTES });
-      decipher.setAAD(additionalData(this.senderId, data.subarray(0, HEAD_BYTES)), { plaintextLength: tagStart - HEAD_BYTES });
-      decipher.setAuthTag(data.subarray(tagStart));
-      const head = decipher.update(data.subarray(HEAD_BYTES, tagStart));
-      const tail = decipher.final();
-      plaintext = tail.length === 0 ? head : Buffer.concat([head, tail]);
-    } catch {
+    const plaintext = openSealed(c.key, nonceOf(c.iv, counter), additionalData(this.senderId, data.subarray(0, HEAD_BYTES)), data.subarray(HEAD_BYTES));
+    if (plaintext === null) {
       this.counters.rejectedAuth++;
       throw new MediaRejectedError('E_AUTH', `media of member ${this.senderId} failed authentication`);
     }

@@ -39,8 +39,11 @@ function checkKeyAndIv(key: Uint8Array, iv: Uint8Array): KeyObject {
   return createSecretKey(Buffer.from(key));
 }
 
-/** The nonce of `counter` under `iv`: iv XOR (0^32 | counter u64 BE). */
-function nonceOf(iv: Uint8Array, counter: bigint): Buffer {
+/**
+ * The nonce of `counter` under `iv`: iv XOR (0^32 | counter u64 BE). Shared with the room's
+ * sender keys (codec/room/sender-key.ts), which number their frames the same way.
+ */
+export function nonceOf(iv: Uint8Array, counter: bigint): Buffer {
   const nonce = Buffer.from(iv);
   const c = Buffer.allocUnsafe(RECORD_COUNTER_BYTES);
   c.writeBigUInt64BE(counter);
@@ -53,6 +56,41 @@ function additionalData(bodyLength: number, counterBytes: Uint8Array): Buffer {
   aad.writeUInt32BE(bodyLength, 0);
   aad.set(counterBytes, RECORD_HEADER_BYTES);
   return aad;
+}
+
+/**
+ * ChaCha20-Poly1305 of `plaintext` under (key, nonce, aad), written at `out[pos]` as
+ * ciphertext then tag (plaintext.length + AEAD_TAG_BYTES bytes).
+ */
+export function sealInto(key: KeyObject, nonce: Buffer, aad: Buffer, plaintext: Uint8Array, out: Buffer, pos: number): void {
+  const cipher = createCipheriv(AEAD_ALGORITHM, key, nonce, { authTagLength: AEAD_TAG_BYTES });
+  cipher.setAAD(aad, { plaintextLength: plaintext.length });
+  const head = cipher.update(plaintext);
+  out.set(head, pos);
+  pos += head.length;
+  const tail = cipher.final();
+  out.set(tail, pos);
+  pos += tail.length;
+  out.set(cipher.getAuthTag(), pos);
+}
+
+/**
+ * Opens ciphertext + tag (`sealed`) under (key, nonce, aad); null when it does not
+ * authenticate (OpenSSL says no more than that).
+ */
+export function openSealed(key: KeyObject, nonce: Buffer, aad: Buffer, sealed: Buffer): Buffer | null {
+  const tagStart = sealed.length - AEAD_TAG_BYTES;
+  try {
+    const decipher = createDecipheriv(AEAD_ALGORITHM, key, nonce, { authTagLength: AEAD_TAG_BYTES });
+    decipher.setAAD(aad, { plaintextLength: tagStart });
+    decipher.setAuthTag(sealed.subarray(tagStart));
+    const head = decipher.update(sealed.subarray(0, tagStart));
+    // final() throws when the tag does not verify; `head` is then discarded unread.
+    const tail = decipher.final();
+    return tail.length === 0 ? head : Buffer.concat([head, tail]);
+  } catch {
+    return null;
+  }
 }
 
 /** Counters of a sealer, for stats. */
@@ -120,16 +158,8 @@ export class RecordSealer {
     const counter = this.counter;
     const bodyLength = SEAL_OVERHEAD_BYTES + plaintext.length;
     out.writeBigUInt64BE(counter, offset);
-    const cipher = createCipheriv(AEAD_ALGORITHM, this.key, nonceOf(this.iv, counter), { authTagLength: AEAD_TAG_BYTES });
-    cipher.setAAD(additionalData(bodyLength, out.subarray(offset, offset + RECORD_COUNTER_BYTES)), { plaintextLength: plaintext.length });
-    let pos = offset + RECORD_COUNTER_BYTES;
-    const head = cipher.update(plaintext);
-    out.set(head, pos);
-    pos += head.length;
-    const tail = cipher.final();
-    out.set(tail, pos);
-    pos += tail.length;
-    out.set(cipher.getAuthTag(), pos);
+    const aad = additionalData(bodyLength, out.subarray(offset, offset + RECORD_COUNTER_BYTES));
+    sealInto(this.key, nonceOf(this.iv, counter), aad, plaintext, out, offset + RECORD_COUNTER_BYTES);
     // Advance only after a complete seal: a throw above leaves the counter unused, not skipped.
     this.counter = counter + 1n;
     this.sealed++;
@@ -188,18 +218,8 @@ export class RecordOpener {
     const data = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length);
     const counterBytes = data.subarray(0, RECORD_COUNTER_BYTES);
     const counter = data.readBigUInt64BE(0);
-    const tagStart = data.length - AEAD_TAG_BYTES;
-    let plaintext: Buffer;
-    try {
-      const decipher = createDecipheriv(AEAD_ALGORITHM, this.key, nonceOf(this.iv, counter), { authTagLength: AEAD_TAG_BYTES });
-      decipher.setAAD(additionalData(data.length, counterBytes), { plaintextLength: tagStart - RECORD_COUNTER_BYTES });
-      decipher.setAuthTag(data.subarray(tagStart));
-      const head = decipher.update(data.subarray(RECORD_COUNTER_BYTES, tagStart));
-      // final() throws when the tag does not verify; `head` is then discarded unread.
-      const tail = decipher.final();
-      plaintext = tail.length === 0 ? head : Buffer.concat([head, tail]);
-    } catch {
-      // OpenSSL's own message says nothing more than "unable to authenticate data".
+    const plaintext = openSealed(this.key, nonceOf(this.iv, counter), additionalData(data.length, counterBytes), data.subarray(RECORD_COUNTER_BYTES));
+    if (plaintext === null) {
       this.counters.rejectedAuth++;
       throw new RecordRejectedError('E_AUTH', 'sealed record failed authentication (altered or sealed with another key)');
     }
