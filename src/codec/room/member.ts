@@ -115,11 +115,6 @@ export class RoomMember {
     return { ...this.counters };
   }
 
-  /** Where each other member stands. */
-  peerStates(): Map<number, PeerState> {
-    return new Map([...this.peers.values()].map((p) => [p.id, p.state]));
-  }
-
   /** Handles one envelope from the relay and returns what happened. */
   receive(envelope: Envelope): MemberEvent[] {
     if (envelope.memberId === RELAY_MEMBER_ID) return this.onControl(envelope.payload);

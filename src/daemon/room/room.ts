@@ -218,12 +218,13 @@ export class Room extends EventEmitter<RoomEvents> {
     m.helloParts = [];
     // WELCOME goes first, straight to the socket: nothing is queued for this member yet.
     m.socket.write(encodeEnvelope(RELAY_MEMBER_ID, 0, encodeWelcome(m.id, this.options.maxMembers)));
+    const announcement = encodeEnvelope(RELAY_MEMBER_ID, 0, encodeMemberJoined(m.id, hello));
     for (const other of this.members.values()) {
       if (other === m || !other.hello) continue;
       // Each announcement is queued under the announced member's id, so that it reaches the
       // receiver before anything that member sends it (one FIFO per sender).
       this.enqueue(m, other.id, 0, encodeEnvelope(RELAY_MEMBER_ID, 0, encodeMemberJoined(other.id, other.hello)));
-      this.enqueue(other, m.id, 0, encodeEnvelope(RELAY_MEMBER_ID, 0, encodeMemberJoined(m.id, hello)));
+      this.enqueue(other, m.id, 0, announcement);
     }
     this.emit('member-joined', m.id, this.joined);
   }
@@ -237,21 +238,23 @@ export class Room extends EventEmitter<RoomEvents> {
       return;
     }
     const to = envelope.memberId;
-    let targets: Member[];
-    if (to === BROADCAST_MEMBER_ID) {
-      targets = [...this.members.values()].filter((t) => t !== from && t.hello && !t.gone);
-    } else {
+    if (to !== BROADCAST_MEMBER_ID) {
       const target = this.members.get(to);
-      if (!target || target === from || !target.hello || target.gone) {
+      if (!target || target === from || !target.hello) {
         this.counters.misrouted++;
         return;
       }
-      targets = [target];
+      this.enqueue(target, from.id, flags, encodeEnvelope(from.id, flags, envelope.payload));
+      return;
     }
-    if (targets.length === 0) return;
-    // One copy, with the sender's id in place of the recipient's, shared by every receiver.
-    const bytes = encodeEnvelope(from.id, flags, envelope.payload);
-    for (const t of targets) this.enqueue(t, from.id, flags, bytes);
+    // One copy, with the sender's id in place of the recipient's, shared by every receiver;
+    // made only once someone is there to get it. (A member leaves the map as it goes.)
+    let bytes: Buffer | null = null;
+    for (const t of this.members.values()) {
+      if (t === from || !t.hello) continue;
+      bytes ??= encodeEnvelope(from.id, flags, envelope.payload);
+      this.enqueue(t, from.id, flags, bytes);
+    }
   }
 
   private takeControlTokens(m: Member, bytes: number): boolean {
