@@ -115,7 +115,7 @@ function MainArea({ state, width, height, command, tooSmall }: { state: RoomView
     case 'ended':
       return <CenteredMessage text="Call ended." width={width} height={height} />;
     case 'in-room':
-      return tooSmall ? <CenteredMessage text="The terminal is too small for the grid; make it larger." width={width} height={height} /> : null;
+      return tooSmall ? <CenteredMessage text="Terminal too small for the grid" width={width} height={height} /> : null;
   }
 }
 

@@ -1,0 +1,152 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createRenderer } from '../../../../src/codec/render/index.js';
+import type { RenderMode, Renderer } from '../../../../src/codec/render/types.js';
+import { TerminalSurface } from '../../../../src/cli/ui/terminal-surface.js';
+import { GridPainter, SELF_TILE, type GridPainterLayout } from '../../../../src/cli/ui/grid/grid-painter.js';
+import { layoutGrid } from '../../../../src/cli/ui/grid/grid-layout.js';
+import { FakeRoomSession } from '../../../helpers/fake-room-session.js';
+import { makeFrame } from '../../../helpers/fake-session.js';
+import { VirtualTerminal } from '../virtual-terminal.js';
+
+const COLOURS: Record<number, [number, number, number]> = { 1: [200, 0, 0], 2: [0, 200, 0], 3: [0, 0, 200], 4: [200, 200, 0] };
+
+function setup(cols = 120, rows = 40, factory: (mode: RenderMode) => Renderer = (mode) => createRenderer(mode), share?: number) {
+  const vt = new VirtualTerminal(cols, rows);
+  const written: string[] = [];
+  const out = { write: (d: string | Uint8Array) => { written.push(typeof d === 'string' ? d : Buffer.from(d).toString('latin1')); return vt.write(d); }, get columns() { return vt.columns; }, get rows() { return vt.rows; } };
+  const surface = new TerminalSurface(out);
+  const session = new FakeRoomSession();
+  const painter = new GridPainter({ surface, controls: session, createRenderer: factory, colors: 'truecolor', ...(share ? { maxPaintShare: share } : {}) });
+  surface.write(`${'\n'.repeat(rows - 3)}notice\nSTATUS\nline two`);
+  const layout = (extra: Partial<GridPainterLayout> = {}): GridPainterLayout => ({
+    area: { col: 0, row: 0, cols, rows: rows - 3 },
+    mode: 'blocks',
+    selfView: true,
+    self: { muted: false, cameraOff: false },
+    ...extra,
+  });
+  const frame = (id: number) => {
+    const size = session.videoSize ?? { width: 40, height: 30 };
+    return makeFrame(size.width, size.height, () => COLOURS[id] ?? [90, 90, 90]);
+  };
+  return { vt, surface, session, painter, layout, frame, written };
+}
+
+const bgAt = (vt: VirtualTerminal, row: number, col: number) => vt.cells[row]![col]!.bg;
+const textAt = (vt: VirtualTerminal, row: number, col: number, n: number) => vt.cells[row]!.slice(col, col + n).map((c) => c.ch).join('');
+
+test('each member gets a tile at the layout\'s place, with its picture and its label', async () => {
+  const { vt, painter, layout, frame, session } = setup();
+  painter.setLayout(layout());
+  for (const id of [1, 2, 3]) painter.memberJoined({ id, name: `m${id}` });
+  const expected = layoutGrid(layout().area!, 4).tiles;
+  // All tiles one size: the decoders are asked for it once per size change.
+  assert.deepEqual(session.videoSize, { width: expected[0]!.picture.cols, height: expected[0]!.picture.rows * 2 });
+  const flushes = painter.counters.flushes;
+  for (const id of [1, 2, 3]) painter.onMemberFrame(id, frame(id));
+  painter.onSelfFrame(frame(9));
+  await nextTurn();
+  for (const [i, id] of [1, 2, 3].entries()) {
+    const p = expected[i]!.picture;
+    assert.equal(bgAt(vt, p.row + 1, p.col + 1), COLOURS[id]!.join(','), `member ${id}'s colour in tile ${i}`);
+    assert.match(textAt(vt, expected[i]!.label.row, expected[i]!.label.col, expected[i]!.label.cols), new RegExp(`m${id}`));
+  }
+  const self = expected[3]!;
+  assert.equal(bgAt(vt, self.picture.row + 1, self.picture.col + 1), '90,90,90', 'self-view in the last tile');
+  assert.match(textAt(vt, self.label.row, self.label.col, self.label.cols), /you/);
+  assert.equal(session.selfView, true, 'self frames asked for');
+  assert.equal(painter.counters.flushes - flushes, 1, 'frames that came together went out in one write');
+});
+
+test('a member leaving re-flows the grid and the others keep their pictures', async () => {
+  const { vt, painter, layout, frame } = setup();
+  painter.setLayout(layout());
+  for (const id of [1, 2, 3, 4]) painter.memberJoined({ id, name: `m${id}` });
+  for (const id of [1, 2, 3, 4]) painter.onMemberFrame(id, frame(id));
+  await nextTurn();
+  painter.memberLeft(2);
+  // Redrawn at once from the last frames, without waiting for new ones.
+  const expected = layoutGrid(layout().area!, 4).tiles;
+  for (const [i, id] of [1, 3, 4].entries()) {
+    const p = expected[i]!.picture;
+    assert.equal(bgAt(vt, p.row + 1, p.col + 1), COLOURS[id]!.join(','), `member ${id} in tile ${i} after the re-flow`);
+  }
+  assert.deepEqual([...painter.tileBoxes.keys()], [1, 3, 4, SELF_TILE]);
+  assert.ok(!vt.cells.some((row) => row.map((c) => c.ch).join('').includes('m2')), 'no label left for the member who left');
+});
+
+test('a tile without a picture says why; the self tile follows our camera state', async () => {
+  const { vt, painter, layout } = setup();
+  painter.setLayout(layout());
+  painter.memberJoined({ id: 1, name: 'Ann' });
+  painter.memberJoined({ id: 2, name: 'Ben', cameraOff: true });
+  await nextTurn();
+  const screen = () => vt.cells.map((r) => r.map((c) => c.ch).join('')).join('\n');
+  assert.match(screen(), /connecting…/, 'no frame yet');
+  assert.match(screen(), /camera off/);
+  painter.setLayout(layout({ self: { muted: true, cameraOff: true } }));
+  await nextTurn();
+  assert.match(screen(), /you {2}muted, camera off/);
+});
+
+test('the loudest speaker is highlighted; hidden tiles make way for the speaker', async () => {
+  let now = 0;
+  const vt = new VirtualTerminal(40, 10);
+  const surface = new TerminalSurface({ write: vt.write, columns: 40, rows: 10 });
+  const session = new FakeRoomSession();
+  const painter = new GridPainter({ surface, controls: session, createRenderer: (m) => createRenderer(m), colors: 'truecolor', now: () => now });
+  painter.setLayout({ area: { col: 0, row: 0, cols: 40, rows: 7 }, mode: 'blocks', selfView: true, self: { muted: false, cameraOff: false } });
+  for (let id = 1; id <= 6; id++) painter.memberJoined({ id, name: `n${id}` });
+  assert.deepEqual([...painter.tileBoxes.keys()], [1, 2, 3, 4], 'four fit; the self-view goes first, then the last to join');
+  now = 100;
+  painter.memberLevel(6, 0.5, true);
+  painter.memberLevel(2, 0.3, true);
+  assert.equal(painter.activeSpeaker, 6);
+  assert.deepEqual([...painter.tileBoxes.keys()], [1, 2, 3, 6], 'the speaker is shown, in join order');
+  await nextTurn();
+  const row = vt.cells[layoutGrid({ col: 0, row: 0, cols: 40, rows: 7 }, 4).tiles[3]!.label.row]!;
+  assert.match(row.map((c) => c.ch).join(''), /▶ n6/);
+});
+
+test('the paint budget batches tiles: frames that come while it waits replace each other', async () => {
+  const { painter, layout, frame } = setup(120, 40, (m) => createRenderer(m), 0.5);
+  painter.setLayout(layout());
+  for (let id = 1; id <= 4; id++) painter.memberJoined({ id });
+  for (let round = 0; round < 20; round++) {
+    for (let id = 1; id <= 4; id++) painter.onMemberFrame(id, frame(((round + id) % 4) + 1));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(painter.counters.framesSkipped >= 60, `skipped ${painter.counters.framesSkipped}`);
+  assert.ok(painter.counters.tilesPainted <= 12, `painted ${painter.counters.tilesPainted}`);
+  painter.close();
+});
+
+test('kitty: one image per tile; a member who leaves has its image deleted', async () => {
+  const { painter, layout, frame, written } = setup(120, 40, (m) => createRenderer(m));
+  painter.setLayout(layout({ mode: 'kitty' }));
+  for (const id of [1, 2]) painter.memberJoined({ id });
+  for (const id of [1, 2]) painter.onMemberFrame(id, frame(id));
+  await nextTurn();
+  // eslint-disable-next-line no-control-regex -- ESC is what kitty's escapes start with
+  const ids = new Set([...written.join('').matchAll(/\x1b_Ga=T[^;]*i=(\d+)/g)].map((m) => m[1]));
+  assert.equal(ids.size, 2, 'two members, two image ids');
+  const before = written.length;
+  painter.memberLeft(1);
+  // eslint-disable-next-line no-control-regex -- as above
+  assert.match(written.slice(before).join(''), /\x1b_Ga=d,d=I,i=\d+/, 'the leaver\'s image deleted');
+  painter.close();
+});
+
+test('no area (help, waiting): the rows go back and nothing is drawn', async () => {
+  const { painter, layout, frame, surface } = setup();
+  painter.setLayout(layout());
+  painter.memberJoined({ id: 1 });
+  painter.setLayout(layout({ area: null }));
+  const writes = surface.counters.videoWrites;
+  painter.onMemberFrame(1, frame(1));
+  await nextTurn();
+  assert.equal(surface.counters.videoWrites, writes);
+  assert.equal(painter.tileBoxes.size, 0);
+});
