@@ -1,0 +1,112 @@
+/**
+ * Bench: the group call grid at 120x40 (117 rows for video less the notice and status rows),
+ * 8 members and the self-view: 9 tiles of 29x11 cells. Each round every member sends a new
+ * frame (a moving gradient, different per member, so every tile changes) and the GridPainter
+ * paints them in one write; we time that write (render + write to a fake stdout) per
+ * renderer. Beside it, the one-to-one VideoPainter painting one picture of the same area
+ * as the whole grid, for scale. No paint budget (it would only spread the same work out).
+ * Run: node --import tsx bench/grid.ts
+ */
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createRenderer } from '../src/codec/render/index.js';
+import type { RenderMode } from '../src/codec/render/types.js';
+import { TerminalSurface } from '../src/cli/ui/terminal-surface.js';
+import { GridPainter } from '../src/cli/ui/grid/grid-painter.js';
+import { VideoPainter } from '../src/cli/ui/video-painter.js';
+import { computeLayout } from '../src/cli/ui/layout.js';
+
+const COLS = 120;
+const ROWS = 40;
+const MEMBERS = 8;
+const ROUNDS = 60;
+const WARMUP = 5;
+const MODES: RenderMode[] = ['blocks', 'symbols', 'ascii', 'sixel', 'kitty'];
+/** A 9x18 px cell (what xterm with a common font reports), so sixel and kitty size like a real terminal. */
+const CELL_PX = { width: 9, height: 18 };
+
+function gradient(width: number, height: number, t: number, seed: number) {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i += 3) {
+      data[i] = (x * 5 + t * 7 + seed * 30) & 255;
+      data[i + 1] = (y * 3 + t * 2) & 255;
+      data[i + 2] = (x + y + t + seed * 50) & 255;
+    }
+  }
+  return { width, height, data };
+}
+
+const stdout = { bytes: 0, write(d: string | Uint8Array) { this.bytes += d.length; return true; }, columns: COLS, rows: ROWS };
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+async function benchGrid(mode: RenderMode) {
+  const surface = new TerminalSurface(stdout);
+  let size = { width: 0, height: 0 };
+  const painter = new GridPainter({
+    surface,
+    controls: { setVideoSize: (w, h) => (size = { width: w, height: h }) },
+    createRenderer: (m) => createRenderer(m),
+    colors: 'truecolor',
+    cellPx: CELL_PX,
+  });
+  painter.setLayout({ area: computeLayout(COLS, ROWS).main, mode, selfView: true, self: { muted: false, cameraOff: false } });
+  for (let id = 1; id <= MEMBERS; id++) painter.memberJoined({ id, name: `member${id}` });
+  const times: number[] = [];
+  let bytes = 0;
+  for (let round = 0; round < ROUNDS + WARMUP; round++) {
+    for (let id = 1; id <= MEMBERS; id++) painter.onMemberFrame(id, gradient(size.width, size.height, round, id));
+    painter.onSelfFrame(gradient(size.width, size.height, round, 0));
+    const before = painter.counters.paintMsTotal;
+    const bytesBefore = stdout.bytes;
+    await nextTurn();
+    if (round >= WARMUP) {
+      times.push(painter.counters.paintMsTotal - before);
+      bytes += stdout.bytes - bytesBefore;
+    }
+  }
+  painter.close();
+  const tile = [...painter.tileBoxes.values()][0]!.picture;
+  times.sort((a, b) => a - b);
+  return { tiles: painter.tileBoxes.size, tile: `${tile.cols}x${tile.rows}`, px: `${size.width}x${size.height}`, median: percentile(times, 0.5), p95: percentile(times, 0.95), kib: bytes / ROUNDS / 1024 };
+}
+
+function benchOne(mode: RenderMode) {
+  const surface = new TerminalSurface(stdout);
+  let size = { width: 0, height: 0 };
+  const painter = new VideoPainter({
+    surface,
+    controls: { setVideoSize: (w, h) => (size = { width: w, height: h }), requestKeyframe: () => {} },
+    createRenderer: (m) => createRenderer(m),
+    colors: 'truecolor',
+    cellPx: CELL_PX,
+  });
+  painter.setLayout({ area: computeLayout(COLS, ROWS).main, mode, selfView: false, source: { width: 4, height: 3 } });
+  const times: number[] = [];
+  let bytes = 0;
+  for (let round = 0; round < ROUNDS + WARMUP; round++) {
+    const frame = gradient(size.width, size.height, round, 1);
+    const bytesBefore = stdout.bytes;
+    const t0 = performance.now();
+    painter.onVideoFrame(frame);
+    if (round >= WARMUP) {
+      times.push(performance.now() - t0);
+      bytes += stdout.bytes - bytesBefore;
+    }
+  }
+  painter.close();
+  times.sort((a, b) => a - b);
+  return { px: `${size.width}x${size.height}`, median: percentile(times, 0.5), p95: percentile(times, 0.95), kib: bytes / ROUNDS / 1024 };
+}
+
+console.log(`Grid at ${COLS}x${ROWS}, ${MEMBERS} members + self-view, every tile changing each round; cells ${CELL_PX.width}x${CELL_PX.height} px; ${ROUNDS} rounds.\n`);
+console.log('| renderer | tiles | tile cells | tile px | grid ms / round median | p95 | KiB / round | one-to-one picture px | one-to-one ms median | p95 | KiB |');
+console.log('| --- | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
+for (const mode of MODES) {
+  const g = await benchGrid(mode);
+  const o = benchOne(mode);
+  console.log(`| ${mode} | ${g.tiles} | ${g.tile} | ${g.px} | ${g.median.toFixed(1)} | ${g.p95.toFixed(1)} | ${g.kib.toFixed(0)} | ${o.px} | ${o.median.toFixed(1)} | ${o.p95.toFixed(1)} | ${o.kib.toFixed(0)} |`);
+}
