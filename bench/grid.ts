@@ -54,7 +54,7 @@ async function benchGrid(mode: RenderMode) {
     cellPx: CELL_PX,
   });
   painter.setLayout({ area: computeLayout(COLS, ROWS).main, mode, selfView: true, self: { muted: false, cameraOff: false } });
-  for (let id = 1; id <= MEMBERS; id++) painter.memberJoined({ id, name: `member${id}` });
+  for (let id = 1; id <= MEMBERS; id++) painter.memberJoined(id, { name: `member${id}` });
   const times: number[] = [];
   let bytes = 0;
   for (let round = 0; round < ROUNDS + WARMUP; round++) {

@@ -38,8 +38,8 @@ function useRoomState(session: RoomEventSource, init: Parameters<typeof initialR
     () => subscribeRoom(session, {
       connecting: () => dispatch({ type: 'connecting' }),
       waiting: ({ session: code }) => dispatch({ type: 'waiting', session: code }),
-      'member-joined': ({ member }) => dispatch({ type: 'member-joined', id: member.id, ...(typeof member.name === 'string' ? { name: member.name } : {}) }),
-      'member-left': ({ id, reason }) => dispatch({ type: 'member-left', id, reason: String(reason) }),
+      'member-joined': ({ memberId, member }) => dispatch({ type: 'member-joined', id: memberId, ...(typeof member.name === 'string' ? { name: member.name } : {}) }),
+      'member-left': ({ memberId, reason }) => dispatch({ type: 'member-left', id: memberId, reason: String(reason) }),
       stats: (stats) => dispatch({ type: 'stats', stats }),
       warning: ({ code, message }) => dispatch({ type: 'warning', code, message }),
       ended: ({ reason, exitCode, message }) => dispatch({ type: 'ended', reason, exitCode, ...(message ? { message } : {}) }),

@@ -121,8 +121,8 @@ export class GridPainter {
     return [...this.members.keys()];
   }
 
-  memberJoined(info: RoomMemberInfo): void {
-    this.members.set(info.id, {
+  memberJoined(id: MemberId, info: RoomMemberInfo): void {
+    this.members.set(id, {
       info,
       muted: info.muted === true,
       cameraOff: info.cameraOff === true,

@@ -11,9 +11,8 @@ import type { CallStats } from '../../session/events.js';
 /** A member's id in the room (the relay's u16). */
 export type MemberId = number | string;
 
-/** What a member's HELLO and setup said about it, as far as the grid shows it. */
+/** What a member said about itself (its setup), as far as the grid shows it. */
 export interface RoomMemberInfo {
-  id: MemberId;
   name?: string;
   muted?: boolean;
   cameraOff?: boolean;
@@ -25,6 +24,7 @@ export interface RoomMemberInfo {
 /** One member's numbers in `stats`. */
 export interface RoomMemberStats {
   id: MemberId;
+  name?: string;
   videoFramesReceived: number;
   audioMsReceived: number;
   latencyMs: number | null;
@@ -40,8 +40,9 @@ export interface RoomFrame {
 export interface RoomViewEvents {
   connecting: [{ host: string; videoPort: number; audioPort: number } | undefined];
   waiting: [{ session: string }];
-  'member-joined': [{ member: RoomMemberInfo }];
-  'member-left': [{ id: MemberId; reason: string }];
+  'member-joined': [{ memberId: MemberId; member: RoomMemberInfo }];
+  /** reason: 'left', 'lost', 'too-slow', 'refused'. */
+  'member-left': [{ memberId: MemberId; reason: string }];
   /** A member's media state changed (mute, camera), when the session signals it. */
   'member-state': [{ memberId: MemberId; muted?: boolean; cameraOff?: boolean; noCamera?: boolean; noMic?: boolean }];
   'member-frame': [{ memberId: MemberId } & RoomFrame];

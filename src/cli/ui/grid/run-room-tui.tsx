@@ -61,8 +61,8 @@ export function runRoomTui(session: RoomEventSource & RoomControls, opts: RoomTu
 
     // The painter hears these before React does (subscribed first): the tiles re-flow at once.
     const unsubscribe = subscribeRoom(session, {
-      'member-joined': ({ member }) => painter.memberJoined(member),
-      'member-left': ({ id }) => painter.memberLeft(id),
+      'member-joined': ({ memberId, member }) => painter.memberJoined(memberId, member),
+      'member-left': ({ memberId }) => painter.memberLeft(memberId),
       'member-state': ({ memberId, ...state }) => painter.memberState(memberId, state),
       'member-frame': ({ memberId, width, height, data }) => painter.onMemberFrame(memberId, { width, height, data }),
       'self-frame': (frame) => painter.onSelfFrame(frame),

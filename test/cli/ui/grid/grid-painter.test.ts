@@ -40,7 +40,7 @@ const textAt = (vt: VirtualTerminal, row: number, col: number, n: number) => vt.
 test('each member gets a tile at the layout\'s place, with its picture and its label', async () => {
   const { vt, painter, layout, frame, session } = setup();
   painter.setLayout(layout());
-  for (const id of [1, 2, 3]) painter.memberJoined({ id, name: `m${id}` });
+  for (const id of [1, 2, 3]) painter.memberJoined(id, { name: `m${id}` });
   const expected = layoutGrid(layout().area!, 4).tiles;
   // All tiles one size: the decoders are asked for it once per size change.
   assert.deepEqual(session.videoSize, { width: expected[0]!.picture.cols, height: expected[0]!.picture.rows * 2 });
@@ -63,7 +63,7 @@ test('each member gets a tile at the layout\'s place, with its picture and its l
 test('a member leaving re-flows the grid and the others keep their pictures', async () => {
   const { vt, painter, layout, frame } = setup();
   painter.setLayout(layout());
-  for (const id of [1, 2, 3, 4]) painter.memberJoined({ id, name: `m${id}` });
+  for (const id of [1, 2, 3, 4]) painter.memberJoined(id, { name: `m${id}` });
   for (const id of [1, 2, 3, 4]) painter.onMemberFrame(id, frame(id));
   await nextTurn();
   painter.memberLeft(2);
@@ -80,8 +80,8 @@ test('a member leaving re-flows the grid and the others keep their pictures', as
 test('a tile without a picture says why; the self tile follows our camera state', async () => {
   const { vt, painter, layout } = setup();
   painter.setLayout(layout());
-  painter.memberJoined({ id: 1, name: 'Ann' });
-  painter.memberJoined({ id: 2, name: 'Ben', cameraOff: true });
+  painter.memberJoined(1, { name: 'Ann' });
+  painter.memberJoined(2, { name: 'Ben', cameraOff: true });
   await nextTurn();
   const screen = () => vt.cells.map((r) => r.map((c) => c.ch).join('')).join('\n');
   assert.match(screen(), /connecting…/, 'no frame yet');
@@ -98,7 +98,7 @@ test('the loudest speaker is highlighted; hidden tiles make way for the speaker'
   const session = new FakeRoomSession();
   const painter = new GridPainter({ surface, controls: session, createRenderer: (m) => createRenderer(m), colors: 'truecolor', now: () => now });
   painter.setLayout({ area: { col: 0, row: 0, cols: 40, rows: 7 }, mode: 'blocks', selfView: true, self: { muted: false, cameraOff: false } });
-  for (let id = 1; id <= 6; id++) painter.memberJoined({ id, name: `n${id}` });
+  for (let id = 1; id <= 6; id++) painter.memberJoined(id, { name: `n${id}` });
   assert.deepEqual([...painter.tileBoxes.keys()], [1, 2, 3, 4], 'four fit; the self-view goes first, then the last to join');
   now = 100;
   painter.memberLevel(6, 0.5, true);
@@ -113,7 +113,7 @@ test('the loudest speaker is highlighted; hidden tiles make way for the speaker'
 test('the paint budget batches tiles: frames that come while it waits replace each other', async () => {
   const { painter, layout, frame } = setup(120, 40, (m) => createRenderer(m), 0.5);
   painter.setLayout(layout());
-  for (let id = 1; id <= 4; id++) painter.memberJoined({ id });
+  for (let id = 1; id <= 4; id++) painter.memberJoined(id, {});
   for (let round = 0; round < 20; round++) {
     for (let id = 1; id <= 4; id++) painter.onMemberFrame(id, frame(((round + id) % 4) + 1));
   }
@@ -126,7 +126,7 @@ test('the paint budget batches tiles: frames that come while it waits replace ea
 test('kitty: one image per tile; a member who leaves has its image deleted', async () => {
   const { painter, layout, frame, written } = setup(120, 40, (m) => createRenderer(m));
   painter.setLayout(layout({ mode: 'kitty' }));
-  for (const id of [1, 2]) painter.memberJoined({ id });
+  for (const id of [1, 2]) painter.memberJoined(id, {});
   for (const id of [1, 2]) painter.onMemberFrame(id, frame(id));
   await nextTurn();
   // eslint-disable-next-line no-control-regex -- ESC is what kitty's escapes start with
@@ -142,7 +142,7 @@ test('kitty: one image per tile; a member who leaves has its image deleted', asy
 test('no area (help, waiting): the rows go back and nothing is drawn', async () => {
   const { painter, layout, frame, surface } = setup();
   painter.setLayout(layout());
-  painter.memberJoined({ id: 1 });
+  painter.memberJoined(1, {});
   painter.setLayout(layout({ area: null }));
   const writes = surface.counters.videoWrites;
   painter.onMemberFrame(1, frame(1));
