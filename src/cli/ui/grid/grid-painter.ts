@@ -81,6 +81,12 @@ export class GridPainter {
   private readonly members = new Map<MemberId, MemberView>();
   private readonly speaker = new ActiveSpeaker();
   private readonly renderers = new Map<TileId, Renderer>();
+  /**
+   * Renderers of tiles that went away, by mode, for the next tile: kitty numbers its images
+   * per renderer made, and inside tmux (8-bit ids) a long call with members coming and going
+   * would run out of ids if every tile made a new one.
+   */
+  private readonly spare = new Map<RenderMode, Renderer[]>();
   private readonly lastFrame = new Map<TileId, RgbFrame>();
   private readonly dirty = new Set<TileId>();
   private tiles = new Map<TileId, Tile>();
@@ -291,9 +297,15 @@ export class GridPainter {
   private clearRenderers(ids: TileId[]): Buffer {
     const parts: Buffer[] = [];
     for (const id of ids) {
-      const bytes = this.renderers.get(id)?.clear?.();
+      const renderer = this.renderers.get(id);
+      if (!renderer) continue;
+      const bytes = renderer.clear?.();
       if (bytes && bytes.length > 0) parts.push(bytes);
+      renderer.reset();
       this.renderers.delete(id);
+      const pool = this.spare.get(renderer.mode) ?? [];
+      pool.push(renderer);
+      this.spare.set(renderer.mode, pool);
     }
     return Buffer.concat(parts);
   }
@@ -301,7 +313,8 @@ export class GridPainter {
   private rendererFor(id: TileId): Renderer {
     let r = this.renderers.get(id);
     if (!r) {
-      r = this.options.createRenderer(this.layout?.mode ?? 'blocks');
+      const mode = this.layout?.mode ?? 'blocks';
+      r = this.spare.get(mode)?.pop() ?? this.options.createRenderer(mode);
       this.renderers.set(id, r);
     }
     return r;

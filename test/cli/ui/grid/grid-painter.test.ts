@@ -139,6 +139,20 @@ test('kitty: one image per tile; a member who leaves has its image deleted', asy
   painter.close();
 });
 
+test('renderers of tiles that went away are reused: members coming and going make no new ones', async () => {
+  let made = 0;
+  const { painter, layout } = setup(120, 40, (m) => { made++; return createRenderer(m); });
+  painter.setLayout(layout());
+  painter.memberJoined(1, {});
+  const afterFirst = made;
+  for (let id = 2; id < 40; id++) {
+    painter.memberJoined(id, {});
+    painter.memberLeft(id);
+  }
+  assert.ok(made - afterFirst <= 2, `made ${made - afterFirst} more for 38 members who came and went`);
+  painter.close();
+});
+
 test('no area (help, waiting): the rows go back and nothing is drawn', async () => {
   const { painter, layout, frame, surface } = setup();
   painter.setLayout(layout());
