@@ -233,6 +233,19 @@ test('4 members and the self-view in tiles; the highlight follows the speaker; r
   tmux('send-keys', '-t', pane.name, 'm');
   await waitFor(() => /mic muted|muted/.test(pane.text()[22]!) && /you\s+muted/.test(labelAt(pane.text(), tiles[3]!.label)), 'muted shown', STEP_TIMEOUT_MS);
 
+  // ? shows the keys instead of the tiles; Esc brings the tiles back.
+  tmux('send-keys', '-t', pane.name, '?');
+  await waitFor(() => pane.text().some((l) => l.includes('Keys')) && !pane.text().slice(0, 21).some((l) => l.includes('Alice')), 'the help instead of the grid', STEP_TIMEOUT_MS);
+  tmux('send-keys', '-t', pane.name, 'Escape');
+  await waitFor(() => labelAt(pane.text(), tiles[0]!.label).includes('Alice') && colourShare(pane.cells(), tiles[0]!.picture, MEMBERS[0]!.rgb) >= 0.6, 'the grid back after Esc', STEP_TIMEOUT_MS);
+
+  // p hides our own tile: three tiles re-flow; p again brings it back.
+  tmux('send-keys', '-t', pane.name, 'p');
+  const three = expectedTiles(80, 24, 3);
+  await waitFor(() => !pane.text().slice(0, 21).some((l) => /\byou\b/.test(l)) && labelAt(pane.text(), three[1]!.label).includes('Bob'), 'the self tile hidden', STEP_TIMEOUT_MS);
+  tmux('send-keys', '-t', pane.name, 'p');
+  await waitFor(() => labelAt(pane.text(), tiles[3]!.label).includes('you'), 'the self tile back', STEP_TIMEOUT_MS);
+
   tmux('send-keys', '-t', pane.name, 'q');
   await waitFor(() => pane.text().some((l) => l.includes('EXIT=')), 'the TUI to exit', STEP_TIMEOUT_MS);
   assert.ok(pane.text().some((l) => /room-demo ended hangup 0/.test(l)));
