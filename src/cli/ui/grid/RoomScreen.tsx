@@ -111,7 +111,7 @@ function MainArea({ state, width, height, command, tooSmall }: { state: RoomView
   switch (state.phase) {
     case 'connecting':
     case 'waiting':
-      return <WaitingScreen session={state.session} command={command} connecting={state.phase === 'connecting'} width={width} height={height} />;
+      return <WaitingScreen session={state.session} command={command} connecting={state.phase === 'connecting'} width={width} height={height} waitingText="Waiting for others to join the room with session code" />;
     case 'ended':
       return <CenteredMessage text="Call ended." width={width} height={height} />;
     case 'in-room':

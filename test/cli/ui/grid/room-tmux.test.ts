@@ -92,7 +92,8 @@ function startDemo(size: { x: number; y: number }, members = 4): Pane {
   const name = `room${process.pid}-${++count}`;
   const control = join(dir, `${name}.ctl`);
   appendFileSync(control, '');
-  const env = `ROOM_DEMO_CONTROL=${control} ROOM_DEMO_MEMBERS=${members}`;
+  // Members join 2.5 s after the start: time to see the waiting screen on a loaded machine.
+  const env = `ROOM_DEMO_CONTROL=${control} ROOM_DEMO_MEMBERS=${members} ROOM_DEMO_JOIN_MS=2500`;
   // `env -u CI`: Ink draws nothing until exit when it believes it runs in CI.
   const command = `cd ${ROOT} && printf 'SHELL-BEFORE\\n'; env -u CI ${env} ${process.execPath} --import tsx ${DEMO}; echo "EXIT=$?"; sleep 120`;
   tmux('new-session', '-d', '-s', name, '-x', String(size.x), '-y', String(size.y), command);
@@ -179,6 +180,8 @@ after(() => {
 test('4 members and the self-view in tiles; the highlight follows the speaker; re-flow on leave and resize; q exits 0', { skip }, async () => {
   const pane = startDemo({ x: 120, y: 40 });
   const everyone = [...MEMBERS, { name: 'you', rgb: SELF_RGB }];
+  await waitFor(() => pane.text().some((l) => l.includes('Waiting for others to join the room')), 'the waiting screen', START_TIMEOUT_MS);
+  assert.ok(pane.text().some((l) => l.includes('videochat connect --room --session apple-river-room')), 'the command the others run');
   await waitFor(() => pane.text().some((l) => l.includes('Alice')), 'the first tiles', START_TIMEOUT_MS);
   await waitForGrid(pane, 120, 40, everyone, '5 tiles at 120x40 (3 + 2, 39x15 pictures)');
   assert.equal(expectedTiles(120, 40, 5)[0]!.picture.cols, 39);
