@@ -21,15 +21,15 @@ export interface TileFacts {
 }
 
 const SGR_RESET = '\x1b[0m';
-/** Black on green, bold: the active speaker's label. */
-export const ACTIVE_LABEL_SGR = '\x1b[0;1;30;42m';
+/** Black on green: the active speaker's label (not bold: xterm draws bold black as grey). */
+export const ACTIVE_LABEL_SGR = '\x1b[0;30;42m';
 const NAME_SGR = '\x1b[0;1m';
 const FLAG_SGR = '\x1b[0;33m';
 const SPEAKING_SGR = '\x1b[0;32m';
 const PLAIN_SGR = '\x1b[0;2m';
 /** Before the name: the active speaker, another who is speaking, or nobody. */
-export const ACTIVE_MARK = '▶';
-export const SPEAKING_MARK = '●';
+export const ACTIVE_MARK = '»';
+export const SPEAKING_MARK = '·';
 
 /** Flags in a few words, longest first given up. */
 function flags(f: TileFacts): string[] {

@@ -107,7 +107,7 @@ test('the loudest speaker is highlighted; hidden tiles make way for the speaker'
   assert.deepEqual([...painter.tileBoxes.keys()], [1, 2, 3, 6], 'the speaker is shown, in join order');
   await nextTurn();
   const row = vt.cells[layoutGrid({ col: 0, row: 0, cols: 40, rows: 7 }, 4).tiles[3]!.label.row]!;
-  assert.match(row.map((c) => c.ch).join(''), /▶ n6/);
+  assert.match(row.map((c) => c.ch).join(''), /» n6/);
 });
 
 test('the paint budget batches tiles: frames that come while it waits replace each other', async () => {

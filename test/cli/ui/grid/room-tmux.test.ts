@@ -267,7 +267,7 @@ test('40x10 with 8 members: fewer tiles, the status bar says how many are hidden
   // Heidi joined last: not shown until she speaks, then she is.
   assert.ok(!pane.text().slice(0, 7).some((l) => l.includes('Heidi')), 'Heidi not shown while quiet');
   pane.send('speak 8');
-  // Labels are 9 cells: "▶ Heidi" fits, the latency does not.
+  // Labels are 9 cells: "» Heidi" fits, the latency does not.
   await waitFor(() => pane.text().slice(0, 7).some((l) => l.includes(`${ACTIVE_MARK} Heidi`)), 'Heidi shown and highlighted', STEP_TIMEOUT_MS);
   assert.ok(labelAt(pane.text(), grid.tiles[3]!.label).includes('Heidi'), 'in the last slot: display order is join order');
   for (const line of pane.text()) assert.ok([...line].length <= 40, `no line wider than the pane: ${JSON.stringify(line)}`);

@@ -45,8 +45,8 @@ test('labels are exactly as wide as the tile; latency, then flags give way; the 
   assert.equal(plain(labelText(facts({ muted: true }), 30)), '  Alice  muted          85 ms ');
   assert.equal(plain(labelText(facts({ muted: true }), 16)), '  Alice  muted  ');
   assert.equal(plain(labelText(facts({ muted: true }), 8)), '  Alice ');
-  assert.equal(plain(labelText(facts({ active: true }), 12)), '▶ Alice     ');
-  assert.equal(plain(labelText(facts({ speaking: true, name: 'Bartholomew' }), 8)), '● Barth…');
+  assert.equal(plain(labelText(facts({ active: true }), 12)), '» Alice     ');
+  assert.equal(plain(labelText(facts({ speaking: true, name: 'Bartholomew' }), 8)), '· Barth…');
   assert.equal(plain(labelText(facts({ self: true, name: 'you', noMic: true }), 20)), '  you  no mic       ', 'no latency for ourselves');
   assert.ok(renderLabel(facts({ active: true }), 12).startsWith(ACTIVE_LABEL_SGR), 'the active speaker on the green bar');
   assert.ok(!renderLabel(facts(), 12).includes(ACTIVE_LABEL_SGR));
