@@ -110,3 +110,56 @@ for (const mode of MODES) {
   const o = benchOne(mode);
   console.log(`| ${mode} | ${g.tiles} | ${g.tile} | ${g.px} | ${g.median.toFixed(1)} | ${g.p95.toFixed(1)} | ${g.kib.toFixed(0)} | ${o.px} | ${o.median.toFixed(1)} | ${o.p95.toFixed(1)} | ${o.kib.toFixed(0)} |`);
 }
+
+/**
+ * The same grid fed in real time: 8 members at 15 fps and the self-view, for RUN_MS, with the
+ * paint budget of the TUI (VIDEO_PAINT_MAX_SHARE). What the other work of the process would
+ * feel: the event loop's delay (p99, max), and the share of wall time spent painting; and
+ * what the user sees: tile updates per member per second.
+ */
+const RUN_MS = 4000;
+const MEMBER_FPS = 15;
+
+async function benchLive(mode: RenderMode) {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const { VIDEO_PAINT_MAX_SHARE } = await import('../src/cli/ui/run-call-tui.js');
+  const surface = new TerminalSurface(stdout);
+  let size = { width: 0, height: 0 };
+  const painter = new GridPainter({
+    surface,
+    controls: { setVideoSize: (w, h) => (size = { width: w, height: h }) },
+    createRenderer: (m) => createRenderer(m),
+    colors: 'truecolor',
+    cellPx: CELL_PX,
+    maxPaintShare: VIDEO_PAINT_MAX_SHARE,
+  });
+  painter.setLayout({ area: computeLayout(COLS, ROWS).main, mode, selfView: true, self: { muted: false, cameraOff: false } });
+  for (let id = 1; id <= MEMBERS; id++) painter.memberJoined(id, { name: `member${id}` });
+  // Frames made up front: the bench measures painting, not making gradients.
+  const frames = Array.from({ length: 8 }, (_, t) => gradient(size.width, size.height, t, t));
+  let t = 0;
+  const timers = Array.from({ length: MEMBERS }, (_, i) => setInterval(() => painter.onMemberFrame(i + 1, frames[(t++ + i) % frames.length]!), 1000 / MEMBER_FPS));
+  const self = setInterval(() => painter.onSelfFrame(frames[t % frames.length]!), 1000 / MEMBER_FPS);
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, RUN_MS));
+  delay.disable();
+  for (const timer of [...timers, self]) clearInterval(timer);
+  painter.close();
+  const wallMs = performance.now() - start;
+  return {
+    share: painter.counters.paintMsTotal / wallMs,
+    perMemberFps: painter.counters.tilesPainted / (MEMBERS + 1) / (wallMs / 1000),
+    p99: delay.percentile(99) / 1e6,
+    max: delay.max / 1e6,
+  };
+}
+
+console.log(`\nLive: ${MEMBERS} members at ${MEMBER_FPS} fps and the self-view for ${RUN_MS / 1000} s, with the TUI's paint budget.\n`);
+console.log('| renderer | paint share of wall time | tile updates / s per member | event loop delay p99 ms | max ms |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const mode of MODES) {
+  const l = await benchLive(mode);
+  console.log(`| ${mode} | ${(l.share * 100).toFixed(0)}% | ${l.perMemberFps.toFixed(1)} | ${l.p99.toFixed(1)} | ${l.max.toFixed(1)} |`);
+}
