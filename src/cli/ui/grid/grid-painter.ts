@@ -5,7 +5,8 @@
  * of tiles without a picture are written here too, because they sit between the pictures in
  * rows that React gives up. Frames are kept per tile and painted together, at most
  * `maxPaintShare` of wall time (PaintBudget), so eight members at 15 fps cannot starve the
- * event loop: a tile whose frame waits is simply given its newest frame when the turn comes.
+ * event loop: a tile whose frame waits is simply given its newest frame when the turn comes;
+ * and one paint stops after GRID_PAINT_SLICE_MS, leaving the other tiles to the next.
  */
 import type { ColorDepth, RenderMode, RenderTarget, Renderer, RgbFrame } from '../../../codec/render/types.js';
 import { DEFAULT_CELL_ASPECT, type CellBox } from '../fit-video.js';
@@ -17,6 +18,13 @@ import { ActiveSpeaker } from './active-speaker.js';
 import { layoutGrid, visibleTiles, type TileBox } from './grid-layout.js';
 import type { MemberId, RoomControls, RoomMemberInfo, RoomMemberStats } from './room-view-events.js';
 import { renderLabel, tileMessage, type TileFacts } from './tile-label.js';
+
+/**
+ * One paint renders tiles until this much time has gone, then yields to the event loop; the
+ * tiles left wait for the next paint (sixel tiles cost about 10 ms each on a loaded machine:
+ * nine in a row would hold audio and sockets up for 100 ms and more).
+ */
+export const GRID_PAINT_SLICE_MS = 16;
 
 /** The self-view's tile key (members are keyed by their id). */
 export const SELF_TILE: unique symbol = Symbol('self');
@@ -42,6 +50,8 @@ export interface GridPainterOptions {
   maxPaintShare?: number;
   /** Clock for the active speaker (ms). */
   now?: () => number;
+  /** Time slice of one paint (default GRID_PAINT_SLICE_MS). */
+  paintSliceMs?: number;
 }
 
 export interface GridCounters {
@@ -341,7 +351,9 @@ export class GridPainter {
     const paint = () => {
       const t0 = performance.now();
       const parts: Buffer[] = [];
+      // In the order they became dirty: a tile left over by the slice goes first next time.
       for (const id of [...this.dirty]) {
+        if (parts.length > 0 && performance.now() - t0 >= (this.options.paintSliceMs ?? GRID_PAINT_SLICE_MS)) break;
         this.dirty.delete(id);
         const tile = this.tiles.get(id);
         if (tile) parts.push(this.paintTile(id, tile));
@@ -368,7 +380,7 @@ export class GridPainter {
     };
     if (this.budget) this.budget.spend(paint);
     else paint();
-    // Frames that came in while painting (none: all is synchronous) or labels changed meanwhile.
+    // Tiles the slice left over.
     if (this.dirty.size > 0 || this.labelsDirty) this.schedule();
   }
 

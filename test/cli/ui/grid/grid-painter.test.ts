@@ -12,13 +12,14 @@ import { VirtualTerminal } from '../virtual-terminal.js';
 
 const COLOURS: Record<number, [number, number, number]> = { 1: [200, 0, 0], 2: [0, 200, 0], 3: [0, 0, 200], 4: [200, 200, 0] };
 
-function setup(cols = 120, rows = 40, factory: (mode: RenderMode) => Renderer = (mode) => createRenderer(mode), share?: number) {
+function setup(cols = 120, rows = 40, factory: (mode: RenderMode) => Renderer = (mode) => createRenderer(mode), share?: number, paintSliceMs = 10_000) {
   const vt = new VirtualTerminal(cols, rows);
   const written: string[] = [];
   const out = { write: (d: string | Uint8Array) => { written.push(typeof d === 'string' ? d : Buffer.from(d).toString('latin1')); return vt.write(d); }, get columns() { return vt.columns; }, get rows() { return vt.rows; } };
   const surface = new TerminalSurface(out);
   const session = new FakeRoomSession();
-  const painter = new GridPainter({ surface, controls: session, createRenderer: factory, colors: 'truecolor', ...(share ? { maxPaintShare: share } : {}) });
+  // A long time slice by default: a loaded machine must not split what a test expects in one write.
+  const painter = new GridPainter({ surface, controls: session, createRenderer: factory, colors: 'truecolor', paintSliceMs, ...(share ? { maxPaintShare: share } : {}) });
   surface.write(`${'\n'.repeat(rows - 3)}notice\nSTATUS\nline two`);
   const layout = (extra: Partial<GridPainterLayout> = {}): GridPainterLayout => ({
     area: { col: 0, row: 0, cols, rows: rows - 3 },
@@ -163,4 +164,26 @@ test('no area (help, waiting): the rows go back and nothing is drawn', async () 
   await nextTurn();
   assert.equal(surface.counters.videoWrites, writes);
   assert.equal(painter.tileBoxes.size, 0);
+});
+
+test('one paint yields after its time slice; the tiles left over go first next time', async () => {
+  /** A renderer that takes 10 ms a frame (a sixel tile on a loaded machine). */
+  const slow = (): Renderer => {
+    const inner = createRenderer('blocks');
+    return { ...inner, mode: 'blocks', pixelSize: (t) => inner.pixelSize(t), reset: () => inner.reset(), render: (f, t) => { const end = performance.now() + 10; while (performance.now() < end); return inner.render(f, t); } };
+  };
+  const { painter, layout, frame } = setup(120, 40, slow, undefined, 16);
+  painter.setLayout(layout({ selfView: false }));
+  for (let id = 1; id <= 4; id++) painter.memberJoined(id, {});
+  await new Promise((r) => setTimeout(r, 50));
+  const flushes = painter.counters.flushes;
+  const painted = painter.counters.tilesPainted;
+  for (let id = 1; id <= 4; id++) painter.onMemberFrame(id, frame(id));
+  await nextTurn();
+  assert.equal(painter.counters.tilesPainted - painted, 2, 'two tiles of 10 ms, then the slice is over');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(painter.counters.tilesPainted - painted, 4, 'the other two in the next paint');
+  assert.ok(painter.counters.flushes - flushes >= 2);
+  assert.ok(painter.counters.paintMsMax < 40, `no paint much longer than the slice (${painter.counters.paintMsMax.toFixed(1)} ms)`);
+  painter.close();
 });
