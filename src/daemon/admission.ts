@@ -27,10 +27,12 @@ export const TCP_KEEPALIVE_IDLE_MS = 60_000;
  * `E_TOO_MANY_PENDING`: --max-pending-handshakes; `E_IP_CONN_LIMIT`: --max-connections-per-ip;
  * `E_IP_RATE_LIMIT`: --max-connection-rate-per-ip; `E_IP_PENDING_LIMIT`: one address holds its
  * share (PENDING_SHARE_PER_IP) of --max-pending-handshakes; `E_FD_LIMIT`: no handler has a file
- * descriptor left for the pair (RLIMIT_NOFILE).
+ * descriptor left for the pair (RLIMIT_NOFILE). `E_HANDSHAKE_ROOM_CODE`: a code with the
+ * reserved room prefix (`vcroom1-`) that is not the prefix and 64 lower-case hex characters.
  */
 export type RejectReason =
   | HandshakeError['code']
+  | 'E_HANDSHAKE_ROOM_CODE'
   | 'E_TOO_MANY_WAITING'
   | 'E_TOO_MANY_PAIRS'
   | 'E_TOO_MANY_PENDING'
