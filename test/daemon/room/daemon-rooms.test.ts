@@ -10,9 +10,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { startDaemon, type StartedDaemon } from '../../helpers/relay-client.js';
-import { metric, randomCode, startGoodCall } from '../../helpers/hostile.js';
-import { childPids } from '../../helpers/hostile.js';
+import { startDaemon, waitClosed, type StartedDaemon } from '../../helpers/relay-client.js';
+import { childPids, connectFrom, metric, randomCode, reset, rssBytes, startGoodCall } from '../../helpers/hostile.js';
 import { RoomMember } from '../../../src/codec/room/index.js';
 import { createLocalHelloSecrets } from '../../../src/codec/secure/index.js';
 import { joinRoom, roomHandshakeCode, roomSecrets, RoomClient } from '../../helpers/room-member.js';
@@ -210,5 +209,137 @@ test('--fork-per-pair: a room gets a child of its own beside a one-to-one pair; 
     assert.equal(call.broken, null, 'the pair goes on');
     await call.finish();
     assert.equal(await metric(d, 'videochatd_room_members', 'channel="video"'), 0);
+  });
+});
+
+/** Good members streaming video frames to each other until stop(); counts what each sent. */
+function keepStreaming(members: RoomClient[], intervalMs: number): { stop: () => Promise<void>; sent: Map<RoomClient, number> } {
+  const sent = new Map<RoomClient, number>(members.map((m) => [m, 0]));
+  let running = true;
+  const loop = (async () => {
+    for (let f = 0; running; f++) {
+      for (const m of members) {
+        // Flow control as a real client does: skip a frame while the relay is behind.
+        if (m.socket.writableLength > 256 * 1024) continue;
+        if (m.member.sendMedia(fakeFrame(false, f), false)) sent.set(m, sent.get(m)! + 1);
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    sent,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, never reading, RST mid-envelope, slowloris HELLO, bad room codes) are cut; a good room and a good pair on the same handler stay intact', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withDaemon(['--handlers', '1', '--handshake-timeout', '1', '--max-connection-rate-per-ip', '0'], async (d) => {
+    const call = await startGoodCall(d.videoPort, `pair-${randomCode()}`);
+    const code = `room-${randomCode()}`;
+    const good = await joinRoom(d.videoPort, code, 3);
+    const handlerPids = childPids(d.pid);
+    const streaming = keepStreaming(good, 33);
+    const hsCode = Buffer.from(await roomHandshakeCode(code));
+    const handshake = (c: Buffer): Buffer => {
+      const len = Buffer.alloc(4);
+      len.writeInt32LE(c.length);
+      return Buffer.concat([len, c]);
+    };
+    const hello = new RoomMember({ channel: 'video', codeKey: randomBytes(32), local: createLocalHelloSecrets(), send: () => {} }).hello();
+    const joinBytes = Buffer.concat([handshake(hsCode), hello]);
+    const header = (length: number, to: number, flags: number): Buffer => {
+      const h = Buffer.alloc(7);
+      h.writeUInt32BE(length);
+      h.writeUInt16BE(to, 4);
+      h[6] = flags;
+      return h;
+    };
+    // One that joins and never reads a byte, for the whole attack.
+    const neverReads = await connectFrom(d.videoPort, '127.0.0.2', joinBytes);
+    neverReads.pause();
+
+    const attacks: Array<(round: number) => Promise<void>> = [
+      // Garbage after the HELLO.
+      async () => {
+        const s = await connectFrom(d.videoPort, '127.0.0.2', Buffer.concat([joinBytes, randomBytes(4096)]));
+        await waitClosed(s, 5000);
+      },
+      // An envelope length past 4 MiB.
+      async () => {
+        const s = await connectFrom(d.videoPort, '127.0.0.2', Buffer.concat([joinBytes, header(0xfffffff0, 0xffff, 0)]));
+        await waitClosed(s, 5000);
+      },
+      // Control flood: non-droppable envelopes, 1 MiB each, as fast as it can.
+      async () => {
+        const s = await connectFrom(d.videoPort, '127.0.0.2', joinBytes);
+        s.resume();
+        const body = Buffer.concat([header(1024 * 1024, 0xffff, 0), randomBytes(1024 * 1024)]);
+        for (let i = 0; i < 8 && !s.destroyed; i++) s.write(body);
+        await waitClosed(s, 5000);
+      },
+      // RST in the middle of an envelope; envelopes to the relay and to nobody before it.
+      async (round) => {
+        const s = await connectFrom(d.videoPort, '127.0.0.2', Buffer.concat([joinBytes, header(3, 0, 0), Buffer.from('abc'), header(3, 40_000, 1), Buffer.from('abc'), header(5000, 0xffff, 1), randomBytes(1000)]));
+        await sleep(20 + (round % 30));
+        reset(s);
+      },
+      // Slowloris HELLO: a few bytes, then one every 300 ms; cut at --handshake-timeout.
+      async () => {
+        const s = await connectFrom(d.videoPort, '127.0.0.2', Buffer.concat([handshake(hsCode), hello.subarray(0, 10)]));
+        for (let i = 10; i < 20 && !s.destroyed; i++) {
+          s.write(hello.subarray(i, i + 1));
+          await sleep(300);
+        }
+        await waitClosed(s, 5000);
+      },
+      // Codes with the reserved prefix that are not room codes.
+      async (round) => {
+        const bad = [Buffer.from('vcroom1-'), Buffer.from(`vcroom1-${'g'.repeat(64)}`), Buffer.from(`vcroom1-${'A'.repeat(64)}`), Buffer.from(`vcroom1-${'0'.repeat(65)}`)][round % 4]!;
+        const s = await connectFrom(d.videoPort, '127.0.0.2', Buffer.concat([handshake(bad), hello]));
+        await waitClosed(s, 5000);
+      },
+    ];
+    const stopAt = Date.now() + 8000;
+    let rounds = 0;
+    await Promise.all(attacks.map(async (attack) => {
+      for (let r = 0; Date.now() < stopAt; r++) {
+        await attack(r).catch(() => {});
+        rounds++;
+      }
+    }));
+    // Let the last frames arrive, then count.
+    await sleep(500);
+    await streaming.stop();
+    await sleep(500);
+    for (const m of good) {
+      assert.equal(m.closed, false, `good member ${m.id} was never cut`);
+      for (const o of good) {
+        if (o === m) continue;
+        const got = m.media(o.id).length;
+        const sent = streaming.sent.get(o)!;
+        assert.ok(got >= sent * 0.8, `good member ${m.id} got ${got}/${sent} frames of ${o.id} during ${rounds} attack rounds`);
+      }
+    }
+    assert.equal(call.broken, null);
+    const { bytesEachWay } = await call.finish();
+    assert.ok(bytesEachWay > 1024 * 1024, 'the pair kept relaying');
+    assert.deepEqual(childPids(d.pid), handlerPids, 'the handler never died');
+    assert.equal(d.lines.filter((l) => l.msg === 'handler died').length, 0);
+    for (const reason of ['framing', 'control-flood', 'hello-timeout']) {
+      assert.ok((await metric(d, 'videochatd_room_members_ended_total', `channel="video",reason="${reason}"`)) >= 1, `members cut for ${reason}`);
+    }
+    assert.ok((await metric(d, 'videochatd_handshake_failures_total', 'reason="E_HANDSHAKE_ROOM_CODE"')) >= 4);
+    await sleep(1100);
+    assert.ok((await metric(d, 'videochatd_room_envelopes_dropped_total', 'channel="video",reason="misrouted"')) >= 1);
+    // The one that never reads is still a member (media for it is dropped, not queued forever).
+    assert.equal(neverReads.destroyed, false);
+    assert.ok(rssBytes(d.pid) < 200 * 1024 * 1024);
+    for (const pid of handlerPids) assert.ok(rssBytes(pid) < 300 * 1024 * 1024, `handler RSS ${rssBytes(pid)}`);
+    reset(neverReads);
+    for (const m of good) m.close();
+    await d.waitForLine((l) => l.msg === 'room closed', 5000);
   });
 });
