@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { startDaemon, waitClosed, type StartedDaemon } from '../../helpers/relay-client.js';
+import { connectClient, startDaemon, waitClosed, type StartedDaemon } from '../../helpers/relay-client.js';
+import { startTestRelay } from '../../helpers/test-relay.js';
 import { childPids, connectFrom, metric, randomCode, reset, rssBytes, startGoodCall } from '../../helpers/hostile.js';
-import { RoomMember } from '../../../src/codec/room/index.js';
+import { RoomMember, startsWithPeerHello } from '../../../src/codec/room/index.js';
 import { createLocalHelloSecrets } from '../../../src/codec/secure/index.js';
 import { joinRoom, roomHandshakeCode, roomSecrets, RoomClient } from '../../helpers/room-member.js';
 
@@ -342,4 +343,41 @@ test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, n
     for (const m of good) m.close();
     await d.waitForLine((l) => l.msg === 'room closed', 5000);
   });
+});
+
+test('through a relay that knows no rooms (the original server\'s pairing), two vcroom1- members pair one to one, byte-transparently; a third waits alone', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const relay = await startTestRelay({ tap: true });
+  try {
+    const code = `room-${randomCode()}`;
+    const hs = await roomHandshakeCode(code);
+    const { codeKey } = await roomSecrets(code);
+    const hellos = [0, 1, 2].map(() => new RoomMember({ channel: 'video', codeKey, local: createLocalHelloSecrets(), send: () => {} }).hello());
+    const a = await connectClient(relay.videoPort, hs, { firstData: hellos[0] });
+    const b = await connectClient(relay.videoPort, hs, { firstData: hellos[1] });
+    const gotA: Buffer[] = [];
+    const gotB: Buffer[] = [];
+    a.on('data', (c: Buffer) => gotA.push(c));
+    b.on('data', (c: Buffer) => gotB.push(c));
+    // What each sends after its HELLO: records of the one-to-one protocol, opaque here.
+    const sentA = randomBytes(256 * 1024);
+    const sentB = randomBytes(256 * 1024);
+    a.write(sentA);
+    b.write(sentB);
+    const until = Date.now() + 10_000;
+    while ((Buffer.concat(gotA).length < 72 + sentB.length || Buffer.concat(gotB).length < 72 + sentA.length) && Date.now() < until) await sleep(20);
+    const inA = Buffer.concat(gotA);
+    const inB = Buffer.concat(gotB);
+    assert.ok(startsWithPeerHello(inA) && startsWithPeerHello(inB), 'each member first reads the other\'s HELLO, not an envelope');
+    assert.ok(inA.equals(Buffer.concat([hellos[1]!, sentB])), 'a gets exactly b\'s bytes');
+    assert.ok(inB.equals(Buffer.concat([hellos[0]!, sentA])), 'b gets exactly a\'s bytes');
+    const c = await connectClient(relay.videoPort, hs, { firstData: hellos[2] });
+    const gotC: Buffer[] = [];
+    c.on('data', (x: Buffer) => gotC.push(x));
+    await sleep(500);
+    assert.equal(Buffer.concat(gotC).length, 0, 'a third member waits alone');
+    assert.equal(relay.pairs, 1);
+    for (const s of [a, b, c]) s.destroy();
+  } finally {
+    await relay.close();
+  }
 });
