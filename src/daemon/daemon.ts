@@ -76,7 +76,7 @@ export class RelayDaemon {
     const roomOpts = { maxWaiting: opts.maxWaiting, waitTimeoutMs: opts.waitTimeoutMs, maxBufferBytes: opts.maxBufferBytes, ...(cluster ? { cluster } : {}) };
     this.room = new WaitingRoom(roomOpts, this.telemetry, this.hasher, {
       stopping: () => this.stopping !== undefined,
-      refusal: (session) => (this.placement.load >= opts.maxPairs ? 'E_TOO_MANY_PAIRS' : !this.placement.hasRoom(session) ? 'E_FD_LIMIT' : null),
+      refusal: (session) => (this.placement.loadWith(1, 0) > opts.maxPairs ? 'E_TOO_MANY_PAIRS' : !this.placement.hasRoom(session) ? 'E_FD_LIMIT' : null),
       place: (channel, session, sockets, rests, tickets) => this.place(channel, session, sockets, rests, tickets),
       reject: (channel, socket, reason) => this.admission.reject(channel, socket, reason),
     });
@@ -218,7 +218,7 @@ export class RelayDaemon {
     if (this.stopping) return void socket.destroy();
     const session = this.hasher.hash(hs.code);
     const roomKey = `${channel}:${hs.code.toString('latin1')}`;
-    if (this.placement.load >= this.opts.maxPairs) return this.admission.reject(channel, socket, 'E_TOO_MANY_PAIRS');
+    if (this.placement.loadWith(0, 1) > this.opts.maxPairs) return this.admission.reject(channel, socket, 'E_TOO_MANY_PAIRS');
     const refusal = this.placement.memberRefusal(roomKey, session);
     if (refusal) {
       this.telemetry.fdExhausted('handler');

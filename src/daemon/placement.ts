@@ -163,9 +163,12 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
     return this.membersActive;
   }
 
-  /** What the relay carries against --max-pairs: pairs, and room members as half a pair each. */
-  get load(): number {
-    return this.activePairs + Math.ceil(this.membersActive / 2);
+  /**
+   * What the relay would carry against --max-pairs with `pairs` more pairs and `members` more
+   * room members: pairs, and room members as half a pair each.
+   */
+  loadWith(pairs: number, members: number): number {
+    return this.activePairs + pairs + Math.ceil((this.membersActive + members) / 2);
   }
 
   /** Rooms (and their members) per channel, for metrics. */
