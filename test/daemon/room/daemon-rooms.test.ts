@@ -236,7 +236,7 @@ function keepStreaming(members: RoomClient[], intervalMs: number): { stop: () =>
   };
 }
 
-test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, never reading, RST mid-envelope, slowloris HELLO, bad room codes) are cut; a good room and a good pair on the same handler stay intact', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, media flood, never reading, RST mid-envelope, slowloris HELLO, bad room codes) are cut; a good room and a good pair on the same handler stay intact', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withDaemon(['--handlers', '1', '--handshake-timeout', '1', '--max-connection-rate-per-ip', '0'], async (d) => {
     const call = await startGoodCall(d.videoPort, `pair-${randomCode()}`);
     const code = `room-${randomCode()}`;
@@ -262,6 +262,7 @@ test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, n
     const neverReads = await connectFrom(d.videoPort, '127.0.0.2', joinBytes);
     neverReads.pause();
 
+    const stopAt = Date.now() + 8000;
     const attacks: Array<(round: number) => Promise<void>> = [
       // Garbage after the HELLO.
       async () => {
@@ -280,6 +281,18 @@ test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, n
         const body = Buffer.concat([header(1024 * 1024, 0xffff, 0), randomBytes(1024 * 1024)]);
         for (let i = 0; i < 8 && !s.destroyed; i++) s.write(body);
         await waitClosed(s, 5000);
+      },
+      // Media flood: droppable broadcast envelopes of 64 KiB as fast as the socket takes them.
+      async () => {
+        const s = await connectFrom(d.videoPort, '127.0.0.2', joinBytes);
+        s.resume();
+        const body = Buffer.concat([header(64 * 1024, 0xffff, 1), randomBytes(64 * 1024)]);
+        const until = Math.min(stopAt, Date.now() + 3000);
+        while (Date.now() < until && !s.destroyed) {
+          if (s.writableLength < 1024 * 1024) s.write(body);
+          else await sleep(1);
+        }
+        reset(s);
       },
       // RST in the middle of an envelope; envelopes to the relay and to nobody before it.
       async (round) => {
@@ -303,7 +316,6 @@ test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, n
         await waitClosed(s, 5000);
       },
     ];
-    const stopAt = Date.now() + 8000;
     let rounds = 0;
     await Promise.all(attacks.map(async (attack) => {
       for (let r = 0; Date.now() < stopAt; r++) {
@@ -337,6 +349,8 @@ test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, n
     assert.ok((await metric(d, 'videochatd_room_envelopes_dropped_total', 'channel="video",reason="misrouted"')) >= 1);
     // The one that never reads is still a member (media for it is dropped, not queued forever).
     assert.equal(neverReads.destroyed, false);
+    const flooded = await metric(d, 'videochatd_room_bytes_received_total', 'channel="video"');
+    assert.ok(flooded > 50 * 1024 * 1024, `the media flood got through to the room (${flooded} bytes)`);
     assert.ok(rssBytes(d.pid) < 200 * 1024 * 1024);
     for (const pid of handlerPids) assert.ok(rssBytes(pid) < 300 * 1024 * 1024, `handler RSS ${rssBytes(pid)}`);
     reset(neverReads);
