@@ -84,6 +84,8 @@ export class RelayDaemon {
     // The pair's end (or its refusal) gives its clients' places back to their addresses.
     this.placement.on('pair-ended', (pair) => pair.tickets.forEach((t) => t.release()));
     this.placement.on('pair-refused', (pair) => pair.tickets.forEach((t) => t.release()));
+    // A member's HELLO arrived: its handshake is complete.
+    this.placement.on('member-joined', (_room, m) => m.member.ticket.handshakeDone());
   }
 
   /** Counters and gauges (as scraped from --metrics-port). */
@@ -224,6 +226,8 @@ export class RelayDaemon {
       this.telemetry.fdExhausted('handler');
       return this.admission.reject(channel, socket, refusal);
     }
+    const pending = this.admission.holdHello(ticket);
+    if (pending) return this.admission.reject(channel, socket, pending);
     this.placement.placeMember({ memberKey: this.nextMemberKey++, channel, session, roomKey, socket, rest: hs.rest, ticket, remote: remoteOf(socket), since: Date.now() });
   }
 

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectClient, startDaemon, waitClosed, type StartedDaemon } from '../../helpers/relay-client.js';
-import { childPids, metric, randomCode, startGoodCall } from '../../helpers/hostile.js';
-import { joinRoom, RoomClient } from '../../helpers/room-member.js';
+import { childPids, connectFrom, metric, randomCode, startGoodCall } from '../../helpers/hostile.js';
+import { joinRoom, roomHandshakeCode, RoomClient } from '../../helpers/room-member.js';
 
 const TEST_TIMEOUT_MS = 90_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -102,4 +102,32 @@ test('SIGTERM: room members run until --drain-timeout, then are closed (shutdown
     const res = await d.stop();
     assert.equal(res.code, 0, `daemon exit; stderr: ${d.stderr()}`);
   }
+});
+
+test('a member\'s HELLO is the rest of its handshake: slow-loris HELLOs hold their address\'s pending share (E_IP_PENDING_LIMIT) until cut at --handshake-timeout', { timeout: TEST_TIMEOUT_MS }, async () => {
+  // --max-pending-handshakes 32: each address may hold 2 (1/16).
+  await withDaemon(['--handlers', '1', '--max-pending-handshakes', '32', '--handshake-timeout', '1', '--max-connection-rate-per-ip', '0'], async (d) => {
+    const code = `room-${randomCode()}`;
+    const hs = Buffer.from(await roomHandshakeCode(code));
+    const len = Buffer.alloc(4);
+    len.writeInt32LE(hs.length);
+    const slow = await Promise.all([0, 1].map(() => connectFrom(d.videoPort, '127.0.0.2', Buffer.concat([len, hs, Buffer.from('VCHT')]))));
+    await d.waitForLines((l) => l.msg === 'room opened', 1, 5000);
+    await sleep(100);
+    const third = await RoomClient.connect(d.videoPort, code, { localAddress: '127.0.0.2' });
+    await waitClosed(third.socket, 5000);
+    assert.equal(third.id, 0, 'refused while its address holds two HELLOs');
+    await d.waitForLine((l) => l.msg === 'connection rejected' && l.reason === 'E_IP_PENDING_LIMIT');
+    // Another address joins the same room meanwhile.
+    const good = await RoomClient.connect(d.videoPort, code);
+    await good.until('a good member is welcomed', () => good.id > 0);
+    for (const s of slow) await waitClosed(s, 5000);
+    await d.waitForLines((l) => l.msg === 'room member ended' && l.reason === 'hello-timeout', 2, 5000);
+    const later = await RoomClient.connect(d.videoPort, code, { localAddress: '127.0.0.2' });
+    await later.until('that address joins once its HELLOs are cut', () => later.id > 0);
+    // A member that sent its HELLO no longer holds a pending share: two more fit.
+    const more = await Promise.all([0, 1].map(() => RoomClient.connect(d.videoPort, code, { localAddress: '127.0.0.2' })));
+    for (const m of more) await m.until('welcomed', () => m.id > 0);
+    for (const m of [good, later, ...more]) m.close();
+  });
 });
