@@ -178,6 +178,9 @@ function roomDelta(id: number, r: HandlerRoom): [number, number, number, number,
   return [id, now.envelopesIn - was.envelopesIn, now.bytesIn - was.bytesIn, now.envelopesOut - was.envelopesOut, now.misrouted - was.misrouted, now.droppedForReceivers - was.droppedForReceivers];
 }
 
+/** Per room, what the handler knows of each of its sockets: why it ended, its member key and id. */
+const roomSockets = new WeakMap<Room, { reasons: WeakMap<object, RoomEndReason | 'full'>; keys: WeakMap<object, number>; ids: WeakMap<object, number> }>();
+
 function openRoom(roomId: number, msg: MemberMessage): HandlerRoom {
   const room = new Room({ maxMembers: msg.maxMembers, helloTimeoutMs: msg.helloTimeoutMs });
   const entry: HandlerRoom = { room, reported: ZERO_STATS };
@@ -202,8 +205,6 @@ function openRoom(roomId: number, msg: MemberMessage): HandlerRoom {
   rooms.set(roomId, entry);
   return entry;
 }
-
-const roomSockets = new WeakMap<Room, { reasons: WeakMap<object, RoomEndReason | 'full'>; keys: WeakMap<object, number>; ids: WeakMap<object, number> }>();
 
 /** A room member's socket: into its room (opened on its first member). */
 function onMember(msg: MemberMessage, socket: Socket | undefined): void {

@@ -151,7 +151,7 @@ function positiveSeconds(value: string): number {
 export function buildProgram(): Command {
   const port = integer(0, 65535);
   return new Command('videochatd')
-    .description('Relay for videochat and original VideoChat clients: pairs two clients that present the same session code on a port and relays their bytes both ways.')
+    .description('Relay for videochat and original VideoChat clients: pairs two clients that present the same session code on a port and relays their bytes both ways; codes starting vcroom1- join a group call room instead (docs/rooms.md).')
     .version(packageVersion(), '--version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help and exit')
     .addOption(new Option('--host <addr>', 'address to listen on (default: all interfaces, IPv4 and IPv6)'))
