@@ -12,6 +12,7 @@ import type { RecordRejectedError } from '../../codec/secure/errors.js';
 import { Channel } from './channel.js';
 import { openRelayChannel } from './relay-link.js';
 import { PAIRING_TIMEOUT_MS } from './reconnect.js';
+import type { AttemptResult } from './reconnector.js';
 
 export interface ChannelPairEvents {
   hello: [Channel, Hello];
@@ -25,6 +26,8 @@ export interface ChannelPairEvents {
   paired: [];
   /** One channel paired and the other not for PAIRING_TIMEOUT_MS. */
   'pairing-timeout': [];
+  /** Two fresh channels are at the relay, our HELLOs sent. */
+  attached: [];
 }
 
 export interface ChannelPairOptions {
@@ -98,6 +101,29 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     throw v.status === 'rejected' ? v.reason : (a as PromiseRejectedResult).reason;
   }
 
+  /**
+   * Opens both sockets and attaches them, unless the call `ended()` meanwhile (then false).
+   * A failure rejects: the first connection failing is exit 3 (relay-unreachable).
+   */
+  async connect(timeoutMs: number, ended: () => boolean): Promise<boolean> {
+    const sockets = await this.openSockets(timeoutMs);
+    if (ended()) {
+      sockets.forEach((s) => s.destroy());
+      return false;
+    }
+    this.attach(sockets);
+    return true;
+  }
+
+  /** One reconnect attempt (reconnector.ts): what it came to. */
+  async reconnect(timeoutMs: number, ended: () => boolean): Promise<AttemptResult> {
+    try {
+      return (await this.connect(timeoutMs, ended)) ? { ok: true } : { ok: 'ended' };
+    } catch (err) {
+      return ended() ? { ok: 'ended' } : { ok: false, error: (err as Error).message };
+    }
+  }
+
   /** Makes two fresh channels (new ephemeral keys) on new sockets and sends our HELLOs. */
   attach([videoSocket, audioSocket]: [net.Socket, net.Socket]): void {
     const sec = { insecure: this.opts.insecure, codeKey: this.codeKey };
@@ -106,6 +132,7 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
     this.video.sendHello();
     this.audio.sendHello();
+    this.emit('attached');
   }
 
   /** Closes both channels, keeping their counts for the totals. */

@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import type { CallOptions } from './call-options.js';
 import type net from 'node:net';
-import { FatalError } from '../../codec/errors.js';
 import { jpegSize } from '../../codec/jpeg-info.js';
 import { OriginalVideoParser, encodeOriginalVideo } from '../../codec/original/video-framing.js';
 import { PcmResampler } from '../../codec/original/resample.js';
@@ -24,7 +23,8 @@ import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed } from './test-hooks.js';
 import { ReceivePipeline, type TaggedFrame } from './receive-pipeline.js';
 import type { AudioIn, VideoIn } from '../options.js';
-import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents } from './events.js';
+import { EXIT_CODES, callEndOf } from '../exit-codes.js';
+import type { CallStats, EndReason, SessionEvents } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
 import { StatsCounter } from './stats.js';
 import { STATS_INTERVAL_MS } from './call.js';
@@ -347,11 +347,8 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   }
 
   private fail(err: unknown): void {
-    if (err instanceof FatalError && (Object.keys(EXIT_CODES) as string[]).includes(err.reason)) {
-      void this.end(err.reason as EndReason, err.message);
-    } else {
-      void this.end('media', `internal error: ${(err as Error)?.message ?? String(err)}`);
-    }
+    const { reason, message } = callEndOf(err);
+    void this.end(reason, message);
   }
 
   /** Ends the call once: stops media, finalizes the recording, closes both sockets, emits `ended`. */
