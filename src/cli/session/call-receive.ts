@@ -9,6 +9,7 @@ import type { Setup } from '../../codec/protocol/index.js';
 import type { MediaError, MediaWarning } from '../../media/errors.js';
 import { receiveMediaFor, sameMedia, type CallOptions } from './call-options.js';
 import type { CallStatsBuilder } from './call-stats.js';
+import type { EndReason } from './events.js';
 import { ReceivePipeline, audioPacketMs } from './receive-pipeline.js';
 import { inProcessDecodeAllowed, openFrameTap } from './test-hooks.js';
 
@@ -39,9 +40,11 @@ export class CallReceive extends EventEmitter<CallReceiveEvents> {
     super();
   }
 
-  /** Why the recording stopped early, if it did. */
-  get recordFailure(): string | undefined {
-    return this.pipeline?.recordFailure;
+  /** How the call ended, said again with the recording in mind: one that ended well with an incomplete file is a media failure (exit 7). */
+  verdict(reason: EndReason, message: string | undefined): [EndReason, string | undefined] {
+    const failure = this.pipeline?.recordFailure;
+    if (reason !== 'hangup' || !failure) return [reason, message];
+    return ['media', `the call ended well, but the recording is incomplete: ${failure}`];
   }
 
   sinkStats(): { audioBufferMs: number; audioUnderruns: number } | undefined {

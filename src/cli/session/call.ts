@@ -1,9 +1,11 @@
 /**
  * A call, the front of its parts: the channel pair to the relay (channel-pair.ts), what the
  * peer says (peer-link.ts), the call's life as a pure reducer (lifecycle.ts), reconnection
- * (reconnector.ts), and the media both ways (send-pipeline.ts, receive-pipeline.ts). It emits
- * the typed events of events.ts; the TUI and the NDJSON writer subscribe, neither touches a
- * socket. run() resolves with the `ended` event once everything is closed and finalized.
+ * (reconnector.ts), the media both ways (send-pipeline.ts; call-receive.ts around
+ * receive-pipeline.ts), its timers and watchdogs (call-timers.ts, peer-watch.ts), its figures
+ * (call-stats.ts) and our own media state (local-media.ts). It emits the typed events of
+ * events.ts; the TUI and the NDJSON writer subscribe, neither touches a socket. run()
+ * resolves with the `ended` event once everything is closed and finalized.
  */
 import { EventEmitter } from 'node:events';
 import type { Setup } from '../../codec/protocol/index.js';
@@ -28,8 +30,6 @@ import { RELAY_CONNECT_TIMEOUT_MS } from './relay-link.js';
 import { SendPipeline } from './send-pipeline.js';
 import { WarningThrottle } from './warning-throttle.js';
 
-export { ADAPT_MIN_FPS } from './send-pipeline.js';
-export { PING_INTERVAL_MS, REPORT_INTERVAL_MS, STATS_INTERVAL_MS } from './call-timers.js';
 export type { CallOptions } from './call-options.js';
 /** Time BYE gets to leave before the sockets are torn down. */
 export const BYE_FLUSH_MS = 300;
@@ -39,7 +39,7 @@ type EndedEvent = SessionEvents['ended'][0];
 export class CallSession extends EventEmitter<SessionEvents> {
   readonly session: string;
   /** Our switches (muted, camera off) and what we lack (no camera, no mic): what STATE tells the peer. */
-  readonly local: LocalMedia;
+  private readonly local: LocalMedia;
   /** The audio path of this call: in-process Opus, and which echo canceller runs (or why none). */
   readonly audioPlan: AudioPlan;
   private life = INITIAL_LIFECYCLE;
@@ -109,9 +109,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   /** True once both channels seal their records end to end. */
-  get encrypted(): boolean {
-    return this.pair.encrypted;
-  }
+  get encrypted(): boolean { return this.pair.encrypted; }
 
   // ---- controls (CallControls for the UI) ----
 
@@ -137,22 +135,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   /** Decode our own frames for the self-view (`self-frame`), or stop. */
-  setSelfView(on: boolean): void {
-    this.send.setSelfView(on);
-  }
-
-  requestKeyframe(): void {
-    this.link.requestKeyframe();
-  }
-
-  setVideoSize(width: number, height: number): void {
-    this.receive.setSize(width, height);
-  }
+  setSelfView(on: boolean): void { this.send.setSelfView(on); }
+  requestKeyframe(): void { this.link.requestKeyframe(); }
+  setVideoSize(width: number, height: number): void { this.receive.setSize(width, height); }
 
   /** The stats snapshot (also the fields of `ended`). */
-  currentStats(): CallStats {
-    return this.stats.snapshot();
-  }
+  currentStats(): CallStats { return this.stats.snapshot(); }
 
   // ---- lifecycle ----
 
@@ -196,14 +184,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private wire(): void {
     const { pair, link } = this;
-    pair.on('attached', () => {
-      this.send.newPath();
-      this.reconnector.attached();
+    pair.on('attached', () => { this.send.newPath(); this.reconnector.attached(); });
+    pair.on('ready', (ch) => { if (ch === pair.video) link.sendSetup(ourSetup(this.opts)); });
+    pair.on('rejected', (ch, err) => {
+      if (this.throttle.pass('W_RECORD_REJECTED')) this.emit('warning', { code: 'W_RECORD_REJECTED', message: `a ${ch.name} record was rejected (${err.code}): altered or replayed on the path` });
     });
-    pair.on('ready', (ch) => {
-      if (ch === pair.video) link.sendSetup(ourSetup(this.opts));
-    });
-    pair.on('rejected', (ch, err) => this.warnThrottled('W_RECORD_REJECTED', `a ${ch.name} record was rejected (${err.code}): altered or replayed on the path`));
     pair.on('error', (ch, err) => {
       // The socket closed between the peer's HELLO and its KEY_CONFIRM. Once a peer had
       // proved the code, that is a peer or relay that died mid-handshake on a reconnection,
@@ -217,18 +202,12 @@ export class CallSession extends EventEmitter<SessionEvents> {
     pair.on('paired', () => this.settleWhenStable());
     pair.on('pairing-timeout', () => this.step({ type: 'pairing-timeout' }));
     link.on('violation', ({ reason, message }) => void this.end(reason, message));
-    link.on('hello', (ch) => {
-      pair.checkPairing();
-      this.watch.helloFrom(ch);
-    });
+    link.on('hello', (ch) => { pair.checkPairing(); this.watch.helloFrom(ch); });
     link.on('setup', (setup) => this.step({ type: 'setup', setup }));
     link.on('video', (v) => this.receive.video(v));
     link.on('audio', (data) => this.receive.audio(data));
     const { receive } = this;
-    receive.on('frame', (f) => {
-      this.emit('video-frame', f);
-      if (this.opts.stopAfterFirstFrame) this.hangup();
-    });
+    receive.on('frame', (f) => { this.emit('video-frame', f); if (this.opts.stopAfterFirstFrame) this.hangup(); });
     receive.on('need-keyframe', () => this.requestKeyframe());
     receive.on('warning', (w) => this.warn(w));
     receive.on('error', (e) => this.fail(e));
@@ -279,17 +258,11 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.link.sendReport(receiverReport(this.currentStats(), ch.bytesReceived));
   }
 
-  private sendState(): void {
-    this.link.sendState(this.local.state());
-  }
+  private sendState(): void { this.link.sendState(this.local.state()); }
 
   private warn(w: MediaWarning): void {
     if (this.local.deviceGone(w.code)) this.sendState();
     this.emit('warning', { code: w.code, message: w.message });
-  }
-
-  private warnThrottled(code: string, message: string): void {
-    if (this.throttle.pass(code)) this.emit('warning', { code, message });
   }
 
   private fail(err: unknown): void {
@@ -314,14 +287,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
       this.pair.stopWatching();
       const stats = this.currentStats();
       await Promise.allSettled([this.send.close(), this.receive.close()]);
-      const open = this.pair.open;
-      this.pair.end();
-      await delay(open ? BYE_FLUSH_MS : 0);
-      this.pair.destroy();
-      const recordFailure = this.receive.recordFailure;
-      if (reason === 'hangup' && recordFailure) {
-        [reason, message] = ['media', `the call ended well, but the recording is incomplete: ${recordFailure}`];
-      }
+      await this.pair.close(BYE_FLUSH_MS);
+      [reason, message] = this.receive.verdict(reason, message);
       const ended: EndedEvent = { reason, exitCode: EXIT_CODES[reason], ...stats, ...(message ? { message } : {}) };
       this.emit('ended', ended);
       this.resolveRun?.(ended);
@@ -329,8 +296,4 @@ export class CallSession extends EventEmitter<SessionEvents> {
     })();
     return this.ending;
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

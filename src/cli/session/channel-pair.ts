@@ -12,6 +12,7 @@ import type { RecordRejectedError } from '../../codec/secure/errors.js';
 import { Channel } from './channel.js';
 import { openRelayChannel } from './relay-link.js';
 import { PAIRING_TIMEOUT_MS } from './reconnect.js';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AttemptResult } from './reconnector.js';
 
 export interface ChannelPairEvents {
@@ -152,9 +153,12 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     for (const ch of old) ch?.destroy();
   }
 
-  /** Sends what is queued and closes our side of both. */
-  end(): void {
+  /** Sends what is queued (a BYE), gives it `flushMs` to leave, then closes both for good. */
+  async close(flushMs: number): Promise<void> {
+    const { open } = this;
     for (const ch of [this.video, this.audio]) ch?.end();
+    await delay(open ? flushMs : 0);
+    this.destroy();
   }
 
   destroy(): void {

@@ -27,7 +27,7 @@ import { EXIT_CODES, callEndOf } from '../exit-codes.js';
 import type { CallStats, EndReason, SessionEvents } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
 import { StatsCounter } from './stats.js';
-import { STATS_INTERVAL_MS } from './call.js';
+import { STATS_INTERVAL_MS } from './call-timers.js';
 
 /** The original's audio: 44.1 kHz mono s16le. */
 export const ORIGINAL_AUDIO_RATE_HZ = 44_100;
