@@ -198,7 +198,8 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     ];
     // The peers are synthetic: the user's VIDEOCHAT_* defaults and config file (a `json`, `record`
     // or `snapshot` setting, say) must not leak into them; everything they need is on their command line.
-    const peerEnv = demoPeerEnv(ctx.env);
+    // --log-level debug reaches both peers as the variable (the relay keeps its own level).
+    const peerEnv = demoPeerEnv(raw.logLevel === 'debug' ? { ...ctx.env, VIDEOCHAT_LOG_LEVEL: 'debug' } : ctx.env);
     const startPeer = (name: PeerName, args: string[], attachTty: boolean): void => {
       const sup = new Supervisor({
         name: `peer ${name}`,

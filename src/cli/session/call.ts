@@ -9,7 +9,6 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Setup } from '../../codec/protocol/index.js';
-import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 import type { MediaWarning } from '../../media/errors.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { DEFAULT_PEER_TIMEOUT_SEC } from '../options.js';
@@ -147,10 +146,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
     this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
-    // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
-    // even with --insecure; the code key from the same derivation binds the key agreement.
-    const secrets = await deriveCodeSecrets(this.opts.session);
-    this.pair.setSecrets(secrets.rendezvousId, this.opts.insecure ? null : secrets.codeKey);
+    await this.pair.useCode(this.opts.session);
     // The first connection failing is exit 3 (relay-unreachable); later ones are retried.
     if (!(await this.pair.connect(RELAY_CONNECT_TIMEOUT_MS, () => this.ending !== undefined))) return;
     this.step({ type: 'attached' });

@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Hello, Message } from '../../codec/protocol/index.js';
 import type { RecordRejectedError } from '../../codec/secure/errors.js';
+import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 import { Channel } from './channel.js';
 import { openRelayChannel } from './relay-link.js';
 import { PAIRING_TIMEOUT_MS } from './reconnect.js';
@@ -55,10 +56,15 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     super();
   }
 
-  /** The rendezvous id and code key (derived once: the KDF is slow on purpose). */
-  setSecrets(rendezvousId: string, codeKey: Uint8Array | null): void {
-    this.rendezvousId = rendezvousId;
-    this.codeKey = codeKey;
+  /**
+   * Derives the rendezvous id and the code key from the session code, once: the KDF is slow
+   * (and memory-hard) on purpose. The relay only ever sees the rendezvous id, even with
+   * --insecure; the code key from the same derivation binds the key agreement.
+   */
+  async useCode(session: string): Promise<void> {
+    const secrets = await deriveCodeSecrets(session);
+    this.rendezvousId = secrets.rendezvousId;
+    this.codeKey = this.opts.insecure ? null : secrets.codeKey;
   }
 
   /** True once both channels seal their records end to end. */
