@@ -236,6 +236,14 @@ test('4 members and the self-view in tiles; the highlight follows the speaker; r
   tmux('send-keys', '-t', pane.name, 'm');
   await waitFor(() => /mic muted|muted/.test(pane.text()[22]!) && /you\s+muted/.test(labelAt(pane.text(), tiles[3]!.label)), 'muted shown', STEP_TIMEOUT_MS);
 
+  // v turns our camera off: the status bar says so, and our tile says it instead of a picture.
+  tmux('send-keys', '-t', pane.name, 'v');
+  const own = tiles[3]!.picture;
+  await waitFor(() => /camera off/.test(pane.text()[22]!) && pane.text()[own.row + Math.floor((own.rows - 1) / 2)]!.includes('camera off'), 'our camera off', STEP_TIMEOUT_MS);
+  assert.ok(colourShare(pane.cells(), own, SELF_RGB) < 0.05, 'our picture gone');
+  tmux('send-keys', '-t', pane.name, 'v');
+  await waitFor(() => colourShare(pane.cells(), own, SELF_RGB) >= 0.6, 'our picture back', STEP_TIMEOUT_MS);
+
   // ? shows the keys instead of the tiles; Esc brings the tiles back.
   tmux('send-keys', '-t', pane.name, '?');
   await waitFor(() => pane.text().some((l) => l.includes('Keys')) && !pane.text().slice(0, 21).some((l) => l.includes('Alice')), 'the help instead of the grid', STEP_TIMEOUT_MS);
