@@ -26,6 +26,11 @@ import { renderLabel, tileMessage, type TileFacts } from './tile-label.js';
  */
 export const GRID_PAINT_SLICE_MS = 16;
 
+/** A member whose camera is on but whose last frame is older than this is marked "no video". */
+export const TILE_STALE_MS = 3000;
+/** A member who has sent no frame this long after joining shows "no video" instead of "connecting…". */
+export const TILE_NO_VIDEO_AFTER_MS = 6000;
+
 /** The self-view's tile key (members are keyed by their id). */
 export const SELF_TILE: unique symbol = Symbol('self');
 export type TileId = MemberId | typeof SELF_TILE;
@@ -75,6 +80,10 @@ interface MemberView {
   noMic: boolean;
   latencyMs: number | null | undefined;
   speaking: boolean;
+  joinedMs: number;
+  lastFrameMs: number | undefined;
+  /** Its video stopped coming (or never came) while its camera is on. */
+  stale: boolean;
 }
 
 interface Tile {
@@ -146,6 +155,9 @@ export class GridPainter {
       noMic: info.noMic === true,
       latencyMs: undefined,
       speaking: false,
+      joinedMs: this.now(),
+      lastFrameMs: undefined,
+      stale: false,
     });
     this.relayout();
   }
@@ -193,13 +205,28 @@ export class GridPainter {
         this.labelsDirty = true;
       }
     }
+    const now = this.now();
+    for (const [id, m] of this.members) {
+      const stale = !m.cameraOff && !m.noCamera && (m.lastFrameMs !== undefined ? now - m.lastFrameMs > TILE_STALE_MS : now - m.joinedMs > TILE_NO_VIDEO_AFTER_MS);
+      if (stale !== m.stale) {
+        m.stale = stale;
+        this.labelsDirty = true;
+        this.dirty.add(id);
+      }
+    }
     // Time passes for the highlight too, when nobody reports levels any more.
-    if (this.speaker.tick(this.now())) this.labelsDirty = true;
+    if (this.speaker.tick(now)) this.labelsDirty = true;
     if (this.labelsDirty) this.schedule();
   }
 
   onMemberFrame(id: MemberId, frame: RgbFrame): void {
-    if (this.closed || !this.members.has(id)) return;
+    const m = this.members.get(id);
+    if (this.closed || !m) return;
+    m.lastFrameMs = this.now();
+    if (m.stale) {
+      m.stale = false;
+      this.labelsDirty = true;
+    }
     this.keepFrame(id, frame);
   }
 
@@ -247,6 +274,7 @@ export class GridPainter {
       latencyMs: m?.latencyMs,
       active: active !== null && active === id,
       speaking: m?.speaking === true,
+      stale: m?.stale === true,
     };
   }
 

@@ -18,6 +18,8 @@ export interface TileFacts {
   active: boolean;
   /** Its audio counts as speech now (not necessarily the loudest). */
   speaking: boolean;
+  /** Its video stopped coming (or never came) with its camera on. */
+  stale?: boolean;
 }
 
 const SGR_RESET = '\x1b[0m';
@@ -38,6 +40,7 @@ function flags(f: TileFacts): string[] {
   else if (f.muted) out.push('muted');
   if (f.noCamera) out.push('no camera');
   else if (f.cameraOff) out.push('camera off');
+  else if (f.stale) out.push('no video');
   return out;
 }
 
@@ -78,9 +81,9 @@ export function renderLabel(f: TileFacts, cols: number): string {
 }
 
 /** What a tile without a picture says, or null when it shows video. */
-export function tileMessage(f: Pick<TileFacts, 'self' | 'cameraOff' | 'noCamera'>, hasFrame: boolean): string | null {
+export function tileMessage(f: Pick<TileFacts, 'self' | 'cameraOff' | 'noCamera' | 'stale'>, hasFrame: boolean): string | null {
   if (f.noCamera) return 'no camera';
   if (f.cameraOff) return 'camera off';
-  if (!hasFrame) return f.self ? 'no video yet' : 'connecting…';
+  if (!hasFrame) return f.self ? 'no video yet' : f.stale ? 'no video' : 'connecting…';
   return null;
 }

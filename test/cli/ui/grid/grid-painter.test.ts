@@ -187,3 +187,33 @@ test('one paint yields after its time slice; the tiles left over go first next t
   assert.ok(painter.counters.paintMsMax < 40, `no paint much longer than the slice (${painter.counters.paintMsMax.toFixed(1)} ms)`);
   painter.close();
 });
+
+test('a member whose video stops says "no video" in its label; one who never sent any, in its tile', async () => {
+  let now = 0;
+  const vt = new VirtualTerminal(120, 40);
+  const surface = new TerminalSurface({ write: vt.write, columns: 120, rows: 40 });
+  const session = new FakeRoomSession();
+  const painter = new GridPainter({ surface, controls: session, createRenderer: (m) => createRenderer(m), colors: 'truecolor', now: () => now });
+  painter.setLayout({ area: { col: 0, row: 0, cols: 120, rows: 37 }, mode: 'blocks', selfView: false, self: { muted: false, cameraOff: false } });
+  painter.memberJoined(1, { name: 'Ann' });
+  painter.memberJoined(2, { name: 'Ben' });
+  const size = session.videoSize!;
+  painter.onMemberFrame(1, makeFrame(size.width, size.height, () => [200, 0, 0]));
+  const screen = () => vt.cells.map((r) => r.map((c) => c.ch).join('')).join('\n');
+  now = 2000;
+  painter.stats([]);
+  await nextTurn();
+  assert.doesNotMatch(screen(), /no video/);
+  assert.match(screen(), /connecting…/, 'Ben: nothing yet, still connecting');
+  now = 7000;
+  painter.stats([]);
+  await nextTurn();
+  assert.match(screen(), /Ann {2}no video/, "Ann's frames stopped: her label says so, her last picture stays");
+  assert.doesNotMatch(screen(), /connecting…/);
+  const ben = painter.tileBoxes.get(2)!.picture;
+  assert.match(vt.cells[ben.row + Math.floor((ben.rows - 1) / 2)]!.map((c) => c.ch).join(''), /no video/, "Ben's tile says no video");
+  painter.onMemberFrame(1, makeFrame(size.width, size.height, () => [200, 0, 0]));
+  await nextTurn();
+  assert.doesNotMatch(screen(), /Ann {2}no video/, 'a frame again: the flag goes');
+  painter.close();
+});

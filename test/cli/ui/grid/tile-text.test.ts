@@ -58,6 +58,8 @@ test('tile messages', () => {
   assert.equal(tileMessage({ self: false, cameraOff: true }, true), 'camera off');
   assert.equal(tileMessage({ self: true, noCamera: true }, false), 'no camera');
   assert.equal(tileMessage({ self: true }, false), 'no video yet');
+  assert.equal(tileMessage({ self: false, stale: true }, false), 'no video');
+  assert.equal(plain(labelText(facts({ stale: true }), 30)), '  Alice  no video       85 ms ');
 });
 
 test('room state: joins and leaves in order, the notice names who left, the status bar counts', () => {
