@@ -217,3 +217,23 @@ test('a member whose video stops says "no video" in its label; one who never sen
   assert.doesNotMatch(screen(), /Ann {2}no video/, 'a frame again: the flag goes');
   painter.close();
 });
+
+test('r (another mode): kitty images deleted, every tile drawn again in the new mode from its last frame', async () => {
+  const { vt, painter, layout, frame, written } = setup();
+  painter.setLayout(layout({ mode: 'kitty', selfView: false }));
+  for (const id of [1, 2]) painter.memberJoined(id, {});
+  for (const id of [1, 2]) painter.onMemberFrame(id, frame(id));
+  await nextTurn();
+  const before = written.length;
+  painter.setLayout(layout({ mode: 'blocks', selfView: false }));
+  await nextTurn();
+  const after = written.slice(before).join('');
+  // eslint-disable-next-line no-control-regex -- kitty's delete escape
+  assert.equal([...after.matchAll(/\x1b_Ga=d,d=I,i=\d+/g)].length, 2, 'both images deleted');
+  const expected = layoutGrid(layout().area!, 2).tiles;
+  for (const [i, id] of [1, 2].entries()) {
+    const p = expected[i]!.picture;
+    assert.equal(bgAt(vt, p.row + 1, p.col + 1), COLOURS[id]!.join(','), `member ${id} in blocks without a new frame`);
+  }
+  painter.close();
+});
