@@ -1,7 +1,7 @@
 import { useCallback } from 'react';
 import type { EventEmitter } from 'node:events';
 import type { SessionEvents } from '../session/events.js';
-import type { RenderMode } from '../../codec/render/types.js';
+import { initialScreenView, type ScreenCommonProps } from './screen-keys.js';
 import type { CallControls } from './controls.js';
 import type { VideoPainter } from './video-painter.js';
 import { peerHasNoCamera, peerPictureSize, videoIsLive, type CallViewState, type RelayAddress } from './call-state.js';
@@ -22,20 +22,13 @@ export { NOTICE_VISIBLE_MS } from './use-screen-keys.js';
 /** How long the headphones hint stays. */
 export const ECHO_HINT_VISIBLE_MS = 10_000;
 
-export interface CallScreenProps {
+export interface CallScreenProps extends ScreenCommonProps {
   session: EventEmitter<SessionEvents>;
   controls: CallControls;
   /** Draws the video; absent in tests of the text parts. */
   painter?: VideoPainter;
-  /** The modes `r` cycles through, in order; the first is used when `initialMode` is not among them. */
-  modes: readonly RenderMode[];
-  initialMode: RenderMode;
-  /** The user asked to hang up (q, Ctrl-C). */
-  onHangup: () => void;
   /** Say "use headphones" once when the peer joins (default true). */
   echoHint?: boolean;
-  /** The call runs with --insecure (by choice: no "encryption pending"). */
-  insecure?: boolean;
   /** The relay the call uses (for the peer's command line on the waiting screen). */
   relay?: RelayAddress;
   /** Overrides what the waiting screen says the peer runs. */
@@ -47,15 +40,8 @@ export function CallScreen(props: CallScreenProps) {
   const { session, controls, painter, modes } = props;
   const { columns, rows } = useTerminalSize();
   const [state, dispatch] = useCallState(session, {
-    session: controls.session,
-    muted: controls.muted,
-    cameraOff: controls.cameraOff,
-    encrypted: controls.encrypted,
-    renderMode: props.initialMode,
+    ...initialScreenView(controls, props),
     echoHint: props.echoHint,
-    noCamera: controls.noCamera === true,
-    noMic: controls.noMic === true,
-    insecure: props.insecure === true,
     ...(props.relay ? { relay: props.relay } : {}),
   });
   const layout = computeLayout(columns, rows);
@@ -68,14 +54,9 @@ export function CallScreen(props: CallScreenProps) {
   useVideoLayout(painter, live ? main : null, state.renderMode, state.selfView, peerPictureSize(state.peer));
 
   const waiting = state.phase === 'connecting' || state.phase === 'waiting';
+  const command = waiting ? props.peerCommand ?? peerCommand(state) : '';
   return (
-    <ScreenFrame
-      columns={columns}
-      rows={rows}
-      mainRows={main.rows}
-      help={state.help}
-      waiting={waiting ? { session: state.session, command: props.peerCommand ?? peerCommand(state), connecting: state.phase === 'connecting' } : null}
-      ended={state.phase === 'ended'}
+    <ScreenFrame columns={columns} rows={rows} mainRows={main.rows} state={state} command={command}
       main={<CallArea state={state} width={columns} height={main.rows} />}
       notice={<NoticeLine state={state} width={columns} />}
       status={<StatusBar state={state} width={columns} />}

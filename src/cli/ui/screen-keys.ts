@@ -105,3 +105,31 @@ export function handleScreenKey(
       return;
   }
 }
+
+/** What both call screens are given besides their session and painter. */
+export interface ScreenCommonProps {
+  /** The modes `r` cycles through, in order; the first is used when `initialMode` is not among them. */
+  modes: readonly RenderMode[];
+  initialMode: RenderMode;
+  /** The user asked to hang up (q, Ctrl-C). */
+  onHangup: () => void;
+  /** The call runs with --insecure (by choice: no "encryption pending"). */
+  insecure?: boolean;
+}
+
+/** The start of a screen's state, from the session's controls and the screen's props. */
+export function initialScreenView(
+  controls: ScreenKeyControls & { readonly session: string; readonly encrypted?: boolean; readonly noCamera?: boolean; readonly noMic?: boolean },
+  props: Pick<ScreenCommonProps, 'initialMode' | 'insecure'>,
+) {
+  return {
+    session: controls.session,
+    muted: controls.muted,
+    cameraOff: controls.cameraOff,
+    encrypted: controls.encrypted === true,
+    renderMode: props.initialMode,
+    noCamera: controls.noCamera === true,
+    noMic: controls.noMic === true,
+    insecure: props.insecure === true,
+  };
+}

@@ -1,6 +1,6 @@
 import { useEffect, useReducer, type Dispatch } from 'react';
 import { Box, Text } from 'ink';
-import type { RenderMode } from '../../../codec/render/types.js';
+import { initialScreenView, type ScreenCommonProps } from '../screen-keys.js';
 import { computeLayout } from '../layout.js';
 import { useTerminalSize } from '../use-terminal-size.js';
 import { useScreenKeys } from '../use-screen-keys.js';
@@ -13,15 +13,11 @@ import { initialRoomView, roomReducer, type RoomAction, type RoomViewState } fro
 import { roomStatusRowOne, roomStatusRowTwo } from './room-status-line.js';
 import { subscribeRoom, type RoomControls, type RoomEventSource } from './room-view-events.js';
 
-export interface RoomScreenProps {
+export interface RoomScreenProps extends ScreenCommonProps {
   session: RoomEventSource;
   controls: RoomControls;
   /** Draws the tiles; absent in tests of the text parts. */
   painter?: GridPainter;
-  modes: readonly RenderMode[];
-  initialMode: RenderMode;
-  onHangup: () => void;
-  insecure?: boolean;
   /** Cell width / height, for the same layout the painter computes. */
   cellAspect?: number;
   /** What the waiting screen says the others run. */
@@ -61,16 +57,7 @@ function Pieces({ pieces, dim }: { pieces: Piece[]; dim?: boolean }) {
 export function RoomScreen(props: RoomScreenProps) {
   const { session, controls, painter, modes } = props;
   const { columns, rows } = useTerminalSize();
-  const [state, dispatch] = useRoomState(session, {
-    session: controls.session,
-    muted: controls.muted,
-    cameraOff: controls.cameraOff,
-    encrypted: controls.encrypted,
-    noCamera: controls.noCamera,
-    noMic: controls.noMic,
-    insecure: props.insecure,
-    renderMode: props.initialMode,
-  });
+  const [state, dispatch] = useRoomState(session, initialScreenView(controls, props));
   const main = computeLayout(columns, rows).main;
   const tileCount = state.members.length + (state.selfView ? 1 : 0);
   const grid = layoutGrid(main, tileCount, { cellAspect: props.cellAspect });
@@ -86,15 +73,10 @@ export function RoomScreen(props: RoomScreenProps) {
     });
   });
 
-  const waiting = state.phase === 'connecting' || state.phase === 'waiting';
   return (
     <ScreenFrame
-      columns={columns}
-      rows={rows}
-      mainRows={main.rows}
-      help={state.help}
-      waiting={waiting ? { session: state.session, command: props.joinCommand, connecting: state.phase === 'connecting', waitingText: 'Waiting for others to join the room with session code' } : null}
-      ended={state.phase === 'ended'}
+      columns={columns} rows={rows} mainRows={main.rows} state={state}
+      command={props.joinCommand} waitingText="Waiting for others to join the room with session code"
       main={grid.tooSmall ? <CenteredMessage text="Terminal too small for the grid" width={columns} height={main.rows} /> : null}
       notice={<Text wrap="truncate-end" color="yellow">{state.notice ? ` ! ${state.notice.message}`.slice(0, columns) : ' '}</Text>}
       status={
