@@ -9,7 +9,8 @@
 import type { Socket } from 'node:net';
 import { PROGRESS_INTERVAL_MS, type FromHandler, type MemberEndReason, type MemberMessage, type PairEndedMessage, type PairEndReason, type ToHandler } from './ipc.js';
 import { relayPair, type Relay } from './relay.js';
-import { Room, type MemberEndReason as RoomEndReason, type RoomStats } from './room/room.js';
+import { Room, ROOM_KERNEL_BACKLOG_BYTES, type MemberEndReason as RoomEndReason, type RoomStats } from './room/room.js';
+import { connectionKey, unacknowledgedBytes } from './tcp-state.js';
 
 import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
 
@@ -40,6 +41,16 @@ interface HandlerRoom {
   reported: RoomStats;
 }
 const rooms = new Map<number, HandlerRoom>();
+/**
+ * How often the kernel's unacknowledged bytes of room members are read (/proc/net/tcp) and
+ * the rooms ticked: a member whose kernel buffer is full is not written to, and loses its
+ * expired media in the room's queue instead.
+ */
+const ROOM_BACKLOG_POLL_MS = 250;
+/** ... and while a member is held back, so that it is written to again soon after its kernel drained. */
+const ROOM_BACKLOG_FAST_POLL_MS = 20;
+const backlogs = new WeakMap<object, number>();
+const connKeys = new WeakMap<object, string>();
 const ZERO_STATS: RoomStats = { envelopesIn: 0, bytesIn: 0, envelopesOut: 0, misrouted: 0, droppedForReceivers: 0 };
 
 function send(msg: FromHandler, then?: () => void): void {
@@ -182,7 +193,7 @@ function roomDelta(id: number, r: HandlerRoom): [number, number, number, number,
 const roomSockets = new WeakMap<Room, { reasons: WeakMap<object, RoomEndReason | 'full'>; keys: WeakMap<object, number>; ids: WeakMap<object, number> }>();
 
 function openRoom(roomId: number, msg: MemberMessage): HandlerRoom {
-  const room = new Room({ maxMembers: msg.maxMembers, helloTimeoutMs: msg.helloTimeoutMs });
+  const room = new Room({ maxMembers: msg.maxMembers, helloTimeoutMs: msg.helloTimeoutMs, backlogOf: (socket) => backlogs.get(socket) ?? 0 });
   const entry: HandlerRoom = { room, reported: ZERO_STATS };
   const reasons = new WeakMap<object, RoomEndReason | 'full'>();
   const keys = new WeakMap<object, number>();
@@ -215,6 +226,8 @@ function onMember(msg: MemberMessage, socket: Socket | undefined): void {
     return;
   }
   socket.on('error', () => {});
+  const key = connectionKey(socket);
+  if (key) connKeys.set(socket, key);
   const entry = rooms.get(roomId) ?? openRoom(roomId, msg);
   const maps = roomSockets.get(entry.room)!;
   maps.keys.set(socket, memberKey);
@@ -283,6 +296,29 @@ process.on('disconnect', () => {
   for (const r of rooms.values()) r.room.close();
   process.exit(0);
 });
+
+/** Measures room members' kernel backlogs and ticks the rooms; sooner while one is held back. */
+function pollBacklogs(): void {
+  let held = false;
+  if (rooms.size > 0) {
+    const byKey = new Map<string, Socket>();
+    for (const r of rooms.values()) {
+      for (const sock of r.room.sockets()) {
+        const key = connKeys.get(sock);
+        if (key) byKey.set(key, sock);
+      }
+    }
+    const measured = byKey.size > 0 ? unacknowledgedBytes(new Set(byKey.keys())) : null;
+    for (const [key, sock] of byKey) {
+      const bytes = measured?.get(key) ?? 0;
+      backlogs.set(sock, bytes);
+      if (bytes > ROOM_KERNEL_BACKLOG_BYTES) held = true;
+    }
+    for (const r of [...rooms.values()]) r.room.tick();
+  }
+  setTimeout(pollBacklogs, held ? ROOM_BACKLOG_FAST_POLL_MS : ROOM_BACKLOG_POLL_MS).unref();
+}
+setTimeout(pollBacklogs, ROOM_BACKLOG_POLL_MS).unref();
 
 const progress = setInterval(() => {
   const pairs: [number, number, number][] = [];
