@@ -74,6 +74,8 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--peer-protocol <name>',
       `${PEER_PROTOCOLS.join(' | ')}: original calls the original VideoChat client (code in clear, NOT encrypted, no reconnect) (default: videochat)`))
     .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'))
+    .addOption(opt('--room', 'a group call: everyone with the same --session code joins one room (up to the relay\'s --max-room-size)'))
+    .addOption(opt('--name <text>', 'with --room: the name the other members see (default: none)'))
     .addOption(opt('--no-echo-cancel', "do not cancel the speaker's echo in what the mic sends (on by default when the canceller is built)"));
 }
 
@@ -197,7 +199,7 @@ export function buildProgram(
     .helpOption('-h, --help', 'show help')
     .addHelpText('after', `
 Exit status: 0 hangup, 2 usage, 3 relay-unreachable, 4 no-peer, 5 peer-lost, 6 protocol,
-7 media, 8 key-confirmation, 9 reconnect-failed.
+7 media, 8 key-confirmation, 9 reconnect-failed, 10 room-full (--room).
 Defaults come from flags, then VIDEOCHAT_<OPTION> variables, then ${configPath(env)}.
 See videochat(1).`);
 

@@ -38,4 +38,6 @@ export interface CallOptions {
   echoCancel?: boolean;
   /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
   peerTimeoutSec?: number;
+  /** Put before the rendezvous id in the relay handshake (a room's `vcroom1-` when a relay without rooms pairs two members). */
+  rendezvousPrefix?: string;
 }

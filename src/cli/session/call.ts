@@ -169,7 +169,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     // The relay only ever sees a rendezvous id derived from the code (slow, memory-hard KDF),
     // even with --insecure; the code key from the same derivation binds the key agreement.
     const secrets = await deriveCodeSecrets(this.opts.session);
-    this.pair.setSecrets(secrets.rendezvousId, this.opts.insecure ? null : secrets.codeKey);
+    this.pair.setSecrets((this.opts.rendezvousPrefix ?? '') + secrets.rendezvousId, this.opts.insecure ? null : secrets.codeKey);
     // The first connection failing is exit 3 (relay-unreachable); later ones are retried.
     const sockets = await this.pair.openSockets(RELAY_CONNECT_TIMEOUT_MS);
     if (this.ending) return sockets.forEach((s) => s.destroy());

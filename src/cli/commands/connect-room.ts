@@ -1,0 +1,67 @@
+/**
+ * `videochat connect --room`: the options that make sense in a room, and running a
+ * RoomSession headless (NDJSON and/or progress lines). Interactive mode is the grid TUI
+ * (src/cli/ui/grid, issue 17): until it is wired here, an interactive room runs as
+ * headless does and says so once on stderr (runInteractiveRoom is the hook).
+ */
+import { UsageError } from '../../codec/errors.js';
+import type { CommandContext, RawOptions } from '../program.js';
+import { reconnectGiveUpSec } from '../session/reconnect.js';
+import { RoomSession } from '../room/room-session.js';
+import { attachRoomHumanLog, attachRoomNdjson } from '../room/room-log.js';
+import type { ConnectSettings } from './connect.js';
+
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Longest --name. */
+export const MAX_ROOM_NAME_CHARS = 64;
+
+/** The room part of the settings; a UsageError for an option a room cannot honour. */
+export function roomSettings(raw: RawOptions): { name?: string } {
+  const refuse = (what: string, why: string): never => {
+    throw new UsageError(`--room does not go with ${what}: ${why}`);
+  };
+  if (str(raw.peerProtocol) !== undefined && str(raw.peerProtocol) !== 'videochat') {
+    refuse(`--peer-protocol ${str(raw.peerProtocol)}`, 'the original client knows no rooms');
+  }
+  if (raw.insecure === true) refuse('--insecure', 'a room is always end-to-end encrypted');
+  if (str(raw.record) !== undefined) refuse('--record', 'recording a room is not supported');
+  if (str(raw.snapshot) !== undefined) refuse('--snapshot', 'a room has no single peer frame to save');
+  const name = str(raw.name);
+  if (name !== undefined && (name.length === 0 || name.length > MAX_ROOM_NAME_CHARS || /[\u0000-\u001f\u007f]/.test(name))) {
+    throw new UsageError(`--name must be 1 to ${MAX_ROOM_NAME_CHARS} printable characters`);
+  }
+  return name !== undefined ? { name } : {};
+}
+
+/** Runs the room session to its end; resolves to the exit status. */
+export async function runRoom(
+  settings: ConnectSettings, ffmpeg: string, ctx: CommandContext,
+  hooks: { started: (s: { hangup(why?: string): void }) => void },
+): Promise<number> {
+  const session = new RoomSession({
+    ...settings.call, ffmpeg, reconnect: false, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env),
+    ...(settings.room?.name ? { name: settings.room.name } : {}),
+  });
+  if (settings.json) attachRoomNdjson(session, ctx.stdout);
+  const interactive = !settings.headless;
+  if (settings.headless || interactive) attachRoomHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });
+  if (interactive) runInteractiveRoom(session, ctx);
+  if (settings.codeWarning) {
+    const message = settings.codeWarning;
+    session.once('connecting', () => session.emit('warning', { code: 'W_WEAK_CODE', message }));
+  }
+  const ended = session.run();
+  hooks.started(session);
+  const result = await ended;
+  return result.exitCode;
+}
+
+/**
+ * HOOK for the grid TUI (issue 17, src/cli/ui/grid): it subscribes to the RoomSessionEvents
+ * (member-frame, self-frame, member-level, member-joined/left, stats) and calls the
+ * RoomControls (setVideoSize per cell, setSelfView, setMuted, hangup). Not wired yet.
+ */
+function runInteractiveRoom(_session: RoomSession, ctx: CommandContext): void {
+  ctx.stderr.write('videochat: the room grid view is not built yet; the room runs without a picture (as --headless)\n');
+}
