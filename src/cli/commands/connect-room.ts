@@ -28,7 +28,7 @@ export function roomSettings(raw: RawOptions): { name?: string } {
   if (str(raw.record) !== undefined) refuse('--record', 'recording a room is not supported');
   if (str(raw.snapshot) !== undefined) refuse('--snapshot', 'a room has no single peer frame to save');
   const name = str(raw.name);
-  if (name !== undefined && (name.length === 0 || name.length > MAX_ROOM_NAME_CHARS || /[\u0000-\u001f\u007f]/.test(name))) {
+  if (name !== undefined && (name.length === 0 || name.length > MAX_ROOM_NAME_CHARS || [...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))) {
     throw new UsageError(`--name must be 1 to ${MAX_ROOM_NAME_CHARS} printable characters`);
   }
   return name !== undefined ? { name } : {};
