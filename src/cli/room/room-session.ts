@@ -36,6 +36,13 @@ import { RoomLink } from './room-link.js';
 import type { MemberInfo, MemberLeftReason, MemberStats, RoomControls, RoomEndReason, RoomSessionEvents, RoomStats } from './room-events.js';
 import { decodeRoomMedia, decodeRoomMessage, encodeRoomMedia, encodeRoomMessage, type RoomIntro } from './room-wire.js';
 
+/**
+ * TEST-ONLY: join the room of this code (its rendezvous id) while keeping the key of our own
+ * --session code: how a test puts a member with a wrong code into a room (a wrong code
+ * otherwise lands in an empty room of its own and waits, exit 4).
+ */
+export const TEST_ROOM_RENDEZVOUS_ENV = 'VIDEOCHAT_TEST_ROOM_RENDEZVOUS_CODE';
+
 /** Exit status of a room that was full (docs/contract.md, man page EXIT STATUS). */
 export const EXIT_ROOM_FULL = 10;
 /** How often `stats` is emitted. */
@@ -189,7 +196,9 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     const { host, videoPort, audioPort } = this.opts;
     this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
     const secrets = await deriveCodeSecrets(this.opts.session);
-    const code = ROOM_CODE_PREFIX + secrets.rendezvousId;
+    const testRendezvous = (this.opts.env ?? process.env)[TEST_ROOM_RENDEZVOUS_ENV];
+    const rendezvousId = testRendezvous ? (await deriveCodeSecrets(testRendezvous)).rendezvousId : secrets.rendezvousId;
+    const code = ROOM_CODE_PREFIX + rendezvousId;
     const [v, a] = await Promise.allSettled([
       openRelayChannel(host, videoPort, code, RELAY_CONNECT_TIMEOUT_MS),
       openRelayChannel(host, audioPort, code, RELAY_CONNECT_TIMEOUT_MS),
