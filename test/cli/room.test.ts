@@ -4,111 +4,26 @@
 // made of the daemon's Room class (test/helpers/room-relay.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { runClient, type ClientRun, type EventLine } from '../helpers/call.js';
-import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
-import { startRoomRelay, type RoomRelay } from '../helpers/room-relay.js';
-import { processTree, waitGone, describe as describePids, killLeft } from '../helpers/proc-tree.js';
-
-const FPS = 10;
-const DAEMON_DIST = fileURLToPath(new URL('../../dist/daemon/', import.meta.url));
-
-/** True once the built videochatd knows rooms (it has --max-room-size). */
-function daemonKnowsRooms(): boolean {
-  for (const f of ['options.js', 'cli.js', 'main.js', 'config.js']) {
-    const p = DAEMON_DIST + f;
-    if (existsSync(p) && readFileSync(p, 'utf8').includes('max-room-size')) return true;
-  }
-  return false;
-}
-
-interface Relay { videoPort: number; audioPort: number; tapped: Buffer[] | null; stop(): Promise<void> }
-
-async function startRelay(maxMembers = 8): Promise<Relay> {
-  if (daemonKnowsRooms()) {
-    const d: StartedDaemon = await startDaemon(['--log-level', 'warn', '--max-room-size', String(maxMembers)]);
-    return { videoPort: d.videoPort, audioPort: d.audioPort, tapped: null, stop: async () => { await d.stop(); } };
-  }
-  const r: RoomRelay = await startRoomRelay({ maxMembers });
-  return r;
-}
+import { runClient, type ClientRun } from '../helpers/call.js';
+import { processTree } from '../helpers/proc-tree.js';
+import {
+  ROOM_FPS as FPS, allGone, assertReceived, cpuSeconds, endedOf, idOf, killStarted, member as roomMember, sleep, startRelay, started, waitJoins,
+  type Members, type Relay,
+} from '../helpers/room-call.js';
 
 let relay: Relay;
 let n = 0;
 const code = (): string => `room-${process.pid}-${++n}-walnut-orbit-lantern`;
-const started: ClientRun[] = [];
+const member = (session: string, extra: string[] = []): ClientRun => roomMember(relay, session, extra);
 
 before(async () => {
   relay = await startRelay();
+  console.log(`relay: ${relay.kind}`);
 });
 after(async () => {
-  for (const c of started) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+  killStarted();
   await relay?.stop();
 });
-
-function member(session: string, extra: string[] = [], ports: { videoPort: number; audioPort: number } = relay): ClientRun {
-  const run = runClient([
-    'connect', '--room', '--headless', '--host', '127.0.0.1', '--video-port', String(ports.videoPort), '--audio-port', String(ports.audioPort),
-    '--session', session, '--video-in', 'test', '--audio-in', 'test', '--audio-out', 'none', '--json', '--size', '160x120', '--fps', String(FPS), ...extra,
-  ], {}, 90_000, { detached: true });
-  started.push(run);
-  return run;
-}
-
-function endedOf(run: ClientRun): EventLine {
-  const e = run.events.find((x) => x.event === 'ended');
-  assert.ok(e, `no ended event; stderr: ${run.stderr()}`);
-  return e;
-}
-
-const idOf = (run: ClientRun): number => run.events.find((e) => e.event === 'waiting')!.memberId as number;
-const joinedAt = (run: ClientRun, id: number): number | undefined => run.events.find((e) => e.event === 'member-joined' && e.memberId === id)?.ts;
-type Members = Array<{ id: number; videoFramesReceived: number; audioMsReceived: number; latencyMs: number | null }>;
-
-/** r received at least `share` of what s sent while both were in the room (video frames and audio ms). */
-function assertReceived(r: ClientRun, s: ClientRun, share = 0.8, until?: number): void {
-  const sid = idOf(s);
-  const er = endedOf(r);
-  const es = endedOf(s);
-  const from = joinedAt(r, sid);
-  assert.ok(from, `member ${idOf(r)} never saw ${sid} join`);
-  const to = until ?? Math.min(er.ts, es.ts);
-  const overlapSec = (to - from) / 1000;
-  const m = (er.members as Members).find((x) => x.id === sid);
-  assert.ok(m, `no member ${sid} in ${idOf(r)}'s ended.members: ${JSON.stringify(er.members)}`);
-  // What s actually sent per second while anyone listened (its camera may run a little under FPS).
-  const firstJoin = s.events.find((e) => e.event === 'member-joined')!.ts;
-  const sendSec = (es.ts - firstJoin) / 1000;
-  const fps = (es.videoFramesSent as number) / sendSec;
-  const audioRate = (es.audioMsSent as number) / sendSec;
-  const wantFrames = share * fps * overlapSec - 2;
-  const wantAudio = share * audioRate * overlapSec - 100;
-  assert.ok(m.videoFramesReceived >= wantFrames, `${idOf(r)} got ${m.videoFramesReceived} frames from ${sid}, want >= ${wantFrames.toFixed(1)} (${fps.toFixed(1)} fps x ${overlapSec.toFixed(1)} s)`);
-  assert.ok(m.audioMsReceived >= wantAudio, `${idOf(r)} got ${m.audioMsReceived} ms of audio from ${sid}, want >= ${wantAudio.toFixed(0)}`);
-}
-
-/** CPU seconds used by a process and its children, from /proc. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* gone */ }
-  }
-  return ticks / 100;
-}
-
-async function allGone(runs: ClientRun[]): Promise<void> {
-  const pids = runs.flatMap((r) => (r.child.pid ? processTree(r.child.pid) : []));
-  await Promise.all(runs.map((r) => r.exited));
-  const left = await waitGone(pids, 5000);
-  killLeft(left);
-  assert.deepEqual(left, [], `left behind: ${describePids(left)}`);
-}
 
 test('four members: each receives >= 80 % of every other member\'s frames and audio; the relay sees no code, no JPEG, no Opus', async () => {
   const session = code();
@@ -119,13 +34,11 @@ test('four members: each receives >= 80 % of every other member\'s frames and au
     runs.push(r);
   }
   // Everyone sees the three others (with what their INTRO said).
-  await Promise.all(runs.map(async (r) => {
-    for (let t = 0; t < 100 && r.events.filter((e) => e.event === 'member-joined').length < 3; t++) await new Promise((res) => setTimeout(res, 100));
-  }));
+  await Promise.all(runs.map((r) => waitJoins(r, 3)));
   // CPU per client (node + its ffmpeg children) over 4 s of a full room.
   const trees = runs.map((r) => processTree(r.child.pid!));
   const cpu0 = trees.map(cpuSeconds);
-  await new Promise((res) => setTimeout(res, 4000));
+  await sleep(4000);
   const cpu = trees.map((t, i) => (cpuSeconds(t) - cpu0[i]!) / 4);
   console.log(`cpu per client (share of one core, 3 others at 160x120@${FPS}): ${cpu.map((c) => c.toFixed(2)).join(' ')}`);
   const exits = await Promise.all(runs.map((r) => r.exited));
@@ -167,14 +80,14 @@ test('a late joiner and a killed member: keys rotate, the others are told within
   const b = member(session, ['--duration', '30']);
   await b.waitFor('member-joined');
   await a.waitFor('member-joined');
-  await new Promise((res) => setTimeout(res, 2500));
+  await sleep(2500);
   const epochOf = (r: ClientRun): number => r.events.filter((e) => e.event === 'stats').pop()!.senderEpoch as number;
   const epochBefore = epochOf(a);
   // A late joiner: everyone starts a new epoch (it cannot read what came before).
   const c = member(session, ['--duration', '30']);
   await c.waitFor('waiting');
-  for (let t = 0; t < 100 && c.events.filter((e) => e.event === 'member-joined').length < 2; t++) await new Promise((res) => setTimeout(res, 100));
-  await new Promise((res) => setTimeout(res, 2500));
+  await waitJoins(c, 2);
+  await sleep(2500);
   const epochJoined = epochOf(a);
   assert.ok(epochJoined > epochBefore, `a's epoch ${epochBefore} -> ${epochJoined} after c joined`);
   // b dies without a word (SIGKILL to it and its ffmpeg children).
@@ -189,7 +102,7 @@ test('a late joiner and a killed member: keys rotate, the others are told within
   }
   const receivedFromC = (): number => ((a.events.filter((e) => e.event === 'stats').pop()!.members as Members).find((m) => m.id === idOf(c))?.videoFramesReceived ?? 0);
   const atKill = receivedFromC();
-  await new Promise((res) => setTimeout(res, 3000));
+  await sleep(3000);
   assert.ok(epochOf(a) > epochJoined, `a's epoch ${epochJoined} -> ${epochOf(a)} after b left`);
   // a and c go on: c's frames keep arriving at a (>= 80 % of 3 s at FPS).
   assert.ok(receivedFromC() - atKill >= 0.8 * FPS * 3 - 3, `a got ${receivedFromC() - atKill} frames from c in the 3 s after the kill`);
