@@ -39,8 +39,8 @@ export type RoomStats = CallStats & { members: MemberStats[] };
 /** How a member left. */
 export type MemberLeftReason = 'left' | 'lost' | 'too-slow' | 'refused';
 
-/** A room can also end because it is full. */
-export type RoomEndReason = EndReason | 'room-full';
+/** Why a room session ended: a call's reasons, `room-full` among them. */
+export type RoomEndReason = EndReason;
 
 export interface RoomSessionEvents {
   connecting: SessionEvents['connecting'];

@@ -43,8 +43,6 @@ import { decodeRoomMedia, decodeRoomMessage, encodeRoomMedia, encodeRoomMessage,
  */
 export const TEST_ROOM_RENDEZVOUS_ENV = 'VIDEOCHAT_TEST_ROOM_RENDEZVOUS_CODE';
 
-/** Exit status of a room that was full (docs/contract.md, man page EXIT STATUS). */
-export const EXIT_ROOM_FULL = 10;
 /** How often `stats` is emitted. */
 export const ROOM_STATS_INTERVAL_MS = 1000;
 /** How often each member's audio level is emitted (`member-level`). */
@@ -595,7 +593,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       for (const l of [this.video, this.audio]) l?.end();
       await delay(open ? ROOM_BYE_FLUSH_MS : 0);
       for (const l of [this.video, this.audio]) l?.destroy();
-      const exitCode = reason === 'room-full' ? EXIT_ROOM_FULL : EXIT_CODES[reason];
+      const exitCode = EXIT_CODES[reason];
       const ended: Ended = { reason, exitCode, ...stats, ...(message ? { message } : {}) };
       this.emit('ended', ended);
       this.resolveRun?.(ended);

@@ -33,7 +33,9 @@ export type EndReason =
   | 'protocol'
   | 'media'
   | 'key-confirmation'
-  | 'reconnect-failed';
+  | 'reconnect-failed'
+  /** `--room` only: the room was full (src/cli/room). */
+  | 'room-full';
 
 /** Exit status for each `ended.reason` (docs/contract.md). */
 export const EXIT_CODES: Readonly<Record<EndReason, number>> = {
@@ -46,6 +48,7 @@ export const EXIT_CODES: Readonly<Record<EndReason, number>> = {
   media: 7,
   'key-confirmation': 8,
   'reconnect-failed': 9,
+  'room-full': 10,
 };
 
 /** What the peer told us about itself in its HELLO / setup messages. */
