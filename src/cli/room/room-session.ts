@@ -524,9 +524,13 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     // The same handshake code (`vcroom1-` + id): the other member reconnects with it too.
     const call = new CallSession({ ...this.opts, rendezvousPrefix: ROOM_CODE_PREFIX });
     this.fallback = call;
-    const forward = ['waiting', 'stats', 'warning', 'self-frame'] as const;
+    const forward = ['waiting', 'warning', 'self-frame'] as const;
     for (const name of forward) (call as unknown as EventEmitter).on(name, (...args: unknown[]) => (this as unknown as EventEmitter).emit(name, ...args));
     let peerId = 0;
+    const membersOf = (s: { videoFramesReceived: number; audioMsReceived: number; latencyMs: number | null }): MemberStats[] => (peerId
+      ? [{ id: peerId, videoFramesReceived: s.videoFramesReceived, audioMsReceived: s.audioMsReceived, latencyMs: s.latencyMs, present: true }]
+      : []);
+    call.on('stats', (s) => this.emit('stats', { ...s, members: membersOf(s) }));
     call.on('peer-joined', ({ peer }) => {
       peerId = 1;
       this.emit('member-joined', { memberId: peerId, member: peer as MemberInfo });
@@ -534,8 +538,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     call.on('video-frame', (f) => this.emit('member-frame', { memberId: 1, ...f }));
     call.on('peer-left', ({ reason }) => this.emit('member-left', { memberId: 1, reason: reason === 'bye' ? 'left' : 'lost' }));
     void call.run().then((ended) => {
-      const members: MemberStats[] = peerId ? [{ id: 1, videoFramesReceived: ended.videoFramesReceived, audioMsReceived: ended.audioMsReceived, latencyMs: ended.latencyMs }] : [];
-      const e = { ...ended, members } as Ended;
+      const e = { ...ended, members: membersOf(ended) } as Ended;
       this.emit('ended', e);
       this.resolveRun?.(e);
     });
