@@ -98,3 +98,43 @@ export async function startThrottleProxy(host: string, targetPorts: number[], bi
     },
   };
 }
+
+/** A transparent TCP proxy that keeps a copy of every byte both ways (a tap on the relay's wire). */
+export async function startTapProxy(host: string, targetPorts: number[]): Promise<ThrottleProxy & { tapped: Buffer[] }> {
+  const tapped: Buffer[] = [];
+  const servers: net.Server[] = [];
+  const sockets = new Set<net.Socket>();
+  const ports = new Map<number, number>();
+  for (const target of targetPorts) {
+    const server = net.createServer((client) => {
+      const relay = net.connect(target, host);
+      for (const [from, to] of [[client, relay], [relay, client]] as const) {
+        sockets.add(from);
+        from.setNoDelay(true);
+        from.on('error', () => undefined);
+        from.on('data', (d: Buffer) => {
+          tapped.push(Buffer.from(d));
+          if (!to.write(d)) {
+            from.pause();
+            to.once('drain', () => from.resume());
+          }
+        });
+        from.on('close', () => {
+          sockets.delete(from);
+          to.destroy();
+        });
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    servers.push(server);
+    ports.set(target, (server.address() as net.AddressInfo).port);
+  }
+  return {
+    ports, tapped,
+    stop: async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    },
+  };
+}
