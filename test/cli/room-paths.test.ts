@@ -63,6 +63,26 @@ test('a member behind a 0.4 Mbit/s bottleneck does not lower the others\' frame 
   }
 });
 
+test('H.264 video and PCM audio in a room of three', async () => {
+  const session = code();
+  const opts = ['--duration', '8', '--video-codec', 'h264', '--audio-codec', 'pcm'];
+  const runs: ClientRun[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = member(relay, session, opts);
+    await r.waitFor('waiting');
+    runs.push(r);
+  }
+  const exits = await Promise.all(runs.map((r) => r.exited));
+  exits.forEach((e, i) => assert.equal(e.code, 0, runs[i]!.stderr()));
+  for (const r of runs) {
+    for (const s of runs) if (r !== s) assertReceived(r, s);
+    const fpsIn = r.events.filter((e) => e.event === 'stats').map((e) => e.videoFpsIn as number);
+    // Two others at FPS each, decoded (H.264 decoders start at a keyframe).
+    assert.ok(Math.max(...fpsIn) >= 1.5 * FPS, `decoded fps ${fpsIn.join(',')}`);
+  }
+  await allGone(runs);
+});
+
 test('a full room: one clear line, exit 10 (room-full)', async () => {
   const small = await startRelay(2);
   try {

@@ -47,6 +47,8 @@ export const TEST_ROOM_RENDEZVOUS_ENV = 'VIDEOCHAT_TEST_ROOM_RENDEZVOUS_CODE';
 export const ROOM_STATS_INTERVAL_MS = 1000;
 /** How often each member's audio level is emitted (`member-level`). */
 export const MEMBER_LEVEL_INTERVAL_MS = 100;
+/** Keyframe requests of all members together are honoured at most this often. */
+export const KEYFRAME_REQUEST_MIN_MS = 500;
 /** Time BYE gets to leave before the sockets are torn down. */
 export const ROOM_BYE_FLUSH_MS = 300;
 /** The same warning code is emitted at most this often. */
@@ -106,6 +108,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   private durationArmed = false;
   private mediaRejectedWarned = 0;
   private droppedByRelay = 0;
+  private lastKeyframeAskMs = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly lastWarnAt = new Map<string, number>();
   private ending: Promise<Ended> | undefined;
@@ -158,6 +161,26 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       if (p.video) void p.video.setSize(size.width, size.height).catch(() => undefined);
       else if (p.present && p.joined) this.startVideoDecoder(p);
     }
+  }
+
+  /** We have no camera at all (`--video-in none`): not the same as turned off. */
+  get noCamera(): boolean {
+    return this.opts.videoIn.kind === 'none';
+  }
+
+  get noMic(): boolean {
+    return this.opts.audioIn.kind === 'none';
+  }
+
+  /** A room is always sealed end to end (pairwise keys, sender keys). */
+  get encrypted(): boolean {
+    return true;
+  }
+
+  /** Asks every member for a keyframe (after the tile size changed: H.264 decoders start over). */
+  requestKeyframe(): void {
+    if (this.fallback) return this.fallback.requestKeyframe();
+    this.video?.member.sendToAll(encodeRoomMessage({ type: 'keyframe-request' }));
   }
 
   /** Our sender epoch on the video connection (changes on every join and leave). */
@@ -332,6 +355,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     const p = ids.get(memberId);
     if (!p || !p.joined) return;
     if (msg.type === 'state' && link === this.video) this.emit('member-state', { memberId: p.videoId!, muted: msg.muted, cameraOff: msg.cameraOff });
+    if (msg.type === 'keyframe-request') this.keyframeWanted();
     // BYE: the relay's MEMBER_LEFT (reason left) follows at once; nothing to do before it.
   }
 
@@ -362,7 +386,9 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       this.stats.videoDecoded();
       if (p.present) this.emit('member-frame', { memberId: p.videoId!, width: f.width, height: f.height, data: f.data });
     });
-    vd.on('need-keyframe', () => undefined); // H.264: its sender's next keyframe (GOP 1 s) restarts it
+    vd.on('need-keyframe', () => {
+      if (p.videoId !== null) this.video?.member.sendTo(p.videoId, encodeRoomMessage({ type: 'keyframe-request' }));
+    });
     vd.on('warning', (w) => this.warn(w));
     vd.on('error', (e) => this.warn({ code: 'W_MEMBER_DECODE', message: `member ${p.videoId}: video decoding stopped: ${e.message}` } as MediaWarning));
     p.video = vd;
@@ -435,6 +461,14 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   }
 
   // ---- sending ----
+
+  /** A member asked for a keyframe: at most one every KEYFRAME_REQUEST_MIN_MS (every member may ask). */
+  private keyframeWanted(): void {
+    const now = Date.now();
+    if (now - this.lastKeyframeAskMs < KEYFRAME_REQUEST_MIN_MS) return;
+    this.lastKeyframeAskMs = now;
+    this.capture?.requestKeyframe();
+  }
 
   private ourIntro(): RoomIntro {
     const { videoIn, audioIn, width, height, fps, videoCodec, audioCodec } = this.opts;

@@ -40,6 +40,8 @@ export const RoomMessageType = {
   STATE: 0x02,
   /** We are leaving (UTF-8 reason); the relay's MEMBER_LEFT follows. */
   BYE: 0x03,
+  /** Send a keyframe soon (H.264: our decoder of your video starts over). No body. */
+  KEYFRAME_REQUEST: 0x04,
 } as const;
 
 /** Largest INTRO/STATE JSON accepted. */
@@ -59,7 +61,8 @@ export interface RoomIntro {
 export type RoomMessage =
   | { type: 'intro'; intro: RoomIntro }
   | { type: 'state'; muted: boolean; cameraOff: boolean }
-  | { type: 'bye'; reason: string };
+  | { type: 'bye'; reason: string }
+  | { type: 'keyframe-request' };
 
 const json = (type: number, value: unknown): Buffer => Buffer.concat([Buffer.of(type), Buffer.from(JSON.stringify(value), 'utf8')]);
 
@@ -68,6 +71,7 @@ export function encodeRoomMessage(msg: RoomMessage): Buffer {
     case 'intro': return json(RoomMessageType.INTRO, msg.intro);
     case 'state': return json(RoomMessageType.STATE, { muted: msg.muted, cameraOff: msg.cameraOff });
     case 'bye': return Buffer.concat([Buffer.of(RoomMessageType.BYE), Buffer.from(msg.reason.slice(0, 200), 'utf8')]);
+    case 'keyframe-request': return Buffer.of(RoomMessageType.KEYFRAME_REQUEST);
   }
 }
 
@@ -99,6 +103,7 @@ export function decodeRoomMessage(body: Buffer): RoomMessage | null {
   if (body.length < 1) return null;
   const type = body[0];
   if (type === RoomMessageType.BYE) return { type: 'bye', reason: body.subarray(1, 201).toString('utf8') };
+  if (type === RoomMessageType.KEYFRAME_REQUEST) return { type: 'keyframe-request' };
   if (type !== RoomMessageType.INTRO && type !== RoomMessageType.STATE) return null;
   if (body.length - 1 > MAX_ROOM_MESSAGE_BYTES) return null;
   let doc: unknown;
