@@ -105,6 +105,18 @@ test('a full room: one clear line, exit 10 (room-full)', async () => {
   }
 });
 
+test('alone in the room past --wait: exit 4 (no-peer), ended last with an empty members array', async () => {
+  const r = member(relay, code(), ['--wait', '2']);
+  const e = await r.exited;
+  assert.equal(e.code, 4, r.stderr());
+  const last = r.events[r.events.length - 1]!;
+  assert.equal(last.event, 'ended');
+  assert.equal(last.reason, 'no-peer');
+  assert.deepEqual(last.members, []);
+  assert.match(r.stderr(), /no one joined the room within 2 s/);
+  await allGone([r]);
+});
+
 test('options a room cannot honour: one usage line, exit 2', async () => {
   for (const [extra, what] of [
     [['--peer-protocol', 'original', '--session', 'ABC123'], /--room does not go with --peer-protocol original/],
