@@ -4,7 +4,10 @@
 // made of the daemon's Room class (test/helpers/room-relay.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { runClient, type ClientRun } from '../helpers/call.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ASOUNDRC, runClient, type ClientRun } from '../helpers/call.js';
+import { dominantIs1kHz, tempDir } from '../media/helpers.js';
 import { processTree } from '../helpers/proc-tree.js';
 import { startTapProxy } from '../helpers/throttle-proxy.js';
 import {
@@ -79,7 +82,9 @@ test('four members: each receives >= 80 % of every other member\'s frames and au
 
 test('a late joiner and a killed member: keys rotate, the others are told within 2 s and go on', async () => {
   const session = code();
-  const a = member(session, ['--duration', '14']);
+  // a plays the mix of the others through the real speaker child, into the ALSA file device.
+  const speakerOut = process.env.ROOM_SPEAKER_DEBUG ?? join(tempDir(), 'speaker.raw');
+  const a = roomMember(relay, session, ['--duration', '14', '--audio-out', 'speaker:tofile'], { ALSA_CONFIG_PATH: ASOUNDRC, VC_AUDIO_OUT: speakerOut });
   await a.waitFor('waiting');
   const b = member(session, ['--duration', '30']);
   await b.waitFor('member-joined');
@@ -118,8 +123,21 @@ test('a late joiner and a killed member: keys rotate, the others are told within
   const mb = (endA.members as Array<{ id: number; present: boolean }>).find((m) => m.id === bId);
   assert.equal(mb?.present, false, 'b is in ended.members as gone');
   assertReceived(a, c, 0.8, Math.min(endedOf(a).ts, endedOf(c).ts));
-  // c never received a key of what came before it; it has frames from a only from its join on.
   await allGone([a, b, c]);
+  assert.ok(!a.events.some((e) => e.event === 'warning' && e.code === 'W_AUDIO_OUT'), a.stderr());
+  const pcm = readFileSync(speakerOut);
+  assert.ok(pcm.length > 48_000 * 2 * 5, `the speaker got ${(pcm.length / 96_000).toFixed(1)} s`);
+  // The first seconds: b's tone; while b and c were both there the two tones add up (the mix),
+  // and once they are gone, silence.
+  assert.ok(dominantIs1kHz(pcm.subarray(0, 96_000 * 2)), 'the speaker plays the others\' 1 kHz tones');
+  const peaks: number[] = [];
+  for (let at = 0; at + 96_000 <= pcm.length; at += 96_000) {
+    let peak = 0;
+    for (let i = at; i < at + 96_000; i += 2) peak = Math.max(peak, Math.abs(pcm.readInt16LE(i)));
+    peaks.push(peak);
+  }
+  assert.ok(Math.max(...peaks) > 1.6 * peaks[1]!, `two members mixed: peaks per second ${peaks.join(' ')}`);
+  assert.equal(peaks[peaks.length - 1], 0, 'alone at the end: silence');
 });
 
 test('a member with a wrong code is refused by everyone: exit 8, no one\'s media', async () => {
