@@ -4,7 +4,8 @@
  */
 import { CommanderError } from 'commander';
 import { buildProgram, oneLineUsageError, type CommandContext, type CommandResult, type RawOptions } from './program.js';
-import { FatalError } from '../codec/errors.js';
+import { endReasonOf, exitStatusOf } from './exit-codes.js';
+import { LOG_LEVELS, parseChoice } from './options.js';
 
 type CommandModule = { run: (args: string[], options: RawOptions, ctx: CommandContext) => CommandResult };
 
@@ -17,17 +18,21 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   completion: () => import('./commands/completion.js'),
 };
 
-/** Prints a fatal error as one line (a stack only when VIDEOCHAT_DEBUG is set). */
-export function reportError(err: unknown, stderr: NodeJS.WritableStream, env: NodeJS.ProcessEnv): number {
-  if (err instanceof FatalError) {
-    stderr.write(`videochat: ${err.message}\n`);
-    if (env.VIDEOCHAT_DEBUG && err.stack) stderr.write(`${err.stack}\n`);
-    return err.exitCode;
-  }
-  const e = err as Error;
-  stderr.write(`videochat: internal error: ${e?.message ?? String(err)}\n`);
-  if (env.VIDEOCHAT_DEBUG && e?.stack) stderr.write(`${e.stack}\n`);
-  return 1;
+/** Prints a fatal error as one line (and its stack at --log-level debug) and gives its exit status. */
+export function reportError(err: unknown, stderr: NodeJS.WritableStream, debug: boolean): number {
+  const e = err as Error | undefined;
+  const known = endReasonOf(err) !== undefined;
+  stderr.write(`videochat: ${known ? '' : 'internal error: '}${e?.message ?? String(err)}\n`);
+  if (debug && e?.stack) stderr.write(`${e.stack}\n`);
+  return exitStatusOf(err);
+}
+
+/**
+ * Debug output was asked for in the environment: `VIDEOCHAT_LOG_LEVEL=debug` (read here too,
+ * for errors before the options are merged), or `VIDEOCHAT_DEBUG` set (its older spelling).
+ */
+export function debugInEnv(env: NodeJS.ProcessEnv): boolean {
+  return env.VIDEOCHAT_LOG_LEVEL?.trim() === 'debug' || !!env.VIDEOCHAT_DEBUG;
 }
 
 /** Runs `videochat` with `argv` (without node and script) and resolves to the exit status. */
@@ -35,8 +40,11 @@ export async function main(argv: string[], ctx: CommandContext = {
   stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env,
 }): Promise<number> {
   let result: CommandResult | undefined;
+  let debug = debugInEnv(ctx.env);
   const program = buildProgram(
     async (name, args, options) => {
+      const level = parseChoice(typeof options.logLevel === 'string' ? options.logLevel : 'info', LOG_LEVELS, '--log-level');
+      debug ||= level === 'debug';
       const load = COMMANDS[name];
       if (!load) throw new Error(`no such command: ${name}`);
       const mod = await load();
@@ -68,6 +76,6 @@ export async function main(argv: string[], ctx: CommandContext = {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return 2;
     }
-    return reportError(err, ctx.stderr, ctx.env);
+    return reportError(err, ctx.stderr, debug);
   }
 }

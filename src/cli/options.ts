@@ -32,6 +32,9 @@ export const SYMBOLS_CHOICES: readonly SymbolsChoice[] = ['auto', 'sextants', 'o
 /** `--peer-protocol`: ours (encrypted, adaptive) or the original VideoChat client's (docs/protocol.md). */
 export type PeerProtocol = 'videochat' | 'original';
 export const PEER_PROTOCOLS: readonly PeerProtocol[] = ['videochat', 'original'];
+/** `--log-level` of every command; debug adds the stack trace to a fatal error's one line. */
+export const LOG_LEVELS = ['info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Where video comes from. */
 export type VideoIn =

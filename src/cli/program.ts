@@ -10,8 +10,9 @@ import { loadConfig, envName, configPath, writtenKey, type ConfigValues } from '
 import { blameSource, recordSource } from './option-source.js';
 import {
   DEFAULT_AUDIO_PORT, DEFAULT_FPS, DEFAULT_HOST, DEFAULT_SIZE, DEFAULT_VIDEO_PORT, DEFAULT_WAIT_SEC,
-  DEFAULT_GRACE_SEC, DEFAULT_PEER_TIMEOUT_SEC, RENDER_CHOICES, COLORS_CHOICES, SYMBOLS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS,
+  DEFAULT_GRACE_SEC, DEFAULT_PEER_TIMEOUT_SEC, RENDER_CHOICES, COLORS_CHOICES, SYMBOLS_CHOICES, VIDEO_CODECS, AUDIO_CODECS, PEER_PROTOCOLS, LOG_LEVELS,
 } from './options.js';
+import { exitStatusSummary } from './exit-codes.js';
 import { VERSION } from './version.js';
 import { UsageError } from '../codec/errors.js';
 
@@ -198,8 +199,8 @@ export function buildProgram(
     .version(VERSION, '-V, --version', 'print the version and exit')
     .helpOption('-h, --help', 'show help')
     .addHelpText('after', `
-Exit status: 0 hangup, 2 usage, 3 relay-unreachable, 4 no-peer, 5 peer-lost, 6 protocol,
-7 media, 8 key-confirmation, 9 reconnect-failed, 10 room-full (--room).
+Exit status: ${exitStatusSummary()}.
+Debug output: --log-level debug on any command (or VIDEOCHAT_LOG_LEVEL=debug, VIDEOCHAT_DEBUG=1).
 Defaults come from flags, then VIDEOCHAT_<OPTION> variables, then ${configPath(env)}.
 See videochat(1).`);
 
@@ -265,5 +266,9 @@ See videochat(1).`);
     .argument('<shell>', 'bash | zsh | fish')
     .action(action('completion'));
 
+  // One way to ask for debug output, as videochatd has it.
+  for (const cmd of program.commands) {
+    cmd.addOption(opt('--log-level <level>', `${LOG_LEVELS.join(' | ')}: debug also prints the stack trace of a fatal error (default: info)`));
+  }
   return program;
 }

@@ -27,10 +27,12 @@ export const TCP_KEEPALIVE_IDLE_MS = 60_000;
  * `E_TOO_MANY_PENDING`: --max-pending-handshakes; `E_IP_CONN_LIMIT`: --max-connections-per-ip;
  * `E_IP_RATE_LIMIT`: --max-connection-rate-per-ip; `E_IP_PENDING_LIMIT`: one address holds its
  * share (PENDING_SHARE_PER_IP) of --max-pending-handshakes; `E_FD_LIMIT`: no handler has a file
- * descriptor left for the pair (RLIMIT_NOFILE).
+ * descriptor left for the pair (RLIMIT_NOFILE). `E_HANDSHAKE_ROOM_CODE`: a code with the
+ * reserved room prefix (`vcroom1-`) that is not the prefix and 64 lower-case hex characters.
  */
 export type RejectReason =
   | HandshakeError['code']
+  | 'E_HANDSHAKE_ROOM_CODE'
   | 'E_TOO_MANY_WAITING'
   | 'E_TOO_MANY_PAIRS'
   | 'E_TOO_MANY_PENDING'
@@ -63,6 +65,8 @@ export class Ticket {
   private readonly pending: ConnectionCounter;
   private readonly connections: ConnectionCounter;
   private readonly key: string;
+  /** Runs when a pending share taken again (a room member's HELLO) is given back. */
+  private onPendingReleased: (() => void) | undefined;
 
   constructor(key: string, socket: Socket, pending: ConnectionCounter, connections: ConnectionCounter) {
     this.key = key;
@@ -78,6 +82,21 @@ export class Ticket {
     if (!this.pendingHeld) return;
     this.pendingHeld = false;
     this.pending.release(this.key);
+    const released = this.onPendingReleased;
+    this.onPendingReleased = undefined;
+    released?.();
+  }
+
+  /**
+   * Takes the address's pending share again, until handshakeDone() (a room member: its
+   * HELLO is the rest of its handshake). False when the address holds its whole share.
+   */
+  holdPendingAgain(onReleased: () => void): boolean {
+    if (this.pendingHeld || !this.connectionHeld) return false;
+    if (!this.pending.acquire(this.key)) return false;
+    this.pendingHeld = true;
+    this.onPendingReleased = onReleased;
+    return true;
   }
 
   /** The socket now belongs to a pair: the pair's end releases the ticket, not the close. */
@@ -108,6 +127,8 @@ export class Admission {
   /** Handshakes in progress per address, against its share of --max-pending-handshakes. */
   private readonly pendingPerIp: ConnectionCounter;
   private readonly handshaking = new Set<Socket>();
+  /** Room members whose HELLO has not arrived yet: the rest of their handshake is pending. */
+  private helloPending = 0;
 
   constructor(opts: AdmissionOptions, telemetry: Telemetry) {
     this.opts = opts;
@@ -117,9 +138,21 @@ export class Admission {
     this.pendingPerIp = new ConnectionCounter(Math.max(1, Math.ceil(opts.maxPendingHandshakes * PENDING_SHARE_PER_IP)));
   }
 
-  /** Handshakes being read right now. */
+  /** Handshakes being read right now (room members' HELLOs included). */
   get pending(): number {
-    return this.handshaking.size;
+    return this.handshaking.size + this.helloPending;
+  }
+
+  /**
+   * A room member goes to its handler with its HELLO still to come: until it arrives (the
+   * caller's handshakeDone()) it holds a pending handshake, globally and in its address's
+   * share, so a slow-loris HELLO is bounded like a slow-loris handshake. Null, or why not.
+   */
+  holdHello(ticket: Ticket): RejectReason | null {
+    if (this.pending >= this.opts.maxPendingHandshakes) return 'E_TOO_MANY_PENDING';
+    if (!ticket.holdPendingAgain(() => this.helloPending--)) return 'E_IP_PENDING_LIMIT';
+    this.helloPending++;
+    return null;
   }
 
   /**
@@ -135,7 +168,7 @@ export class Admission {
       this.telemetry.fdExhausted('accept');
       return this.reject(channel, socket, 'E_FD_LIMIT');
     }
-    if (this.handshaking.size >= this.opts.maxPendingHandshakes) return this.reject(channel, socket, 'E_TOO_MANY_PENDING');
+    if (this.pending >= this.opts.maxPendingHandshakes) return this.reject(channel, socket, 'E_TOO_MANY_PENDING');
     if (!this.pendingPerIp.acquire(ipKey)) return this.reject(channel, socket, 'E_IP_PENDING_LIMIT');
     if (!this.perIp.acquire(ipKey)) {
       this.pendingPerIp.release(ipKey);

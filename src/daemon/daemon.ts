@@ -6,7 +6,7 @@
  */
 import net, { type Server, type Socket } from 'node:net';
 import type { Channel } from './ipc.js';
-import { Admission, CHANNELS, TCP_KEEPALIVE_IDLE_MS, type Ticket } from './admission.js';
+import { Admission, CHANNELS, remoteOf, TCP_KEEPALIVE_IDLE_MS, type Ticket } from './admission.js';
 import { LIMITS_PRUNE_INTERVAL_MS } from './limits.js';
 import { alwaysLogger, SessionHasher, type Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
@@ -20,6 +20,18 @@ import { PoolPlacement } from './placement-pool.js';
 import { ForkPerPairPlacement } from './placement-fork.js';
 import { Telemetry } from './telemetry.js';
 import { WaitingRoom } from './waiting-room.js';
+import type { HandshakeResult } from '../codec/handshake.js';
+import { ROOM_CODE_PREFIX } from '../codec/room/constants.js';
+
+const ROOM_PREFIX_BYTES = Buffer.from(ROOM_CODE_PREFIX, 'ascii');
+/** A room code: the prefix, then a rendezvous id (64 lower-case hex characters). */
+const ROOM_CODE_RE = /^[0-9a-f]{64}$/;
+
+/** 'room': a well-formed room code; 'bad': the reserved prefix with anything else; null: not a room code. */
+export function roomCodeKind(code: Buffer): 'room' | 'bad' | null {
+  if (code.length < ROOM_PREFIX_BYTES.length || !code.subarray(0, ROOM_PREFIX_BYTES.length).equals(ROOM_PREFIX_BYTES)) return null;
+  return ROOM_CODE_RE.test(code.subarray(ROOM_PREFIX_BYTES.length).toString('latin1')) ? 'room' : 'bad';
+}
 
 export { BindError, DirectoryStartError } from './exit-codes.js';
 export { LISTEN_BACKLOG_CONNECTIONS, type ListeningInfo } from './listen.js';
@@ -44,6 +56,8 @@ export class RelayDaemon {
   private metricsEndpoint: MetricsEndpoint | undefined;
   private limitsTimer: NodeJS.Timeout | undefined;
   private nextPairId = 1;
+  private nextMemberKey = 1;
+  private readonly hasher = new SessionHasher();
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
   /** Settles once the daemon has shut down. */
@@ -56,12 +70,13 @@ export class RelayDaemon {
     this.telemetry = new Telemetry(log, { cluster: opts.cluster !== undefined });
     this.admission = new Admission(opts, this.telemetry);
     this.placement = opts.forkPerPair ? new ForkPerPairPlacement() : new PoolPlacement(opts.handlers);
+    this.placement.roomSettings = { maxMembers: opts.maxRoomSize, helloTimeoutMs: opts.handshakeTimeoutMs };
     const c = opts.cluster;
     const cluster = c && { redisUrl: c.redisUrl, secret: c.secret, listenHost: c.host ?? opts.host, listenPort: c.port, advertiseHost: c.advertiseHost };
     const roomOpts = { maxWaiting: opts.maxWaiting, waitTimeoutMs: opts.waitTimeoutMs, maxBufferBytes: opts.maxBufferBytes, ...(cluster ? { cluster } : {}) };
-    this.room = new WaitingRoom(roomOpts, this.telemetry, new SessionHasher(), {
+    this.room = new WaitingRoom(roomOpts, this.telemetry, this.hasher, {
       stopping: () => this.stopping !== undefined,
-      refusal: (session) => (this.placement.activePairs >= opts.maxPairs ? 'E_TOO_MANY_PAIRS' : !this.placement.hasRoom(session) ? 'E_FD_LIMIT' : null),
+      refusal: (session) => (this.placement.loadWith(1, 0) > opts.maxPairs ? 'E_TOO_MANY_PAIRS' : !this.placement.hasRoom(session) ? 'E_FD_LIMIT' : null),
       place: (channel, session, sockets, rests, tickets) => this.place(channel, session, sockets, rests, tickets),
       reject: (channel, socket, reason) => this.admission.reject(channel, socket, reason),
     });
@@ -69,6 +84,8 @@ export class RelayDaemon {
     // The pair's end (or its refusal) gives its clients' places back to their addresses.
     this.placement.on('pair-ended', (pair) => pair.tickets.forEach((t) => t.release()));
     this.placement.on('pair-refused', (pair) => pair.tickets.forEach((t) => t.release()));
+    // A member's HELLO arrived: its handshake is complete.
+    this.placement.on('member-joined', (_room, m) => m.member.ticket.handshakeDone());
   }
 
   /** Counters and gauges (as scraped from --metrics-port). */
@@ -96,6 +113,7 @@ export class RelayDaemon {
         this.metricsEndpoint = new MetricsEndpoint(this.telemetry, {
           waiting: (channel) => this.room.count(channel),
           activePairs: (channel) => p.activeByChannel(channel),
+          rooms: (channel) => p.roomsByChannel(channel),
           handlers: () => p.handlerCount,
           ...(cluster ? { directoryUp: () => cluster.directoryUp } : {}),
         });
@@ -131,7 +149,7 @@ export class RelayDaemon {
     // make a duplicate JSON key.
     const { pid: _pid, ...fields } = info;
     const handlers = this.opts.forkPerPair ? 'fork-per-pair' : this.opts.handlers;
-    alwaysLogger(this.log).info({ ...fields, host: this.opts.host ?? null, handlers, maxPairs: this.opts.maxPairs }, 'listening');
+    alwaysLogger(this.log).info({ ...fields, host: this.opts.host ?? null, handlers, maxPairs: this.opts.maxPairs, maxRoomSize: this.opts.maxRoomSize }, 'listening');
     return info;
   }
 
@@ -152,13 +170,13 @@ export class RelayDaemon {
     // Listeners close before the line is printed: whoever sees 'shutting down' can rely on new
     // connections being refused.
     for (const s of this.servers.values()) s.close();
-    this.log.info({ signal: signal ?? null, activePairs: this.placement.activePairs, waiting: this.room.count() }, 'shutting down');
+    this.log.info({ signal: signal ?? null, activePairs: this.placement.activePairs, rooms: this.placement.activeRooms, roomMembers: this.placement.activeMembers, waiting: this.room.count() }, 'shutting down');
     clearInterval(this.limitsTimer);
     this.telemetry.flush(Infinity);
     this.admission.closeAll();
     this.room.closeAll();
     if (!(await this.drained(this.opts.drainTimeoutMs))) {
-      this.log.warn({ activePairs: this.placement.activePairs }, 'drain timeout reached: closing active pairs');
+      this.log.warn({ activePairs: this.placement.activePairs, roomMembers: this.placement.activeMembers }, 'drain timeout reached: closing active pairs');
       this.placement.cut();
       await this.drained(CUT_REPORT_GRACE_MS);
     }
@@ -172,7 +190,7 @@ export class RelayDaemon {
 
   private async drained(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.placement.activePairs > 0) {
+    while (this.placement.activePairs > 0 || this.placement.activeMembers > 0) {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - Date.now()))));
     }
@@ -183,7 +201,34 @@ export class RelayDaemon {
     // Errors surface as 'close'; without a listener an ECONNRESET would crash the daemon.
     socket.on('error', () => {});
     if (this.stopping) return void socket.destroy();
-    this.admission.accept(channel, socket, this.room.count(), (ch, s, hs, ticket) => void this.room.enter(ch, s, hs, ticket));
+    this.admission.accept(channel, socket, this.room.count(), (ch, s, hs, ticket) => {
+      const kind = roomCodeKind(hs.code);
+      if (kind === null) return void this.room.enter(ch, s, hs, ticket);
+      if (kind === 'bad') return this.admission.reject(ch, s, 'E_HANDSHAKE_ROOM_CODE');
+      this.joinRoom(ch, s, hs, ticket);
+    });
+  }
+
+  /**
+   * A `vcroom1-` handshake: the member goes to its room (one per code and port) in a handler
+   * process, never waiting here. It counts as half a pair against --max-pairs and holds its
+   * place in its address's limits until its connection ends.
+   */
+  private joinRoom(channel: Channel, socket: Socket, hs: HandshakeResult, ticket: Ticket): void {
+    // Hold what it sends in the socket (then the kernel) until the handler takes it.
+    socket.pause();
+    if (this.stopping) return void socket.destroy();
+    const session = this.hasher.hash(hs.code);
+    const roomKey = `${channel}:${hs.code.toString('latin1')}`;
+    if (this.placement.loadWith(0, 1) > this.opts.maxPairs) return this.admission.reject(channel, socket, 'E_TOO_MANY_PAIRS');
+    const refusal = this.placement.memberRefusal(roomKey, session);
+    if (refusal) {
+      this.telemetry.fdExhausted('handler');
+      return this.admission.reject(channel, socket, refusal);
+    }
+    const pending = this.admission.holdHello(ticket);
+    if (pending) return this.admission.reject(channel, socket, pending);
+    this.placement.placeMember({ memberKey: this.nextMemberKey++, channel, session, roomKey, socket, rest: hs.rest, ticket, remote: remoteOf(socket), since: Date.now() });
   }
 
   /** Hands a pair (both sockets, the bytes already read from each) to a handler. */

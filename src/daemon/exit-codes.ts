@@ -21,7 +21,7 @@ export const DAEMON_EXIT = {
 /** Exit status 3: a port could not be bound. */
 export class BindError extends FatalError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('E_BIND', message, DAEMON_EXIT.bind, 'bind', options);
+    super('E_BIND', message, options);
     this.name = 'BindError';
   }
 }
@@ -29,7 +29,7 @@ export class BindError extends FatalError {
 /** Exit status 4: --redis was given and Redis could not be reached at start. */
 export class DirectoryStartError extends FatalError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('E_REDIS', message, DAEMON_EXIT.redis, 'redis', options);
+    super('E_REDIS', message, options);
     this.name = 'DirectoryStartError';
   }
 }

@@ -7,8 +7,9 @@
  * argv: `--single-pair` = exit after the one pair it gets (`--fork-per-pair`).
  */
 import type { Socket } from 'node:net';
-import { PROGRESS_INTERVAL_MS, type FromHandler, type PairEndedMessage, type PairEndReason, type ToHandler } from './ipc.js';
+import { PROGRESS_INTERVAL_MS, type FromHandler, type MemberEndReason, type MemberMessage, type PairEndedMessage, type PairEndReason, type ToHandler } from './ipc.js';
 import { relayPair, type Relay } from './relay.js';
+import { Room, type MemberEndReason as RoomEndReason, type RoomStats } from './room/room.js';
 
 import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
 
@@ -33,6 +34,14 @@ const reported = new Map<number, [number, number]>();
 const abandoned = new Map<number, NodeJS.Timeout>();
 let servedPairs = 0;
 
+/** Rooms of this handler by the daemon's room id, and what each had reported so far. */
+interface HandlerRoom {
+  room: Room;
+  reported: RoomStats;
+}
+const rooms = new Map<number, HandlerRoom>();
+const ZERO_STATS: RoomStats = { envelopesIn: 0, bytesIn: 0, envelopesOut: 0, misrouted: 0, droppedForReceivers: 0 };
+
 function send(msg: FromHandler, then?: () => void): void {
   if (!process.connected) {
     then?.();
@@ -55,7 +64,7 @@ let exiting = false;
 
 /** In single-pair mode, leave once the pair is over (after its end report is flushed). */
 function maybeExit(): void {
-  if (exiting || !singlePair || servedPairs === 0 || relays.size > 0 || assembling.size > 0) return;
+  if (exiting || !singlePair || servedPairs === 0 || relays.size > 0 || assembling.size > 0 || rooms.size > 0) return;
   exiting = true;
   process.exit(0);
 }
@@ -154,8 +163,87 @@ function onAbort(pairId: number): void {
   endAssembling(pairId, a, 'pair aborted by the daemon');
 }
 
+/** The room's own words for an end, as the daemon counts them. */
+function memberEndReason(reason: RoomEndReason | 'full' | undefined): MemberEndReason {
+  if (reason === undefined) return 'lost';
+  return reason === 'closed' ? 'shutdown' : reason;
+}
+
+/** Deltas of a room's counters since its last report, or null when nothing moved. */
+function roomDelta(id: number, r: HandlerRoom): [number, number, number, number, number, number] | null {
+  const now = r.room.stats;
+  const was = r.reported;
+  if (now.envelopesIn === was.envelopesIn && now.envelopesOut === was.envelopesOut && now.droppedForReceivers === was.droppedForReceivers && now.misrouted === was.misrouted) return null;
+  r.reported = now;
+  return [id, now.envelopesIn - was.envelopesIn, now.bytesIn - was.bytesIn, now.envelopesOut - was.envelopesOut, now.misrouted - was.misrouted, now.droppedForReceivers - was.droppedForReceivers];
+}
+
+/** Per room, what the handler knows of each of its sockets: why it ended, its member key and id. */
+const roomSockets = new WeakMap<Room, { reasons: WeakMap<object, RoomEndReason | 'full'>; keys: WeakMap<object, number>; ids: WeakMap<object, number> }>();
+
+function openRoom(roomId: number, msg: MemberMessage): HandlerRoom {
+  const room = new Room({ maxMembers: msg.maxMembers, helloTimeoutMs: msg.helloTimeoutMs });
+  const entry: HandlerRoom = { room, reported: ZERO_STATS };
+  const reasons = new WeakMap<object, RoomEndReason | 'full'>();
+  const keys = new WeakMap<object, number>();
+  const ids = new WeakMap<object, number>();
+  room.on('socket-joined', (socket, memberId) => {
+    ids.set(socket, memberId);
+    const memberKey = keys.get(socket);
+    if (memberKey !== undefined) send({ type: 'member-joined', roomId, memberKey, memberId });
+  });
+  room.on('socket-ended', (socket, reason) => {
+    if (!reasons.has(socket)) reasons.set(socket, reason);
+  });
+  room.on('empty', () => {
+    if (rooms.get(roomId) !== entry) return;
+    const delta = roomDelta(roomId, entry);
+    if (delta) send({ type: 'room-progress', rooms: [delta] });
+    rooms.delete(roomId);
+  });
+  roomSockets.set(room, { reasons, keys, ids });
+  rooms.set(roomId, entry);
+  return entry;
+}
+
+/** A room member's socket: into its room (opened on its first member). */
+function onMember(msg: MemberMessage, socket: Socket | undefined): void {
+  const { roomId, memberKey } = msg;
+  if (!socket) {
+    // The handle did not survive the transfer (the client closed meanwhile).
+    send({ type: 'member-ended', roomId, memberKey, reason: 'lost', memberId: null });
+    return;
+  }
+  socket.on('error', () => {});
+  const entry = rooms.get(roomId) ?? openRoom(roomId, msg);
+  const maps = roomSockets.get(entry.room)!;
+  maps.keys.set(socket, memberKey);
+  socket.once('close', () => {
+    const memberId = maps.ids.get(socket) ?? null;
+    send({ type: 'member-ended', roomId, memberKey, reason: memberEndReason(maps.reasons.get(socket)), memberId });
+  });
+  send({ type: 'member-admitted', roomId, memberKey });
+  entry.room.admit(socket, toBuffer(msg.rest));
+}
+
 process.on('message', (msg: ToHandler, handle?: unknown) => {
   switch (msg.type) {
+    case 'member':
+      {
+        const sock = handle as Socket | undefined;
+        if (sock && msg.remote !== undefined) {
+          const got = `${sock.remoteAddress ?? ''}:${sock.remotePort ?? ''}`;
+          if (got !== msg.remote && sock.remotePort !== undefined) {
+            process.stderr.write(`handle mismatch: room ${msg.roomId} member ${msg.memberKey} expected ${msg.remote} got ${got}\n`);
+            sock.on('error', () => {});
+            sock.destroy();
+            onMember(msg, undefined);
+            break;
+          }
+        }
+        onMember(msg, sock);
+      }
+      break;
     case 'side':
       {
         // The handle must be the client the daemon paired (a lost or reordered handle must
@@ -184,6 +272,7 @@ process.on('message', (msg: ToHandler, handle?: unknown) => {
     case 'cut':
       for (const r of relays.values()) r.cut();
       for (const id of [...assembling.keys()]) onAbort(id);
+      for (const r of [...rooms.values()]) r.room.close();
       break;
   }
 });
@@ -191,6 +280,7 @@ process.on('message', (msg: ToHandler, handle?: unknown) => {
 // The daemon is gone (exited, crashed, SIGKILLed): drop every connection and leave.
 process.on('disconnect', () => {
   for (const r of relays.values()) r.destroy('handler-died');
+  for (const r of rooms.values()) r.room.close();
   process.exit(0);
 });
 
@@ -203,6 +293,12 @@ const progress = setInterval(() => {
     pairs.push([id, r.bytes01, r.bytes10]);
   }
   if (pairs.length > 0) send({ type: 'progress', pairs });
+  const deltas: [number, number, number, number, number, number][] = [];
+  for (const [id, r] of rooms) {
+    const d = roomDelta(id, r);
+    if (d) deltas.push(d);
+  }
+  if (deltas.length > 0) send({ type: 'room-progress', rooms: deltas });
 }, PROGRESS_INTERVAL_MS);
 progress.unref();
 

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { Supervisor, type ProcessDeath } from '../proc/supervisor.js';
-import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_KILL_MS, HEARTBEAT_STALL_MS, type Channel, type FromHandler, type ToHandler } from './ipc.js';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_KILL_MS, HEARTBEAT_STALL_MS, type Channel, type FromHandler, type RoomMessage, type ToHandler } from './ipc.js';
 import { openFds, pairCapacity, readNofile } from './fd-limits.js';
 
 /** Restarts of one pool slot allowed per HANDLER_RESTART_WINDOW_MS before it gives up. */
@@ -36,6 +36,8 @@ export interface HandlerProcessEvents {
   ready: [pid: number | undefined];
   /** A pair message from it (or from its previous child, whose last words may come late). */
   message: [msg: Extract<FromHandler, { type: 'pair-started' | 'progress' | 'pair-ended' }>];
+  /** A room message from it (members admitted, joined, ended; room counters). */
+  'room-message': [msg: RoomMessage];
   stalled: [pid: number | undefined, silentMs: number];
   recovered: [pid: number | undefined];
   killed: [pid: number | undefined, silentMs: number];
@@ -81,6 +83,8 @@ export class HandlerProcess extends EventEmitter<HandlerProcessEvents> {
   child: ChildProcess | undefined;
   ready = false;
   readonly pairs = new Set<number>();
+  /** Room members handed to it and not yet ended (one descriptor each, half a pair). */
+  members = 0;
   /** Pairs it can hold within its descriptor limit (measured when it is ready). */
   capacity = Infinity;
   /**
@@ -134,7 +138,12 @@ export class HandlerProcess extends EventEmitter<HandlerProcessEvents> {
 
   /** Usable with a descriptor to spare for one more pair. */
   get hasRoom(): boolean {
-    return this.usable && this.pairs.size < this.capacity;
+    return this.usable && this.pairs.size + Math.ceil(this.members / 2) < this.capacity;
+  }
+
+  /** Usable with a descriptor to spare for one more room member. */
+  get hasRoomForMember(): boolean {
+    return this.usable && this.pairs.size + Math.ceil((this.members + 1) / 2) <= this.capacity;
   }
 
   start(): void {
@@ -199,6 +208,36 @@ export class HandlerProcess extends EventEmitter<HandlerProcessEvents> {
     }
   }
 
+  /**
+   * Sends a room member's socket (and the bytes already read from it); the caller checked
+   * `ready`. `failed` runs if the handle cannot be sent (the socket is closed then).
+   */
+  handOverMember(m: { roomId: number; memberKey: number; socket: Socket; rest: Buffer; maxMembers: number; helloTimeoutMs: number }, failed: () => void): void {
+    const child = this.child!;
+    const { socket } = m;
+    const rest = Buffer.concat([m.rest, detachForHandover(socket)]);
+    const msg: ToHandler = {
+      type: 'member',
+      roomId: m.roomId,
+      memberKey: m.memberKey,
+      rest,
+      remote: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`,
+      maxMembers: m.maxMembers,
+      helloTimeoutMs: m.helloTimeoutMs,
+    };
+    const fail = (): void => {
+      socket.destroy();
+      failed();
+    };
+    try {
+      child.send(msg, socket, { keepOpen: false }, (err) => {
+        if (err) fail();
+      });
+    } catch {
+      fail();
+    }
+  }
+
   private onMessage(child: ChildProcess, msg: FromHandler): void {
     // (A dead child's last messages may still arrive after its replacement spawned.)
     if (this.child === child) this.unanswered = 0;
@@ -207,6 +246,10 @@ export class HandlerProcess extends EventEmitter<HandlerProcessEvents> {
       this.emit('recovered', child.pid);
     }
     if (msg.type === 'pong') return;
+    if (msg.type === 'member-admitted' || msg.type === 'member-joined' || msg.type === 'member-ended' || msg.type === 'room-progress') {
+      this.emit('room-message', msg);
+      return;
+    }
     if (msg.type !== 'ready') {
       this.emit('message', msg);
       return;

@@ -38,7 +38,25 @@ export interface PingMessage {
   seq: number;
 }
 
-export type ToHandler = SideMessage | AbortMessage | CutMessage | PingMessage;
+/**
+ * Daemon -> handler: a member of a room (its handshake carried a `vcroom1-` code), with the
+ * bytes already read past its handshake. The handler keeps one Room per `roomId`.
+ */
+export interface MemberMessage {
+  type: 'member';
+  roomId: number;
+  /** The daemon's id of this connection (not the member id the room gives it). */
+  memberKey: number;
+  rest: Uint8Array;
+  /** `address:port` of the client as the acceptor saw it (checked like a pair's side). */
+  remote?: string;
+  /** --max-room-size. */
+  maxMembers: number;
+  /** How long the member has to send its HELLO (--handshake-timeout). */
+  helloTimeoutMs: number;
+}
+
+export type ToHandler = SideMessage | AbortMessage | CutMessage | PingMessage | MemberMessage;
 
 /** Handler -> daemon: ready to take pairs. */
 export interface ReadyMessage {
@@ -75,7 +93,57 @@ export interface PongMessage {
   seq: number;
 }
 
-export type FromHandler = ReadyMessage | PairStartedMessage | PairEndedMessage | ProgressMessage | PongMessage;
+/** Why a room member's connection ended (a closed list: metrics label `reason`). */
+export type MemberEndReason =
+  | 'left'
+  | 'lost'
+  | 'too-slow'
+  | 'framing'
+  | 'control-flood'
+  | 'hello-timeout'
+  | 'full'
+  | 'shutdown'
+  | 'handler-died'
+  | 'errory';
+
+export const MEMBER_END_REASONS: readonly MemberEndReason[] = ['left', 'lost', 'too-slow', 'framing', 'control-flood', 'hello-timeout', 'full', 'shutdown', 'handler-died', 'errory'];
+
+/** Handler -> daemon: a member's socket arrived and its room took it. */
+export interface MemberAdmittedMessage {
+  type: 'member-admitted';
+  roomId: number;
+  memberKey: number;
+}
+
+/** Handler -> daemon: a member sent its HELLO and got its member id. */
+export interface MemberJoinedMessage {
+  type: 'member-joined';
+  roomId: number;
+  memberKey: number;
+  memberId: number;
+}
+
+/** Handler -> daemon: a member's socket is closed. */
+export interface MemberEndedMessage {
+  type: 'member-ended';
+  roomId: number;
+  memberKey: number;
+  reason: MemberEndReason;
+  memberId: number | null;
+}
+
+/**
+ * Handler -> daemon: what its rooms did since the last report (deltas):
+ * [roomId, envelopesIn, bytesIn, envelopesOut, misrouted, droppedForReceivers].
+ */
+export interface RoomProgressMessage {
+  type: 'room-progress';
+  rooms: [number, number, number, number, number, number][];
+}
+
+export type RoomMessage = MemberAdmittedMessage | MemberJoinedMessage | MemberEndedMessage | RoomProgressMessage;
+
+export type FromHandler = ReadyMessage | PairStartedMessage | PairEndedMessage | ProgressMessage | PongMessage | RoomMessage;
 
 /** How often the daemon pings each handler. */
 export const HEARTBEAT_INTERVAL_MS = 1000;

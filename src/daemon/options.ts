@@ -6,6 +6,7 @@ import { availableParallelism, hostname, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../codec/errors.js';
+import { DEFAULT_MAX_ROOM_MEMBERS, MAX_ROOM_MEMBERS_LIMIT } from '../codec/room/constants.js';
 
 /** Default TCP port of the video channel (the original server's). */
 export const DEFAULT_VIDEO_PORT = 12345;
@@ -88,6 +89,8 @@ export interface DaemonOptions {
   /** Bytes held for a client with no peer yet before the daemon stops reading it. */
   maxBufferBytes: number;
   drainTimeoutMs: number;
+  /** Most members of one room (`vcroom1-` codes, docs/rooms.md), 2..32. */
+  maxRoomSize: number;
   logLevel: LogLevel;
   metricsPort: number | undefined;
   /** Address of the metrics port (default 127.0.0.1, whatever --host is). */
@@ -148,7 +151,7 @@ function positiveSeconds(value: string): number {
 export function buildProgram(): Command {
   const port = integer(0, 65535);
   return new Command('videochatd')
-    .description('Relay for videochat and original VideoChat clients: pairs two clients that present the same session code on a port and relays their bytes both ways.')
+    .description('Relay for videochat and original VideoChat clients: pairs two clients that present the same session code on a port and relays their bytes both ways; codes starting vcroom1- join a group call room instead (docs/rooms.md).')
     .version(packageVersion(), '--version', 'print the version and exit')
     .helpOption('-h, --help', 'show this help and exit')
     .addOption(new Option('--host <addr>', 'address to listen on (default: all interfaces, IPv4 and IPv6)'))
@@ -164,6 +167,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--max-connections-per-ip <n>', 'most connections one address (IPv6: one /64) holds at once; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTIONS_PER_IP))
     .addOption(new Option('--max-connection-rate-per-ip <n>', 'most new connections per second from one address (IPv6: one /64), bursts of one second; 0 = no limit').argParser(integer(0, MAX_CONNECTIONS_LIMIT)).default(DEFAULT_MAX_CONNECTION_RATE_PER_IP))
     .addOption(new Option('--max-buffer-bytes <n>', 'bytes held for a client that has no peer yet; past this the daemon stops reading it').argParser(integer(MIN_BUFFER_BYTES, MAX_BUFFER_BYTES)).default(DEFAULT_MAX_BUFFER_BYTES))
+    .addOption(new Option('--max-room-size <n>', `most members of one group call room (codes starting vcroom1-); the next is told ROOM_FULL (2..${MAX_ROOM_MEMBERS_LIMIT})`).argParser(integer(2, MAX_ROOM_MEMBERS_LIMIT)).default(DEFAULT_MAX_ROOM_MEMBERS))
     .addOption(new Option('--drain-timeout <seconds>', 'on SIGTERM/SIGINT, let active pairs run this long').argParser(seconds).default(DEFAULT_DRAIN_TIMEOUT_S))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (0 = ephemeral)').argParser(port))
@@ -219,6 +223,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     maxConnectionRatePerIp: number;
     maxBufferBytes: number;
     drainTimeout: number;
+    maxRoomSize: number;
     logLevel: LogLevel;
     metricsPort?: number;
     metricsHost?: string;
@@ -254,6 +259,7 @@ export function parseOptions(argv: readonly string[], out: { write(s: string): v
     maxConnectionRatePerIp: o.maxConnectionRatePerIp,
     maxBufferBytes: o.maxBufferBytes,
     drainTimeoutMs: Math.round(o.drainTimeout * 1000),
+    maxRoomSize: o.maxRoomSize,
     logLevel: o.logLevel,
     metricsPort: o.metricsPort,
     metricsHost: o.metricsHost ?? DEFAULT_METRICS_HOST,

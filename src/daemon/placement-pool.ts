@@ -37,6 +37,17 @@ export class PoolPlacement extends Placement {
     return this.pick(session) !== undefined;
   }
 
+  /** A new room: beside the code's other room when that handler has room, else the least loaded. */
+  protected roomHandler(session: string): HandlerProcess | undefined | null {
+    const together = this.roomHandlerOf(session);
+    if (together?.hasRoomForMember) return together;
+    if (!this.slots.some((h) => h.usable)) return undefined;
+    const load = (h: HandlerProcess): number => h.pairs.size + h.members / 2;
+    let best: HandlerProcess | undefined;
+    for (const h of this.slots) if (h.hasRoomForMember && (!best || load(h) < load(best))) best = h;
+    return best ?? null;
+  }
+
   override close(): Promise<void> {
     clearInterval(this.heartbeat);
     return super.close();

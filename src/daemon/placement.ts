@@ -8,10 +8,11 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ProcessDeath } from '../proc/supervisor.js';
-import type { Channel, PairEndReason } from './ipc.js';
+import type { Channel, MemberEndReason, PairEndReason, RoomMessage } from './ipc.js';
 import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
 import { HandlerProcess, type PairHandover } from './handler-process.js';
 import type { Ticket } from './admission.js';
+import type { Socket } from 'node:net';
 
 export type { PairHandover } from './handler-process.js';
 
@@ -39,7 +40,56 @@ export interface ActivePair {
   tickets: readonly Ticket[];
 }
 
+/** A room member to place: its connection, just past its `vcroom1-` handshake. */
+export interface MemberToPlace {
+  /** The daemon's id of this connection. */
+  memberKey: number;
+  channel: Channel;
+  /** Session hash of the room code (never the code). */
+  session: string;
+  /** (channel, code) of its room: members with equal keys share one room. */
+  roomKey: string;
+  socket: Socket;
+  rest: Buffer;
+  ticket: Ticket;
+  remote: string;
+  since: number;
+}
+
+/** What the daemon knows of a room: where it lives and who is in it. */
+export interface ActiveRoom {
+  roomId: number;
+  roomKey: string;
+  channel: Channel;
+  session: string;
+  /** Its handler; undefined while none could be chosen yet. */
+  handler: HandlerProcess | undefined;
+  openedAt: number;
+  /** Members handed over (or waiting to be) and not yet ended, by member key. */
+  members: Map<number, RoomMemberState>;
+  /** Members waiting for the handler to be ready. */
+  queued: MemberToPlace[];
+  /** Set once its first member went to its handler ('room-opened' was emitted). */
+  opened: boolean;
+  /** Members the room ever took, and the most at once (for its end line). */
+  membersSeen: number;
+  peak: number;
+}
+
+export interface RoomMemberState {
+  member: MemberToPlace;
+  memberId: number | null;
+  handlerPid: number | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
 export interface PlacementEvents {
+  'room-opened': [room: ActiveRoom];
+  'room-closed': [room: ActiveRoom];
+  'member-joined': [room: ActiveRoom, member: RoomMemberState];
+  'member-ended': [room: ActiveRoom, member: RoomMemberState, reason: MemberEndReason];
+  /** Room counters since the last report: envelopes in, bytes in, envelopes out, misrouted, dropped. */
+  'room-stats': [channel: Channel, envelopesIn: number, bytesIn: number, envelopesOut: number, misrouted: number, dropped: number];
   'handler-started': [pid: number, slot: number | null];
   'handler-died': [death: ProcessDeath, slot: number | null];
   'handler-restarting': [slot: number, attempt: number, delayMs: number];
@@ -67,6 +117,13 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
   /** Pairs handed to a handler that has not yet reported their start or end. */
   private readonly handoverTimers = new Map<number, NodeJS.Timeout>();
   protected closing = false;
+  /** Rooms by (channel, code) key, and by id. */
+  private readonly rooms = new Map<string, ActiveRoom>();
+  private readonly roomsById = new Map<number, ActiveRoom>();
+  private nextRoomId = 1;
+  private membersActive = 0;
+  /** Settings every room gets (--max-room-size, the HELLO timeout). */
+  roomSettings = { maxMembers: 8, helloTimeoutMs: 10_000 };
 
   /** Forks what runs from the start (the pool; nothing for fork-per-pair). */
   abstract start(): void;
@@ -77,6 +134,13 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
   abstract hasRoom(session: string): boolean;
   /** Hands a pair to a handler (now, or once one is ready). */
   protected abstract place(pair: PairToPlace): void;
+  /**
+   * The handler a new room goes to: one that has a descriptor for a member, undefined when
+   * none is ready yet (the room waits), null when none has room (the member is refused).
+   */
+  protected abstract roomHandler(session: string): HandlerProcess | undefined | null;
+  /** A room ended; `h` was its handler (fork-per-pair closes the room's child). */
+  protected roomClosed(_h: HandlerProcess): void {}
   /** The handler processes there are right now. */
   protected abstract handlers(): Iterable<HandlerProcess>;
   /** A pair went to `h` / ended on `h` (the pool keeps a session's pairs together). */
@@ -86,6 +150,91 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
   /** Pairs handed over (pending or relaying) and not yet ended. */
   get activePairs(): number {
     return this.active.size + this.pending.length;
+  }
+
+  /** The handler of an open room of this session (the other channel's), if any. */
+  protected roomHandlerOf(session: string): HandlerProcess | undefined {
+    for (const r of this.rooms.values()) if (r.session === session && r.handler) return r.handler;
+    return undefined;
+  }
+
+  /** Room members handed over (or waiting for their handler) and not yet ended. */
+  get activeMembers(): number {
+    return this.membersActive;
+  }
+
+  /**
+   * What the relay would carry against --max-pairs with `pairs` more pairs and `members` more
+   * room members: pairs, and room members as half a pair each.
+   */
+  loadWith(pairs: number, members: number): number {
+    return this.activePairs + pairs + Math.ceil((this.membersActive + members) / 2);
+  }
+
+  /** Rooms (and their members) per channel, for metrics. */
+  roomsByChannel(channel: Channel): { rooms: number; members: number } {
+    let rooms = 0;
+    let members = 0;
+    for (const r of this.rooms.values()) {
+      if (r.channel !== channel) continue;
+      rooms++;
+      members += r.members.size;
+    }
+    return { rooms, members };
+  }
+
+  /** Rooms open right now. */
+  get activeRooms(): number {
+    return this.rooms.size;
+  }
+
+  /** Why a member of this room cannot be taken now ('E_FD_LIMIT'), or null. */
+  memberRefusal(roomKey: string, session: string): 'E_FD_LIMIT' | null {
+    const room = this.rooms.get(roomKey);
+    if (!room) return this.hasRoom(session) ? null : 'E_FD_LIMIT';
+    const h = room.handler;
+    if (!h || !h.ready) return null;
+    return h.hasRoomForMember ? null : 'E_FD_LIMIT';
+  }
+
+  /**
+   * A room member: to its room's handler; a new room goes to a handler chosen by the
+   * strategy (the pool keeps a code's two rooms together, fork-per-pair forks one).
+   */
+  placeMember(m: MemberToPlace): void {
+    if (this.closing) {
+      m.socket.destroy();
+      m.ticket.release();
+      return;
+    }
+    let room = this.rooms.get(m.roomKey);
+    if (!room) {
+      const handler = this.roomHandler(m.session);
+      if (handler === null) {
+        m.socket.destroy();
+        m.ticket.release();
+        this.emit('pair-refused', { pairId: 0, channel: m.channel, session: m.session, sockets: [m.socket, m.socket], rests: [m.rest, m.rest], pairedAt: m.since, tickets: [m.ticket] });
+        return;
+      }
+      room = { roomId: this.nextRoomId++, roomKey: m.roomKey, channel: m.channel, session: m.session, handler, openedAt: Date.now(), members: new Map(), queued: [], opened: false, membersSeen: 0, peak: 0 };
+      this.rooms.set(m.roomKey, room);
+      this.roomsById.set(room.roomId, room);
+    }
+    m.ticket.pair();
+    const state: RoomMemberState = { member: m, memberId: null, handlerPid: undefined, timer: undefined };
+    room.members.set(m.memberKey, state);
+    room.membersSeen++;
+    room.peak = Math.max(room.peak, room.members.size);
+    this.membersActive++;
+    // A client that leaves while its room waits for a handler is gone at once.
+    m.socket.once('close', () => {
+      if (room.queued.includes(m)) {
+        room.queued.splice(room.queued.indexOf(m), 1);
+        this.endMember(room, m.memberKey, 'lost');
+      }
+    });
+    room.queued.push(m);
+    this.flushRoom(room);
   }
 
   /** Active pairs per channel, for metrics. */
@@ -119,6 +268,7 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
   /** Drain timeout reached: every handler closes its pairs now (reason `shutdown`). */
   cut(): void {
     for (const pair of this.pending.splice(0)) this.endUnsent(pair, 'shutdown');
+    this.endQueuedMembers('shutdown');
     for (const h of this.handlers()) h.send({ type: 'cut' });
   }
 
@@ -126,9 +276,11 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
   async close(): Promise<void> {
     this.closing = true;
     for (const pair of this.pending.splice(0)) this.endUnsent(pair, 'shutdown');
+    this.endQueuedMembers('shutdown');
     await Promise.all([...this.handlers()].map((h) => h.close()));
     // Pairs whose end was never reported went down with their handler.
     for (const [id, h] of this.pairHandler) this.endPair(id, h, 'shutdown', undefined);
+    for (const room of [...this.rooms.values()]) for (const key of [...room.members.keys()]) this.endMember(room, key, 'shutdown');
   }
 
   /** Reports what a handler and its pairs do; `onDied` runs once its dead pairs are settled. */
@@ -136,6 +288,10 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
     h.on('stalled', (pid, silentMs) => this.emit('handler-stalled', pid, h.slot, silentMs));
     h.on('killed', (pid, silentMs) => this.emit('handler-killed', pid, h.slot, silentMs));
     h.on('stderr', (line, pid) => this.emit('handler-stderr', line, pid));
+    h.on('room-message', (msg) => this.onRoomMessage(h, msg));
+    h.on('ready', () => {
+      for (const room of [...this.rooms.values()]) this.flushRoom(room);
+    });
     h.on('message', (msg) => {
       if (msg.type === 'pair-started') {
         this.clearHandover(msg.pairId);
@@ -156,6 +312,13 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
     });
     h.on('died', (death, lost) => {
       this.emit('handler-died', death, h.slot);
+      // Its rooms went down with it; no other room or pair did.
+      for (const room of [...this.rooms.values()]) {
+        if (room.handler !== h) continue;
+        for (const m of room.queued.splice(0)) m.socket.destroy();
+        for (const key of [...room.members.keys()]) this.endMember(room, key, 'handler-died');
+      }
+      h.members = 0;
       for (const id of lost) {
         const idx = this.pending.findIndex((p) => p.pairId === id);
         if (idx >= 0) this.endUnsent(this.pending.splice(idx, 1)[0]!, 'handler-died');
@@ -185,6 +348,98 @@ export abstract class Placement extends EventEmitter<PlacementEvents> {
     timer.unref();
     this.handoverTimers.set(pairId, timer);
     h.handOver(pair);
+  }
+
+  /** Sends a room's waiting members to its handler once it is ready (picking one if it has none). */
+  private flushRoom(room: ActiveRoom): void {
+    if (room.queued.length === 0) return;
+    if (!room.handler) {
+      const h = this.roomHandler(room.session);
+      if (h === null) {
+        for (const m of room.queued.splice(0)) {
+          m.socket.destroy();
+          this.endMember(room, m.memberKey, 'errory');
+        }
+        return;
+      }
+      room.handler = h;
+    }
+    const h = room.handler;
+    if (!h || !h.ready || !h.child) return;
+    if (!room.opened) {
+      room.opened = true;
+      this.emit('room-opened', room);
+    }
+    for (const m of room.queued.splice(0)) {
+      const state = room.members.get(m.memberKey);
+      if (!state) continue;
+      if (m.socket.destroyed) {
+        this.endMember(room, m.memberKey, 'lost');
+        continue;
+      }
+      state.handlerPid = h.child.pid;
+      h.members++;
+      state.timer = setTimeout(() => {
+        state.timer = undefined;
+        m.socket.destroy();
+        this.endMember(room, m.memberKey, 'errory');
+      }, HANDOVER_TIMEOUT_MS);
+      state.timer.unref();
+      const { roomId } = room;
+      h.handOverMember({ roomId, memberKey: m.memberKey, socket: m.socket, rest: m.rest, ...this.roomSettings }, () => this.endMember(room, m.memberKey, 'errory'));
+    }
+  }
+
+  private onRoomMessage(h: HandlerProcess, msg: RoomMessage): void {
+    if (msg.type === 'room-progress') {
+      for (const [id, envIn, bytesIn, envOut, misrouted, dropped] of msg.rooms) {
+        const room = this.roomsById.get(id);
+        if (room) this.emit('room-stats', room.channel, envIn, bytesIn, envOut, misrouted, dropped);
+      }
+      return;
+    }
+    const room = this.roomsById.get(msg.roomId);
+    if (!room || room.handler !== h) return;
+    const state = room.members.get(msg.memberKey);
+    if (!state) return;
+    if (msg.type === 'member-admitted') {
+      clearTimeout(state.timer);
+      state.timer = undefined;
+      return;
+    }
+    if (msg.type === 'member-joined') {
+      state.memberId = msg.memberId;
+      this.emit('member-joined', room, state);
+      return;
+    }
+    state.memberId ??= msg.memberId;
+    this.endMember(room, msg.memberKey, msg.reason);
+  }
+
+  /** A member is over: its place in its address's limits is free; an empty room is closed. */
+  private endMember(room: ActiveRoom, memberKey: number, reason: MemberEndReason): void {
+    const state = room.members.get(memberKey);
+    if (!state) return;
+    clearTimeout(state.timer);
+    room.members.delete(memberKey);
+    this.membersActive--;
+    if (state.handlerPid !== undefined && room.handler && room.handler.members > 0) room.handler.members--;
+    state.member.ticket.release();
+    this.emit('member-ended', room, state, reason);
+    if (room.members.size > 0) return;
+    if (this.rooms.get(room.roomKey) === room) this.rooms.delete(room.roomKey);
+    this.roomsById.delete(room.roomId);
+    this.emit('room-closed', room);
+    if (room.handler) this.roomClosed(room.handler);
+  }
+
+  private endQueuedMembers(reason: MemberEndReason): void {
+    for (const room of [...this.rooms.values()]) {
+      for (const m of room.queued.splice(0)) {
+        m.socket.destroy();
+        this.endMember(room, m.memberKey, reason);
+      }
+    }
   }
 
   /** No handler has descriptors left for this pair: close it, never relayed. */

@@ -7,7 +7,7 @@
 import type { Logger } from './logger.js';
 import { LogThrottle } from './limits.js';
 import { Metrics } from './metrics.js';
-import type { Channel, PairEndReason } from './ipc.js';
+import { MEMBER_END_REASONS, type Channel, type MemberEndReason, type PairEndReason } from './ipc.js';
 import type { ActivePair, PairHandover, PlacementEvents } from './placement.js';
 import type { EventEmitter } from 'node:events';
 import { CHANNELS, type RejectReason, type WaiterEndReason } from './admission.js';
@@ -35,6 +35,8 @@ export interface Gauges {
   waiting(channel: Channel): number;
   activePairs(channel: Channel): number;
   handlers(): number;
+  /** Rooms open and their members, per channel. */
+  rooms?: (channel: Channel) => { rooms: number; members: number };
   /** With --redis: whether the directory answers. */
   directoryUp?: () => boolean;
 }
@@ -46,6 +48,7 @@ export class Telemetry {
   private readonly rejectLog = new LogThrottle();
   private readonly waiterLog = new LogThrottle();
   private readonly clusterLog = new LogThrottle();
+  private readonly memberLog = new LogThrottle();
 
   constructor(log: Logger, opts: { cluster: boolean }) {
     this.log = log;
@@ -102,6 +105,7 @@ export class Telemetry {
   flush(now = Date.now()): void {
     for (const { key, suppressed } of this.rejectLog.flush(now)) this.log.warn({ reason: key, suppressed }, 'rejections not logged');
     for (const { key, suppressed } of this.waiterLog.flush(now)) this.log.info({ kind: 'waiter', reason: key, suppressed }, 'waiter lines not logged');
+    for (const { key, suppressed } of this.memberLog.flush(now)) this.log.info({ kind: 'member', reason: key, suppressed }, 'member lines not logged');
   }
 
   /** The Prometheus text, with the gauges read now. */
@@ -111,6 +115,13 @@ export class Telemetry {
       this.metrics.set('videochatd_active_pairs', { channel }, gauges.activePairs(channel));
     }
     this.metrics.set('videochatd_handlers', {}, gauges.handlers());
+    if (gauges.rooms) {
+      for (const channel of CHANNELS) {
+        const r = gauges.rooms(channel);
+        this.metrics.set('videochatd_rooms', { channel }, r.rooms);
+        this.metrics.set('videochatd_room_members', { channel }, r.members);
+      }
+    }
     if (gauges.directoryUp) this.metrics.set('videochatd_directory_up', {}, gauges.directoryUp() ? 1 : 0);
     return this.metrics.render();
   }
@@ -137,6 +148,41 @@ export class Telemetry {
     p.on('handler-killed', (pid, slot, silentMs) => this.log.warn({ handlerPid: pid ?? null, slot, silentMs, reason: 'W_HANDLER_SILENT' }, 'handler silent too long: killed'));
     p.on('handler-stderr', (line, pid) => this.log.warn({ handlerPid: pid ?? null, line }, 'handler stderr'));
     p.on('bytes', (channel, n) => this.metrics.inc('videochatd_bytes_relayed_total', { channel }, n));
+    p.on('room-opened', (room) => {
+      this.metrics.inc('videochatd_rooms_total', { channel: room.channel });
+      this.log.info({ kind: 'room', channel: room.channel, session: room.session, roomId: room.roomId, handlerPid: room.handler?.child?.pid ?? null }, 'room opened');
+    });
+    p.on('room-closed', (room) => {
+      if (!room.opened) return;
+      this.log.info(
+        { kind: 'room', channel: room.channel, session: room.session, roomId: room.roomId, durationMs: Date.now() - room.openedAt, members: room.membersSeen, peakMembers: room.peak },
+        'room closed',
+      );
+    });
+    p.on('member-joined', (room, m) => {
+      this.metrics.inc('videochatd_room_members_total', { channel: room.channel });
+      const { show } = this.memberLog.admit('joined');
+      if (show) this.log.debug({ kind: 'member', channel: room.channel, session: room.session, roomId: room.roomId, memberId: m.memberId }, 'room member joined');
+    });
+    p.on('member-ended', (room, m, reason: MemberEndReason) => {
+      this.metrics.inc('videochatd_room_members_ended_total', { channel: room.channel, reason });
+      // A hostile address cycling connections must not become a flood of lines.
+      const { show, suppressedBefore } = this.memberLog.admit(reason);
+      if (suppressedBefore > 0) this.log.info({ kind: 'member', reason, suppressed: suppressedBefore }, 'member lines not logged');
+      if (show) {
+        this.log.info(
+          { kind: 'member', channel: room.channel, session: room.session, roomId: room.roomId, memberId: m.memberId, handlerPid: m.handlerPid ?? null, reason, remote: m.member.remote, durationMs: Date.now() - m.member.since },
+          'room member ended',
+        );
+      }
+    });
+    p.on('room-stats', (channel, envIn, bytesIn, envOut, misrouted, dropped) => {
+      this.metrics.inc('videochatd_room_envelopes_received_total', { channel }, envIn);
+      this.metrics.inc('videochatd_room_bytes_received_total', { channel }, bytesIn);
+      this.metrics.inc('videochatd_room_envelopes_relayed_total', { channel }, envOut);
+      this.metrics.inc('videochatd_room_envelopes_dropped_total', { channel, reason: 'misrouted' }, misrouted);
+      this.metrics.inc('videochatd_room_envelopes_dropped_total', { channel, reason: 'too-slow' }, dropped);
+    });
     p.on('pair-started', (pair) => {
       this.metrics.inc('videochatd_pairs_total', { channel: pair.channel });
       this.log.info({ channel: pair.channel, session: pair.session, pairId: pair.pairId, handlerPid: pair.handlerPid ?? null }, 'pair started');
@@ -196,7 +242,21 @@ export class Telemetry {
       m.define('videochatd_cluster_link_rejected_total', 'counter', 'Connections to the cluster port refused (no cluster secret, malformed, too many).');
       for (const name of ['splices', 'splice_failures', 'directory_errors', 'link_rejected']) m.inc(`videochatd_cluster_${name}_total`, {}, 0);
     }
+    m.define('videochatd_rooms', 'gauge', 'Group call rooms open (codes starting vcroom1-), per channel.');
+    m.define('videochatd_room_members', 'gauge', 'Members in open rooms (handed to a handler, HELLO sent or not), per channel.');
+    m.define('videochatd_rooms_total', 'counter', 'Rooms opened, per channel.');
+    m.define('videochatd_room_members_total', 'counter', 'Room members that sent their HELLO and got a member id, per channel.');
+    m.define('videochatd_room_members_ended_total', 'counter', 'Room member connections that ended, per channel and reason (left, lost, too-slow, framing, control-flood, hello-timeout, full, shutdown, handler-died, errory).');
+    m.define('videochatd_room_envelopes_received_total', 'counter', 'Envelopes room members sent the relay, per channel; reported by handlers every second.');
+    m.define('videochatd_room_bytes_received_total', 'counter', 'Envelope bytes room members sent the relay (after their HELLO), per channel.');
+    m.define('videochatd_room_envelopes_relayed_total', 'counter', 'Envelopes the relay wrote to room members (each copy of a broadcast counts), per channel.');
+    m.define('videochatd_room_envelopes_dropped_total', 'counter', 'Envelopes not delivered, per channel and reason: too-slow (media dropped for a receiver that fell behind), misrouted (to no member of the room).');
     for (const channel of CHANNELS) {
+      m.set('videochatd_rooms', { channel }, 0);
+      m.set('videochatd_room_members', { channel }, 0);
+      for (const name of ['rooms', 'room_members', 'room_envelopes_received', 'room_bytes_received', 'room_envelopes_relayed']) m.inc(`videochatd_${name}_total`, { channel }, 0);
+      for (const reason of ['too-slow', 'misrouted']) m.inc('videochatd_room_envelopes_dropped_total', { channel, reason }, 0);
+      for (const reason of MEMBER_END_REASONS) m.inc('videochatd_room_members_ended_total', { channel, reason }, 0);
       m.inc('videochatd_connections_total', { channel }, 0);
       m.inc('videochatd_bytes_relayed_total', { channel }, 0);
     }

@@ -3,7 +3,6 @@
  * restart, a missing device, a lost recording); a MediaError ends it (exit 7, reason `media`).
  */
 import { FatalError } from '../codec/errors.js';
-import { EXIT_MEDIA } from './ffmpeg-path.js';
 
 /** A warning for the session's `warning` event. */
 export interface MediaWarning {
@@ -14,7 +13,7 @@ export interface MediaWarning {
 /** A media process failed beyond recovery: exit 7, reason `media`. */
 export class MediaError extends FatalError {
   constructor(code: string, message: string) {
-    super(code, message, EXIT_MEDIA, 'media');
+    super(code, message);
     this.name = 'MediaError';
   }
 }

@@ -9,9 +9,6 @@ import { FatalError } from '../codec/errors.js';
 
 /** `-version` must answer within this time (a wedged binary must not hang startup). */
 export const FFMPEG_PROBE_TIMEOUT_MS = 10_000;
-/** Exit status for media failures (docs/contract.md). */
-export const EXIT_MEDIA = 7;
-
 export type FfmpegSource = 'flag' | 'env' | 'ffmpeg-static' | 'path';
 
 /** A verified ffmpeg binary. */
@@ -35,7 +32,7 @@ export interface ResolveFfmpegOptions {
 /** ffmpeg is missing or does not run: exit 7, reason `media`. */
 export class FfmpegMissingError extends FatalError {
   constructor(message: string) {
-    super('E_FFMPEG_MISSING', message, EXIT_MEDIA, 'media');
+    super('E_FFMPEG_MISSING', message);
     this.name = 'FfmpegMissingError';
   }
 }

@@ -96,4 +96,6 @@ test("the demo peers ignore the user's VIDEOCHAT_* defaults and config file", as
   assert.equal(env.VIDEOCHAT_RECORD, undefined);
   assert.equal(env.VIDEOCHAT_JSON, undefined);
   assert.notEqual(env.VIDEOCHAT_CONFIG, '/home/u/c.json');
+  // Debugging is kept in either spelling.
+  assert.equal(demoPeerEnv({ VIDEOCHAT_LOG_LEVEL: 'debug' }).VIDEOCHAT_LOG_LEVEL, 'debug');
 });

@@ -24,6 +24,10 @@ test('usage errors exit 2 with one clear line on stderr', () => {
     ['--max-connection-rate-per-ip', 'fast'],
     ['--max-buffer-bytes', '100'],
     ['--log-level', 'loud'],
+    ['--max-room-size', '1'],
+    ['--max-room-size', '33'],
+    ['--max-room-size', '0'],
+    ['--max-room-size', 'eight'],
     ['--bogus'],
     ['extra-argument'],
     ['--video-port', '5000', '--audio-port', '5000'],
@@ -35,6 +39,7 @@ test('usage errors exit 2 with one clear line on stderr', () => {
     assert.equal(lines.length, 1, `${args.join(' ')} prints one line: ${r.stderr}`);
     assert.match(lines[0]!, /^videochatd: /);
     assert.equal(r.stdout, '');
+    if (args[0] === '--max-room-size') assert.match(lines[0]!, /--max-room-size.*2\.\.32/, 'names the option and its range');
   }
 });
 

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { endReasonOf, exitStatusOf } from '../../src/cli/exit-codes.js';
 import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
@@ -156,8 +157,8 @@ test('missing ffmpeg: E_FFMPEG_MISSING, exit 7, one line naming what was tried',
   await assert.rejects(resolveFfmpeg({ env, skipStatic: true }), (err: unknown) => {
     assert.ok(err instanceof FatalError);
     assert.equal(err.code, 'E_FFMPEG_MISSING');
-    assert.equal(err.exitCode, 7);
-    assert.equal(err.reason, 'media');
+    assert.equal(exitStatusOf(err), 7);
+    assert.equal(endReasonOf(err), 'media');
     assert.doesNotMatch(err.message, /\n/);
     assert.match(err.message, /ffmpeg/);
     return true;

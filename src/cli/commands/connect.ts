@@ -5,7 +5,7 @@
  */
 import { DITHER_KINDS, type DitherKind } from '../../codec/render/dither.js';
 import { spawn } from 'node:child_process';
-import { FatalError, UsageError } from '../../codec/errors.js';
+import { UsageError } from '../../codec/errors.js';
 import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import {
@@ -17,6 +17,7 @@ import {
 import { CallSession, type CallOptions } from '../session/call.js';
 import { OriginalCallSession } from '../session/original-call.js';
 import { EXIT_CODES, type CallStats, type EndReason } from '../session/events.js';
+import { endReasonOf } from '../exit-codes.js';
 import { attachNdjson, ndjsonLine } from '../session/ndjson.js';
 import { attachHumanLog } from '../session/human-log.js';
 import { sessionCodeFor } from '../session/code.js';
@@ -183,7 +184,8 @@ async function runConnect(
     await preflightPaths(ffmpeg, { ...settings.call, ...(settings.snapshot ? { snapshot: settings.snapshot } : {}) });
   } catch (caught) {
     const err = blameSource(caught, raw);
-    if (err instanceof FatalError) return fatal(err.reason as EndReason, err.message);
+    const reason = endReasonOf(err);
+    if (reason !== undefined) return fatal(reason, (err as Error).message);
     throw err;
   }
 

@@ -25,7 +25,7 @@ import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { Supervisor, describeDeath } from '../../proc/supervisor.js';
 import { RENDER_CHOICES, parseAudioOut, parseChoice, parseSeconds } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
-import { EXIT_CODES } from '../session/events.js';
+import { endReasonOf, exitStatusOf } from '../exit-codes.js';
 import { ndjsonLine } from '../session/ndjson.js';
 import { sessionCodeFor } from '../session/code.js';
 import { watchHangup } from '../hangup-watch.js';
@@ -104,7 +104,7 @@ function startRelay(ctx: CommandContext, track: (c: ChildProcess) => void): Prom
     });
     const timer = setTimeout(() => {
       void sup.close();
-      reject(new FatalError('E_DEMO_RELAY', `the demo relay did not start within ${DAEMON_START_TIMEOUT_MS / 1000} s`, EXIT_CODES['relay-unreachable'], 'relay-unreachable'));
+      reject(new FatalError('E_DEMO_RELAY', `the demo relay did not start within ${DAEMON_START_TIMEOUT_MS / 1000} s`));
     }, DAEMON_START_TIMEOUT_MS);
     sup.on('spawn', (child) => {
       track(child);
@@ -126,7 +126,7 @@ function startRelay(ctx: CommandContext, track: (c: ChildProcess) => void): Prom
       clearTimeout(timer);
       const message = `the demo relay ${describeDeath(death)}`;
       if (sup.started) ctx.stderr.write(`videochat: ${message}\n`);
-      else reject(new FatalError('E_DEMO_RELAY', message, EXIT_CODES['relay-unreachable'], 'relay-unreachable'));
+      else reject(new FatalError('E_DEMO_RELAY', message));
     });
     sup.start();
   });
@@ -143,11 +143,11 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
   const fatal = (err: FatalError): number => {
     if (json) {
       for (const peer of ['a', 'b'] as const) {
-        ctx.stdout.write(ndjsonLine('ended', { reason: err.reason, exitCode: err.exitCode, message: err.message }, { peer }));
+        ctx.stdout.write(ndjsonLine('ended', { reason: endReasonOf(err), exitCode: exitStatusOf(err), message: err.message }, { peer }));
       }
     }
     ctx.stderr.write(`videochat: ${err.message}\n`);
-    return err.exitCode;
+    return exitStatusOf(err);
   };
 
   let ffmpeg: string;
@@ -198,7 +198,8 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
     ];
     // The peers are synthetic: the user's VIDEOCHAT_* defaults and config file (a `json`, `record`
     // or `snapshot` setting, say) must not leak into them; everything they need is on their command line.
-    const peerEnv = demoPeerEnv(ctx.env);
+    // --log-level debug reaches both peers as the variable (the relay keeps its own level).
+    const peerEnv = demoPeerEnv(raw.logLevel === 'debug' ? { ...ctx.env, VIDEOCHAT_LOG_LEVEL: 'debug' } : ctx.env);
     const startPeer = (name: PeerName, args: string[], attachTty: boolean): void => {
       const sup = new Supervisor({
         name: `peer ${name}`,
@@ -277,7 +278,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
 export function demoPeerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(env)) {
-    if (!k.startsWith('VIDEOCHAT_') || k === 'VIDEOCHAT_DEBUG') out[k] = v;
+    if (!k.startsWith('VIDEOCHAT_') || k === 'VIDEOCHAT_DEBUG' || k === 'VIDEOCHAT_LOG_LEVEL') out[k] = v;
   }
   // An empty file is an empty config (a missing VIDEOCHAT_CONFIG file is an error).
   out.VIDEOCHAT_CONFIG = '/dev/null';

@@ -5,6 +5,7 @@
  * microphone and terminal are warnings only, so doctor passes on a headless server with ffmpeg. `--json`: one object `{ ok, checks: [{ name,
  * status: ok|warn|fail, detail, fix }] }`.
  */
+import { EXIT_CODES, EXIT_FAILURE } from '../exit-codes.js';
 import { DEFAULT_AUDIO_PORT, DEFAULT_VIDEO_PORT, parsePort } from '../options.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import {
@@ -12,9 +13,9 @@ import {
 } from '../doctor/checks.js';
 
 /** Exit status when something needed is missing. */
-export const EXIT_DOCTOR_FAILED = 1;
+export const EXIT_DOCTOR_FAILED = EXIT_FAILURE;
 /** Exit status when only the relay asked about (--host) is unreachable (as connect's relay-unreachable). */
-export const EXIT_DOCTOR_RELAY_DOWN = 3;
+export const EXIT_DOCTOR_RELAY_DOWN = EXIT_CODES['relay-unreachable'];
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 

@@ -24,8 +24,10 @@ import { resolveFfmpeg } from '../../media/ffmpeg-path.js';
 import { describeDeath, type ProcessDeath, type Supervisor } from '../../proc/supervisor.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import { backgroundFromColorFgBg, detectCapabilities, drawsOctants, kittyTransferFor, kittyTransferMedium } from '../term/index.js';
+import { PLAY_KEY_BINDINGS, findAction, keyFromRaw } from '../ui/keys.js';
 import { PaintBudget } from '../ui/paint-budget.js';
 import { scaleNearest } from '../ui/scale-frame.js';
+import { TerminalGuard, mainScreenSequences } from '../ui/terminal-guard.js';
 import { probeMedia, type MediaProbe } from './media-probe.js';
 import { decodeSize, fitPicture } from './picture-fit.js';
 import { chooseRendering } from './terminal-env.js';
@@ -51,10 +53,7 @@ export const AUDIO_TAIL_MS = 150;
 /** Time ffmpeg gets to stop before SIGKILL. */
 export const STOP_KILL_AFTER_MS = 1000;
 
-const HIDE_CURSOR = '\x1b[?25l';
-const SHOW_CURSOR = '\x1b[?25h';
 const CLEAR_SCREEN = '\x1b[2J';
-const RESET_SGR = '\x1b[0m';
 
 /** What `play` draws with: decided from the terminal's replies on a TTY, from the environment off one. */
 export interface PlayTerminal {
@@ -337,44 +336,38 @@ class Player {
     else this.ctx.stderr.write(line);
   }
 
-  /** Cursor, keys, signals and resize; every change is undone by a cleanup. */
+  /**
+   * Cursor, keys, signals and resize, through the call's terminal guard and key table; every
+   * change is undone by a cleanup. The guard restores the terminal on a crash or exit too.
+   */
   private takeTerminal(): void {
-    const onSignal = (): void => this.stop();
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    this.cleanups.push(() => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); });
+    // Off a terminal nothing is written but the frames; the signals still stop playback.
+    const sequences = this.tty ? mainScreenSequences(() => this.target.row + this.target.rows + 1) : { enter: '', restore: () => '' };
+    const guard = new TerminalGuard({ stdout: this.out, stdin: this.ctx.stdin, onSignal: () => this.stop(), sequences });
+    guard.enter();
+    this.cleanups.push(() => guard.restore());
     // A reader that went away (`| head`) ends playback quietly.
     const onOutError = (): void => this.stop();
     this.out.on('error', onOutError);
     this.cleanups.push(() => this.out.off('error', onOutError));
 
-    if (this.tty) {
-      this.out.write(HIDE_CURSOR + CLEAR_SCREEN);
-      const restore = (): void => {
-        this.out.write(`${RESET_SGR}\x1b[${this.target.row + this.target.rows + 1};1H${SHOW_CURSOR}\n`);
+    if (this.tty && !this.s.cells) {
+      const onResize = (): void => {
+        this.target = this.fit(this.target.colors);
+        if (this.renderer) this.drawSize = decodeSize(this.renderer, this.target);
+        this.renderer?.reset();
+        this.out.write(CLEAR_SCREEN);
       };
-      // Also on a crash: a hidden cursor outliving us is the worst leftover.
-      const onExit = (): void => { this.out.write(RESET_SGR + SHOW_CURSOR); };
-      process.on('exit', onExit);
-      this.cleanups.push(() => { process.off('exit', onExit); restore(); });
-      if (!this.s.cells) {
-        const onResize = (): void => {
-          this.target = this.fit(this.target.colors);
-          if (this.renderer) this.drawSize = decodeSize(this.renderer, this.target);
-          this.renderer?.reset();
-          this.out.write(CLEAR_SCREEN);
-        };
-        this.out.on('resize', onResize);
-        this.cleanups.push(() => this.out.off('resize', onResize));
-      }
+      this.out.on('resize', onResize);
+      this.cleanups.push(() => this.out.off('resize', onResize));
     }
     const stdin = this.ctx.stdin;
     if (stdin.isTTY && typeof stdin.setRawMode === 'function') {
       // Raw mode turns Ctrl-C into a key, so it is handled here like q.
       stdin.setRawMode(true);
       const onKey = (data: Buffer): void => {
-        const k = data.toString('latin1');
-        if (k === 'q' || k === 'Q' || k === '\x03' || k === '\x1b') this.stop();
+        const { input, key } = keyFromRaw(data.toString('latin1'));
+        if (findAction(PLAY_KEY_BINDINGS, input, key) === 'stop') this.stop();
       };
       stdin.on('data', onKey);
       stdin.resume();

@@ -12,7 +12,6 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { ROOM_CODE_PREFIX, LeaveReason, type MemberEvent } from '../../codec/room/index.js';
-import { FatalError } from '../../codec/errors.js';
 import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import { AudioDecoder } from '../../media/audio-decode.js';
@@ -26,7 +25,7 @@ import { loadJpegDecoder } from '../../media/jpeg-wasm.js';
 import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { VERSION } from '../version.js';
 import { CallSession, type CallOptions } from '../session/call.js';
-import { EXIT_CODES } from '../session/events.js';
+import { EXIT_CODES, callEndOf } from '../exit-codes.js';
 import { audioPacketMs } from '../session/receive-pipeline.js';
 import { openRelayChannel, RELAY_CONNECT_TIMEOUT_MS } from '../session/relay-link.js';
 import { StatsCounter } from '../session/stats.js';
@@ -604,8 +603,8 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   }
 
   private fail(err: unknown): void {
-    if (err instanceof FatalError && err.reason in EXIT_CODES) void this.end(err.reason as RoomEndReason, err.message);
-    else void this.end('media', `internal error: ${(err as Error)?.message ?? String(err)}`);
+    const { reason, message } = callEndOf(err);
+    void this.end(reason, message);
   }
 
   private async closeMedia(): Promise<void> {

@@ -1,5 +1,9 @@
-/** What a call (CallSession) is made with: the resolved options of `videochat connect`. */
+/** What a call (CallSession) is made with: the resolved options of `videochat connect`, and the SETUP they make. */
+import type { Setup } from '../../codec/protocol/index.js';
+import { AUDIO_FRAME_MS } from '../../media/args.js';
 import type { AudioCodec, AudioIn, AudioOut, VideoCodec, VideoIn } from '../options.js';
+import { VERSION } from '../version.js';
+import type { ReceiveMedia } from './receive-pipeline.js';
 
 export interface CallOptions {
   host: string;
@@ -40,4 +44,27 @@ export interface CallOptions {
   peerTimeoutSec?: number;
   /** Put before the rendezvous id in the relay handshake (a room's `vcroom1-` when a relay without rooms pairs two members). */
   rendezvousPrefix?: string;
+}
+
+/** The SETUP we send: what we capture, or null for a medium we have no input for. */
+export function ourSetup(opts: CallOptions): Setup {
+  const { videoIn, audioIn, width, height, fps, videoCodec, audioCodec } = opts;
+  return {
+    client: 'videochat',
+    clientVersion: VERSION,
+    video: videoIn.kind === 'none' ? null : { codec: videoCodec, width, height, fps },
+    audio: audioIn.kind === 'none' ? null : { codec: audioCodec, sampleRate: 48_000, channels: 1, frameMs: AUDIO_FRAME_MS },
+  };
+}
+
+/** What the peer sends, at the size the renderer asked for (else its capture size). */
+export function receiveMediaFor(peer: Setup, decodeSize: CallOptions['decodeSize']): ReceiveMedia {
+  const size = peer.video ? decodeSize ?? { width: peer.video.width, height: peer.video.height } : null;
+  return { video: peer.video && size ? { codec: peer.video.codec, ...size } : null, audio: peer.audio ? { codec: peer.audio.codec } : null };
+}
+
+/** The two SETUPs describe the same media (a returning peer that needs no new decoders). */
+export function sameMedia(a: Setup | null, b: Setup): boolean {
+  return JSON.stringify(a?.video ?? null) === JSON.stringify(b.video ?? null)
+    && JSON.stringify(a?.audio ?? null) === JSON.stringify(b.audio ?? null);
 }

@@ -9,9 +9,12 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { Hello, Message } from '../../codec/protocol/index.js';
 import type { RecordRejectedError } from '../../codec/secure/errors.js';
+import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
 import { Channel } from './channel.js';
 import { openRelayChannel } from './relay-link.js';
 import { PAIRING_TIMEOUT_MS } from './reconnect.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AttemptResult } from './reconnector.js';
 
 export interface ChannelPairEvents {
   hello: [Channel, Hello];
@@ -25,6 +28,8 @@ export interface ChannelPairEvents {
   paired: [];
   /** One channel paired and the other not for PAIRING_TIMEOUT_MS. */
   'pairing-timeout': [];
+  /** Two fresh channels are at the relay, our HELLOs sent. */
+  attached: [];
 }
 
 export interface ChannelPairOptions {
@@ -51,10 +56,16 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     super();
   }
 
-  /** The rendezvous id and code key (derived once: the KDF is slow on purpose). */
-  setSecrets(rendezvousId: string, codeKey: Uint8Array | null): void {
-    this.rendezvousId = rendezvousId;
-    this.codeKey = codeKey;
+  /**
+   * Derives the rendezvous id and the code key from the session code, once: the KDF is slow
+   * (and memory-hard) on purpose. The relay only ever sees the rendezvous id, even with
+   * --insecure; the code key from the same derivation binds the key agreement.
+   */
+  async useCode(session: string, rendezvousPrefix = ''): Promise<void> {
+    const secrets = await deriveCodeSecrets(session);
+    // A room member falling back to one-to-one keeps its `vcroom1-` prefix (src/cli/room).
+    this.rendezvousId = rendezvousPrefix + secrets.rendezvousId;
+    this.codeKey = this.opts.insecure ? null : secrets.codeKey;
   }
 
   /** True once both channels seal their records end to end. */
@@ -98,6 +109,29 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     throw v.status === 'rejected' ? v.reason : (a as PromiseRejectedResult).reason;
   }
 
+  /**
+   * Opens both sockets and attaches them, unless the call `ended()` meanwhile (then false).
+   * A failure rejects: the first connection failing is exit 3 (relay-unreachable).
+   */
+  async connect(timeoutMs: number, ended: () => boolean): Promise<boolean> {
+    const sockets = await this.openSockets(timeoutMs);
+    if (ended()) {
+      sockets.forEach((s) => s.destroy());
+      return false;
+    }
+    this.attach(sockets);
+    return true;
+  }
+
+  /** One reconnect attempt (reconnector.ts): what it came to. */
+  async reconnect(timeoutMs: number, ended: () => boolean): Promise<AttemptResult> {
+    try {
+      return (await this.connect(timeoutMs, ended)) ? { ok: true } : { ok: 'ended' };
+    } catch (err) {
+      return ended() ? { ok: 'ended' } : { ok: false, error: (err as Error).message };
+    }
+  }
+
   /** Makes two fresh channels (new ephemeral keys) on new sockets and sends our HELLOs. */
   attach([videoSocket, audioSocket]: [net.Socket, net.Socket]): void {
     const sec = { insecure: this.opts.insecure, codeKey: this.codeKey };
@@ -106,6 +140,7 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     // Both sides send HELLO at once, without waiting: a version mismatch is seen by both.
     this.video.sendHello();
     this.audio.sendHello();
+    this.emit('attached');
   }
 
   /** Closes both channels, keeping their counts for the totals. */
@@ -125,9 +160,12 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
     for (const ch of old) ch?.destroy();
   }
 
-  /** Sends what is queued and closes our side of both. */
-  end(): void {
+  /** Sends what is queued (a BYE), gives it `flushMs` to leave, then closes both for good. */
+  async close(flushMs: number): Promise<void> {
+    const { open } = this;
     for (const ch of [this.video, this.audio]) ch?.end();
+    await delay(open ? flushMs : 0);
+    this.destroy();
   }
 
   destroy(): void {

@@ -16,7 +16,6 @@ import { RecordRejectedError } from '../../codec/secure/errors.js';
 import { SOCKET_HIGH_WATER_BYTES } from './relay-link.js';
 import { SendLog } from './send-log.js';
 import { FatalError } from '../../codec/errors.js';
-import { EXIT_CODES } from './events.js';
 
 export interface ChannelEvents {
   hello: [Hello];
@@ -76,8 +75,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       if (!this.failed && this.security.onEnd()) {
         this.failed = true;
         this.emit('error', new FatalError('E_PEER_VANISHED',
-          `the peer vanished during the key exchange: the ${name} connection closed before it confirmed the session code`,
-          EXIT_CODES['peer-lost'], 'peer-lost'));
+          `the peer vanished during the key exchange: the ${name} connection closed before it confirmed the session code`));
       }
       this.emit('close', hadError);
     });

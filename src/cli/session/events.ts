@@ -37,19 +37,8 @@ export type EndReason =
   /** `--room` only: the room was full (src/cli/room). */
   | 'room-full';
 
-/** Exit status for each `ended.reason` (docs/contract.md). */
-export const EXIT_CODES: Readonly<Record<EndReason, number>> = {
-  hangup: 0,
-  usage: 2,
-  'relay-unreachable': 3,
-  'no-peer': 4,
-  'peer-lost': 5,
-  protocol: 6,
-  media: 7,
-  'key-confirmation': 8,
-  'reconnect-failed': 9,
-  'room-full': 10,
-};
+/** Exit status for each `ended.reason`: the table is in src/cli/exit-codes.ts. */
+export { EXIT_CODES } from '../exit-codes.js';
 
 /** What the peer told us about itself in its HELLO / setup messages. */
 export interface PeerInfo {

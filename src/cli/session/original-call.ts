@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import type { CallOptions } from './call-options.js';
 import type net from 'node:net';
-import { FatalError } from '../../codec/errors.js';
 import { jpegSize } from '../../codec/jpeg-info.js';
 import { OriginalVideoParser, encodeOriginalVideo } from '../../codec/original/video-framing.js';
 import { PcmResampler } from '../../codec/original/resample.js';
@@ -24,10 +23,11 @@ import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { inProcessDecodeAllowed } from './test-hooks.js';
 import { ReceivePipeline, type TaggedFrame } from './receive-pipeline.js';
 import type { AudioIn, VideoIn } from '../options.js';
-import { EXIT_CODES, type CallStats, type EndReason, type SessionEvents } from './events.js';
+import { EXIT_CODES, callEndOf } from '../exit-codes.js';
+import type { CallStats, EndReason, SessionEvents } from './events.js';
 import { RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES, openRelayChannel } from './relay-link.js';
 import { StatsCounter } from './stats.js';
-import { STATS_INTERVAL_MS } from './call.js';
+import { STATS_INTERVAL_MS, TimerSet } from './call-timers.js';
 
 /** The original's audio: 44.1 kHz mono s16le. */
 export const ORIGINAL_AUDIO_RATE_HZ = 44_100;
@@ -76,7 +76,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
   private bytes = { sent: 0, received: 0 };
   private peerJoined = false;
   private lastPeerByteMs = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new TimerSet();
   private ending: Promise<EndedEvent> | undefined;
   private resolveRun: ((e: EndedEvent) => void) | undefined;
 
@@ -166,18 +166,17 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     this.audio = this.wire(a.value, (chunk) => this.onAudioBytes(chunk));
     this.emit('waiting', { session: this.session });
     this.startCapture();
-    this.after(this.opts.waitSec * 1000, () => {
+    this.timers.after(this.opts.waitSec * 1000, () => {
       if (!this.peerJoined) void this.end('no-peer', `no peer joined within ${this.opts.waitSec} s`);
     });
-    const stats = setInterval(() => {
+    this.timers.every(STATS_INTERVAL_MS, () => {
       this.stats.tick();
       this.emit('stats', this.currentStats());
       if (this.peerJoined && Date.now() - this.lastPeerByteMs > ORIGINAL_SILENCE_TIMEOUT_MS) {
         this.emit('peer-left', { reason: 'lost' });
         void this.end('peer-lost', `nothing from the original client for ${ORIGINAL_SILENCE_TIMEOUT_MS / 1000} s`);
       }
-    }, STATS_INTERVAL_MS);
-    this.timers.add(stats as unknown as NodeJS.Timeout);
+    });
   }
 
   private wire(socket: net.Socket, onData: (chunk: Buffer) => void): net.Socket {
@@ -220,7 +219,7 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     this.receive = receive;
     // The video decoder starts at the first frame, whose size it needs (decode()).
     receive.start({ video: { codec: 'mjpeg' }, audio: { codec: 'pcm' } });
-    if (this.opts.durationSec !== undefined) this.after(this.opts.durationSec * 1000, () => this.hangup());
+    if (this.opts.durationSec !== undefined) this.timers.after(this.opts.durationSec * 1000, () => this.hangup());
   }
 
   // ---- receiving ----
@@ -338,30 +337,15 @@ export class OriginalCallSession extends EventEmitter<SessionEvents> {
     this.emit('warning', { code: w.code, message: w.message });
   }
 
-  private after(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
-  }
-
   private fail(err: unknown): void {
-    if (err instanceof FatalError && (Object.keys(EXIT_CODES) as string[]).includes(err.reason)) {
-      void this.end(err.reason as EndReason, err.message);
-    } else {
-      void this.end('media', `internal error: ${(err as Error)?.message ?? String(err)}`);
-    }
+    const { reason, message } = callEndOf(err);
+    void this.end(reason, message);
   }
 
   /** Ends the call once: stops media, finalizes the recording, closes both sockets, emits `ended`. */
   end(reason: EndReason, message?: string): Promise<EndedEvent> {
     if (this.ending) return this.ending;
     this.ending = (async () => {
-      for (const t of this.timers) {
-        clearTimeout(t);
-        clearInterval(t);
-      }
       this.timers.clear();
       const stats = this.currentStats();
       await Promise.allSettled([

@@ -6,19 +6,10 @@
  * RECONNECT_STABLE_MS: a drop before that continues it (grace left, backoff, drop count).
  * The clock and the timers are injected, so that a test can drive it with a fake clock.
  */
+import { REAL_TIMERS, type Timers } from './call-timers.js';
 import { RECONNECT_MAX_UNSETTLED_DROPS, RECONNECT_STABLE_MS, reconnectDelayMs } from './reconnect.js';
 
-export interface Timers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const REAL_TIMERS: Timers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+export type { Timers } from './call-timers.js';
 
 export interface ReconnectorOptions {
   host: string;

@@ -24,7 +24,7 @@ export function relayHandshake(rendezvous: string): Buffer {
 /** A relay that cannot be reached ends the call with exit 3. */
 export class RelayUnreachableError extends FatalError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('E_RELAY_UNREACHABLE', message, 3, 'relay-unreachable', options);
+    super('E_RELAY_UNREACHABLE', message, options);
     this.name = 'RelayUnreachableError';
   }
 }

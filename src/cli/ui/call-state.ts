@@ -3,6 +3,7 @@
  * user's key actions. Kept apart from React so it is tested as plain data.
  */
 import type { CallStats, EndReason, PeerInfo, PeerState } from '../session/events.js';
+import { NO_CAMERA_WARNINGS, NO_MIC_WARNINGS } from '../session/local-media.js';
 import type { RenderMode } from '../../codec/render/types.js';
 
 export type CallPhase = 'connecting' | 'waiting' | 'in-call' | 'peer-left' | 'reconnecting' | 'ended';
@@ -116,9 +117,6 @@ export function initialCallView(init: InitialCallView): CallViewState {
   };
 }
 
-/** Warnings that mean we have no camera / no microphone (any more). */
-const NO_CAMERA_WARNINGS = new Set(['W_NO_CAMERA', 'W_CAMERA_LOST']);
-const NO_MIC_WARNINGS = new Set(['W_NO_MIC', 'W_MIC_LOST']);
 /** Our sound output is gone: nothing to echo, no headphones tip. */
 const NO_SOUND_WARNINGS = new Set(['W_AUDIO_OUT']);
 

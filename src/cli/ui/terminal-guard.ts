@@ -1,7 +1,7 @@
 /**
- * Puts the terminal into the call screen's modes and guarantees they are undone on every
- * way out: a normal end, SIGINT / SIGTERM / SIGHUP, an uncaught exception, process exit.
- * `restore()` is idempotent, so every path may call it.
+ * Puts the terminal into the call screen's modes (or `play`'s) and guarantees they are undone
+ * on every way out: a normal end, SIGINT / SIGTERM / SIGHUP, an uncaught exception, process
+ * exit. `restore()` is idempotent, so every path may call it.
  */
 import { writeSync } from 'node:fs';
 
@@ -15,6 +15,15 @@ export const ENTER_SEQUENCE = `${ESC}[?1049h${ESC}[?25l${ESC}[H${ESC}[2J`;
 export const RESTORE_SEQUENCE =
   `${ESC}[?2026l${ESC}[0m${ESC}[?1000l${ESC}[?1002l${ESC}[?1003l${ESC}[?1006l${ESC}[?2004l` +
   `${ESC}[?25h${ESC}[?1049l`;
+
+/**
+ * `play`'s modes: the main screen, cursor hidden and the screen cleared; at the end colours
+ * reset, the cursor shown on the row below the picture (`belowRow()`, 1-based), where the
+ * shell prompt then comes, so the last picture stays.
+ */
+export function mainScreenSequences(belowRow: () => number): { enter: string; restore: () => string } {
+  return { enter: `${ESC}[?25l${ESC}[2J`, restore: () => `${ESC}[0m${ESC}[${belowRow()};1H${ESC}[?25h\n` };
+}
 
 /** The signals that end a call politely instead of killing it. */
 export const GUARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -44,6 +53,11 @@ export interface TerminalGuardOptions {
   onSignal?: (signal: GuardedSignal) => void;
   /** Install process-wide handlers (signals, exit, crash). Tests of a fake stream turn it off. */
   handleProcess?: boolean;
+  /**
+   * What enter() and restore() write; default the call screen's ENTER_SEQUENCE and
+   * RESTORE_SEQUENCE. `play` draws on the main screen and leaves its last picture there.
+   */
+  sequences?: { enter: string; restore: () => string };
 }
 
 export class TerminalGuard {
@@ -59,7 +73,7 @@ export class TerminalGuard {
     if (this.entered) return;
     this.entered = true;
     if (this.options.handleProcess !== false) this.armProcessHandlers();
-    this.writeNow(ENTER_SEQUENCE);
+    this.writeNow(this.options.sequences?.enter ?? ENTER_SEQUENCE);
   }
 
   get isRestored(): boolean {
@@ -71,7 +85,7 @@ export class TerminalGuard {
     if (!this.entered || this.restored) return;
     this.restored = true;
     try {
-      this.writeNow(RESTORE_SEQUENCE);
+      this.writeNow(this.options.sequences?.restore() ?? RESTORE_SEQUENCE);
     } finally {
       const stdin = this.options.stdin;
       if (stdin?.isTTY && stdin.setRawMode) {
@@ -118,6 +132,7 @@ export class TerminalGuard {
    * tick in which a queued write could still go out.
    */
   private writeNow(data: string): void {
+    if (data === '') return;
     const out = this.options.stdout;
     if (out.isTTY && typeof out.fd === 'number') {
       try {

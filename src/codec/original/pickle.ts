@@ -39,7 +39,7 @@ const MAX_SHORT_LINE_BYTES = 64;
 /** A pickle that is not exactly a numpy uint8 array of a JPEG: exit 6 (`protocol`). */
 export class PickleRefusedError extends FatalError {
   constructor(message: string) {
-    super('E_BAD_PICKLE', `the original client's video message was refused: ${message}`, 6, 'protocol');
+    super('E_BAD_PICKLE', `the original client's video message was refused: ${message}`);
     this.name = 'PickleRefusedError';
   }
 }

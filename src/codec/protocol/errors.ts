@@ -1,7 +1,7 @@
 /**
- * Typed errors of the end-to-end protocol. Every one ends the call with exit status 6
- * (`ended.reason` = `protocol`, docs/contract.md): once framing is lost or the peer
- * speaks something else, nothing after it can be trusted.
+ * Typed errors of the end-to-end protocol. Every one ends the call (`ended.reason` =
+ * `protocol`, exit 6 in src/cli/exit-codes.ts, docs/contract.md): once framing is lost or
+ * the peer speaks something else, nothing after it can be trusted.
  */
 import { FatalError } from '../errors.js';
 
@@ -18,15 +18,12 @@ export type ProtocolErrorCode =
   /** SETUP names a codec we do not know. */
   | 'E_UNSUPPORTED_CODEC';
 
-/** Exit status for every protocol error (docs/contract.md). */
-export const PROTOCOL_EXIT_CODE = 6;
-
 /** A protocol violation by the peer (or an oversize message we refused to send). */
 export class ProtocolError extends FatalError {
   declare readonly code: ProtocolErrorCode;
 
   constructor(code: ProtocolErrorCode, message: string) {
-    super(code, message, PROTOCOL_EXIT_CODE, 'protocol');
+    super(code, message);
     this.name = 'ProtocolError';
   }
 }

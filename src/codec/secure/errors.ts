@@ -1,14 +1,9 @@
 /**
- * Typed errors of the security layer. Key-confirmation failures end the call with exit 8
- * (`ended.reason` = `key-confirmation`, docs/contract.md); a rejected record is not fatal
- * by itself: the session counts it and decides.
+ * Typed errors of the security layer. Key-confirmation failures end the call
+ * (`ended.reason` = `key-confirmation`, exit 8, docs/contract.md); a rejected record is not
+ * fatal by itself: the session counts it and decides.
  */
 import { FatalError, VideochatError } from '../errors.js';
-
-/** Exit status when the peer cannot prove it knows the session code. */
-export const KEY_CONFIRMATION_EXIT_CODE = 8;
-/** `ended.reason` for the same. */
-export const KEY_CONFIRMATION_REASON = 'key-confirmation';
 
 /** Stable codes of key-agreement failures (all exit 8). */
 export type KeyConfirmationErrorCode =
@@ -24,7 +19,7 @@ export class KeyConfirmationError extends FatalError {
   declare readonly code: KeyConfirmationErrorCode;
 
   constructor(code: KeyConfirmationErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, KEY_CONFIRMATION_EXIT_CODE, KEY_CONFIRMATION_REASON, options);
+    super(code, message, options);
     this.name = 'KeyConfirmationError';
   }
 }
@@ -67,7 +62,7 @@ export class SessionCodeError extends FatalError {
   declare readonly code: 'E_SESSION_CODE';
 
   constructor(message: string) {
-    super('E_SESSION_CODE', message, 2, 'usage');
+    super('E_SESSION_CODE', message);
     this.name = 'SessionCodeError';
   }
 }

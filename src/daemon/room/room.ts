@@ -50,6 +50,10 @@ export interface RoomEvents {
   'member-left': [memberId: number, reason: MemberEndReason, members: number];
   /** A member was refused because the room is full. */
   full: [];
+  /** A member's socket sent its HELLO and got `memberId` (for an owner that tracks sockets). */
+  'socket-joined': [socket: Socket, memberId: number];
+  /** The room let a socket go (cut, refused as full); its 'close' follows. */
+  'socket-ended': [socket: Socket, reason: MemberEndReason | 'full'];
   /** Nobody is left (or waiting for a HELLO): the owner may forget the room. */
   empty: [];
 }
@@ -142,6 +146,7 @@ export class Room extends EventEmitter<RoomEvents> {
     socket.on('error', () => {});
     if (this.closed || this.members.size >= this.options.maxMembers) {
       this.emit('full');
+      this.emit('socket-ended', socket, 'full');
       // Read and discard what it sends, or its FIN would sit behind unread bytes.
       socket.resume();
       socket.end(encodeEnvelope(RELAY_MEMBER_ID, 0, encodeRoomFull(this.options.maxMembers)));
@@ -226,6 +231,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.enqueue(m, other.id, 0, encodeEnvelope(RELAY_MEMBER_ID, 0, encodeMemberJoined(other.id, other.hello)));
       this.enqueue(other, m.id, 0, announcement);
     }
+    this.emit('socket-joined', m.socket, m.id);
     this.emit('member-joined', m.id, this.joined);
   }
 
@@ -302,6 +308,7 @@ export class Room extends EventEmitter<RoomEvents> {
     m.gone = true;
     clearTimeout(m.helloTimer);
     this.members.delete(m.id);
+    this.emit('socket-ended', m.socket, reason);
     m.socket.destroy();
     if (m.hello) {
       const left = encodeEnvelope(RELAY_MEMBER_ID, 0, encodeMemberLeft(m.id, LEAVE_CODE[reason]));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENTER_SEQUENCE, RESTORE_SEQUENCE, TerminalGuard } from '../../../src/cli/ui/terminal-guard.js';
+import { ENTER_SEQUENCE, RESTORE_SEQUENCE, TerminalGuard, mainScreenSequences } from '../../../src/cli/ui/terminal-guard.js';
 
 function streams() {
   const written: string[] = [];
@@ -56,4 +56,22 @@ test('the first SIGTERM goes to onSignal (a polite hang-up), not straight to res
   assert.deepEqual(signals, ['SIGTERM']);
   assert.equal(guard.isRestored, false);
   guard.restore();
+});
+
+test("play's main-screen modes: no alternate screen; the cursor ends below the picture, where it is then", () => {
+  const s = streams();
+  let below = 10;
+  const guard = new TerminalGuard({ stdout: s.stdout, stdin: s.stdin, handleProcess: false, sequences: mainScreenSequences(() => below) });
+  guard.enter();
+  below = 17;
+  guard.restore();
+  assert.deepEqual(s.written, ['\x1b[?25l\x1b[2J', '\x1b[0m\x1b[17;1H\x1b[?25h\n']);
+  assert.ok(!s.written.join('').includes('\x1b[?1049'), 'the last picture stays on the main screen');
+  assert.deepEqual(s.rawModes, [false]);
+  // Off a terminal: nothing at all is written.
+  const quiet = streams();
+  const off = new TerminalGuard({ stdout: quiet.stdout, handleProcess: false, sequences: { enter: '', restore: () => '' } });
+  off.enter();
+  off.restore();
+  assert.deepEqual(quiet.written, []);
 });

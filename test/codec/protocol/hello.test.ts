@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { endReasonOf, exitStatusOf } from '../../../src/cli/exit-codes.js';
 import {
   HELLO_BYTES,
   HELLO_MAGIC,
@@ -69,8 +70,8 @@ test('another version fails with E_PROTOCOL_VERSION as soon as the version bytes
   }
   assert.ok(caught instanceof ProtocolVersionError);
   assert.equal(caught.code, 'E_PROTOCOL_VERSION');
-  assert.equal(caught.exitCode, 6);
-  assert.equal(caught.reason, 'protocol');
+  assert.equal(exitStatusOf(caught), 6);
+  assert.equal(endReasonOf(caught), 'protocol');
   assert.equal(caught.ourVersion, PROTOCOL_VERSION);
   assert.equal(caught.peerVersion, 2);
   assert.match(caught.message, /version 2.*version 1/);

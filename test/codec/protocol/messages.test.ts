@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { exitStatusOf } from '../../../src/cli/exit-codes.js';
 import {
   MAX_PAYLOAD_BYTES,
   MESSAGE_HEADER_BYTES,
@@ -95,7 +96,7 @@ test('fixed-size payloads may carry trailing bytes for later versions', () => {
 });
 
 function assertMalformed(body: Buffer, code = 'E_MALFORMED_MESSAGE'): void {
-  assert.throws(() => decodeMessage(body), (err: unknown) => err instanceof ProtocolError && err.code === code && err.exitCode === 6);
+  assert.throws(() => decodeMessage(body), (err: unknown) => err instanceof ProtocolError && err.code === code && exitStatusOf(err) === 6);
 }
 
 test('malformed messages of known types are typed errors', () => {

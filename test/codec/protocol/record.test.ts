@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { exitStatusOf } from '../../../src/cli/exit-codes.js';
 import {
   MAX_RECORD_BYTES,
   ProtocolError,
@@ -47,7 +48,7 @@ test('a length above the maximum fails with E_FRAME_TOO_LARGE before allocating,
     assert.ok(parser.bufferedBytes <= RECORD_HEADER_BYTES);
     assert.throws(
       () => parser.push(header.subarray(3)),
-      (err: unknown) => err instanceof ProtocolError && err.code === 'E_FRAME_TOO_LARGE' && err.exitCode === 6,
+      (err: unknown) => err instanceof ProtocolError && err.code === 'E_FRAME_TOO_LARGE' && exitStatusOf(err) === 6,
     );
     assert.equal(parser.bufferedBytes, 0, 'nothing allocated for the oversize record');
     // The stream has lost its framing: it stays failed.

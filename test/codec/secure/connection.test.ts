@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { endReasonOf, exitStatusOf } from '../../../src/cli/exit-codes.js';
 import { deflateRawSync } from 'node:zlib';
 import {
   HelloParser,
@@ -122,8 +123,8 @@ test('different codes meeting on a relay that pairs everyone: both ends fail key
   for (const err of [errors.a, errors.b]) {
     assert.ok(err instanceof KeyConfirmationError);
     assert.equal(err.code, 'E_KEY_CONFIRMATION');
-    assert.equal(err.exitCode, 8);
-    assert.equal(err.reason, 'key-confirmation');
+    assert.equal(exitStatusOf(err), 8);
+    assert.equal(endReasonOf(err), 'key-confirmation');
   }
   assert.equal(a.security.state, 'failed');
   assert.throws(() => a.security.encodeRecord({ type: MessageType.BYE, reason: '', seq: 9, timestampUs: 0 }));
@@ -183,5 +184,5 @@ test('a peer that skips KEY_CONFIRM, or leaves before it, fails key confirmation
   assert.ok(peer);
   waiting.onPeerHello(peer.hello);
   const ended = waiting.onEnd();
-  assert.ok(ended instanceof KeyConfirmationError && ended.exitCode === 8);
+  assert.ok(ended instanceof KeyConfirmationError && exitStatusOf(ended) === 8);
 });

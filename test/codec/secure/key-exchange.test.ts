@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { endReasonOf, exitStatusOf } from '../../../src/cli/exit-codes.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { HELLO_NONCE_BYTES, HELLO_PUBLIC_KEY_BYTES, decodeHello, encodeHello, MAX_KEY_CONFIRM_BYTES } from '../../../src/codec/protocol/index.js';
 import {
@@ -35,8 +36,8 @@ function isKeyConfirmationError(code: string) {
   return (err: unknown): boolean => {
     assert.ok(err instanceof KeyConfirmationError, `expected KeyConfirmationError, got ${String(err)}`);
     assert.equal(err.code, code);
-    assert.equal(err.exitCode, 8);
-    assert.equal(err.reason, 'key-confirmation');
+    assert.equal(exitStatusOf(err), 8);
+    assert.equal(endReasonOf(err), 'key-confirmation');
     return true;
   };
 }

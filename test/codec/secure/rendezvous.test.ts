@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { exitStatusOf } from '../../../src/cli/exit-codes.js';
 import { scrypt as nobleScrypt } from '@noble/hashes/scrypt.js';
 import { encodeHandshake } from '../../../src/codec/handshake.js';
 import {
@@ -87,7 +88,7 @@ test('empty and oversized codes are refused with E_SESSION_CODE (exit 2)', async
     await assert.rejects(deriveRendezvousId(bad), (err: unknown) => {
       assert.ok(err instanceof SessionCodeError);
       assert.equal(err.code, 'E_SESSION_CODE');
-      assert.equal(err.exitCode, 2);
+      assert.equal(exitStatusOf(err), 2);
       return true;
     });
   }
