@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runClient, type ClientRun } from '../helpers/call.js';
-import { startRoomRelay } from '../helpers/room-relay.js';
+import { startTestRelay } from '../helpers/test-relay.js';
 import { startThrottleProxy } from '../helpers/throttle-proxy.js';
 import {
   ROOM_FPS as FPS, allGone, assertReceived, endedOf, idOf, joins, killStarted, member, startRelay, waitJoins, type Members, type Relay,
@@ -135,7 +135,8 @@ test('options a room cannot honour: one usage line, exit 2', async () => {
 });
 
 test('through a relay without rooms two members fall back to a one-to-one call', async () => {
-  const plain = await startRoomRelay({ rooms: false });
+  // The original server's pairing (test-relay.ts): it knows no rooms, `vcroom1-` is a code like any other.
+  const plain = await startTestRelay({ tap: true });
   try {
     const session = code();
     const a = member(plain, session, ['--duration', '8']);
@@ -154,8 +155,10 @@ test('through a relay without rooms two members fall back to a one-to-one call',
       assert.ok((e.audioMsReceived as number) > 4000, `${e.audioMsReceived} ms`);
       assert.equal((e.members as Members).length, 1);
     }
+    // What it paired under: the room code, never the session code.
+    assert.ok(plain.handshakes.length >= 4 && plain.handshakes.every((h) => /^vcroom1-[0-9a-f]{64}$/.test(h.code.toString())), JSON.stringify(plain.handshakes.map((h) => h.code.toString())));
     await allGone([a, b]);
   } finally {
-    await plain.stop();
+    await plain.close();
   }
 });

@@ -1,21 +1,21 @@
 // RoomSession in process, as the grid TUI uses it: member frames at the size asked for,
 // member levels with a speaking flag, the mix written through the audio sink (a WAV file),
-// through the loopback Room relay and real ffmpeg test sources.
+// through a started videochatd (else the loopback Room relay) and real ffmpeg test sources.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RoomSession, type RoomOptions } from '../../src/cli/room/room-session.js';
 import { parseAudioIn, parseAudioOut, parseVideoIn } from '../../src/cli/options.js';
-import { startRoomRelay, type RoomRelay } from '../helpers/room-relay.js';
+import { startRelay, type Relay } from '../helpers/room-call.js';
 import { dominantIs1kHz, tempDir } from '../media/helpers.js';
 
-let relay: RoomRelay | undefined;
+let relay: Relay | undefined;
 after(async () => {
   await relay?.stop();
 });
 
-function options(r: RoomRelay, session: string, extra: Partial<RoomOptions> = {}): RoomOptions {
+function options(r: Relay, session: string, extra: Partial<RoomOptions> = {}): RoomOptions {
   return {
     host: '127.0.0.1', videoPort: r.videoPort, audioPort: r.audioPort, session,
     videoIn: parseVideoIn('test'), audioIn: parseAudioIn('test'), width: 160, height: 120, fps: 10,
@@ -25,7 +25,7 @@ function options(r: RoomRelay, session: string, extra: Partial<RoomOptions> = {}
 }
 
 test('the grid\'s inputs: member-frame at the size asked, member-level with speaking, self-frame, and the mix in the sink', async () => {
-  relay = await startRoomRelay();
+  relay = await startRelay();
   const session = `roomsession-${process.pid}-walnut-orbit-lantern`;
   const wav = join(tempDir(), 'mix.wav');
   const a = new RoomSession(options(relay, session, { audioOut: parseAudioOut(wav), name: 'Ann' }));
