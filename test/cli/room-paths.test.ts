@@ -15,7 +15,6 @@ const code = (): string => `roompath-${process.pid}-${++n}-walnut-orbit-lantern`
 
 before(async () => {
   relay = await startRelay();
-  console.log(`relay: ${relay.kind}`);
 });
 after(async () => {
   killStarted();

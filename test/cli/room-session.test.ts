@@ -1,6 +1,6 @@
 // RoomSession in process, as the grid TUI uses it: member frames at the size asked for,
 // member levels with a speaking flag, the mix written through the audio sink (a WAV file),
-// through a started videochatd (else the loopback Room relay) and real ffmpeg test sources.
+// through a started videochatd and real ffmpeg test sources.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

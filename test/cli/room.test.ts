@@ -1,7 +1,5 @@
 // `videochat connect --room` end to end: real client processes (lavfi test sources for camera
-// and microphone, real ffmpeg encoders and decoders), through a relay with rooms: the real
-// videochatd once it routes `vcroom1-` codes (--max-room-size), until then the loopback relay
-// made of the daemon's Room class (test/helpers/room-relay.ts).
+// and microphone, real ffmpeg encoders and decoders), through a started videochatd.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -22,7 +20,6 @@ const member = (session: string, extra: string[] = []): ClientRun => roomMember(
 
 before(async () => {
   relay = await startRelay();
-  console.log(`relay: ${relay.kind}`);
 });
 after(async () => {
   killStarted();
@@ -32,10 +29,10 @@ after(async () => {
 test('four members: each receives >= 80 % of every other member\'s frames and audio; the relay sees no code, no JPEG, no Opus', async () => {
   const session = code();
   const runs: ClientRun[] = [];
-  // videochatd is tapped on the wire by a transparent proxy in front of it; the loopback relay taps itself.
-  const tap = relay.tapped ? null : await startTapProxy('127.0.0.1', [relay.videoPort, relay.audioPort]);
-  const ports = tap ? { videoPort: tap.ports.get(relay.videoPort)!, audioPort: tap.ports.get(relay.audioPort)! } : relay;
-  const tapped = tap ? tap.tapped : relay.tapped!;
+  // videochatd is tapped on the wire by a transparent proxy in front of it.
+  const tap = await startTapProxy('127.0.0.1', [relay.videoPort, relay.audioPort]);
+  const ports = { videoPort: tap.ports.get(relay.videoPort)!, audioPort: tap.ports.get(relay.audioPort)! };
+  const tapped = tap.tapped;
   for (let i = 0; i < 4; i++) {
     const r = roomMember(ports, session, ['--duration', '10', '--name', `m${i}`]);
     await r.waitFor('waiting');
@@ -76,7 +73,7 @@ test('four members: each receives >= 80 % of every other member\'s frames and au
   for (const needle of [session, 'Lavc', 'JFIF', 'OpusHead', '"participant"', 'videochat']) {
     assert.equal(all.indexOf(Buffer.from(needle)), -1, `the relay saw '${needle}'`);
   }
-  await tap?.stop();
+  await tap.stop();
   await allGone(runs);
 });
 

@@ -1,39 +1,23 @@
-// Shared by the room tests: a relay with rooms (the real videochatd once it routes `vcroom1-`
-// codes, else the loopback Room relay), `videochat connect --room` members as real processes,
-// and what a user checks in their NDJSON.
+// Shared by the room tests: a started videochatd with rooms, `videochat connect --room`
+// members as real processes, and what a user checks in their NDJSON.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { runClient, type ClientRun, type EventLine } from './call.js';
 import { startDaemon } from './relay-client.js';
-import { startRoomRelay } from './room-relay.js';
 import { processTree, waitGone, describe as describePids, killLeft } from './proc-tree.js';
 
 export const ROOM_FPS = 10;
-const DAEMON_DIST = fileURLToPath(new URL('../../dist/daemon/', import.meta.url));
-
-/** True once the built videochatd knows rooms (--max-room-size is one of its options). */
-export function daemonKnowsRooms(): boolean {
-  if (!existsSync(DAEMON_DIST)) return false;
-  return readdirSync(DAEMON_DIST).some((f) => f.endsWith('.js') && readFileSync(DAEMON_DIST + f, 'utf8').includes('--max-room-size'));
-}
 
 export interface Relay {
   videoPort: number;
   audioPort: number;
-  /** What a tap on the relay saw (loopback relay only; null for videochatd). */
-  tapped: Buffer[] | null;
-  kind: 'videochatd' | 'loopback';
   stop(): Promise<void>;
 }
 
+/** A started videochatd with rooms of at most `maxMembers`. */
 export async function startRelay(maxMembers = 8): Promise<Relay> {
-  if (daemonKnowsRooms()) {
-    const d = await startDaemon(['--log-level', 'warn', '--max-room-size', String(maxMembers)]);
-    return { videoPort: d.videoPort, audioPort: d.audioPort, tapped: null, kind: 'videochatd', stop: async () => { await d.stop(); } };
-  }
-  const r = await startRoomRelay({ maxMembers });
-  return { ...r, kind: 'loopback' };
+  const d = await startDaemon(['--log-level', 'warn', '--max-room-size', String(maxMembers)]);
+  return { videoPort: d.videoPort, audioPort: d.audioPort, stop: async () => { await d.stop(); } };
 }
 
 export type Members = Array<{ id: number; videoFramesReceived: number; audioMsReceived: number; latencyMs: number | null; present?: boolean }>;
