@@ -42,9 +42,18 @@ function opt(flags: string, description: string): Option {
   return o;
 }
 
+/** How the picture is drawn, for `connect` and `play` alike. */
+function addPictureOptions(cmd: Command): Command {
+  return cmd
+    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
+    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks and symbols at 256 and 16 colours (default: none)`))
+    .addOption(opt('--symbols <set>', `${SYMBOLS_CHOICES.join(' | ')}: glyphs of --render symbols; auto = octants where the terminal draws them (default: auto)`));
+}
+
 /** Options of `connect` (docs/contract.md). Defaults are in the help text and in options.ts. */
 function addConnectOptions(cmd: Command): Command {
-  return cmd
+  return addPictureOptions(cmd
     .addOption(opt('--host <host>', `relay host (default: ${DEFAULT_HOST})`))
     .addOption(opt('--video-port <port>', `relay video port (default: ${DEFAULT_VIDEO_PORT})`))
     .addOption(opt('--audio-port <port>', `relay audio port (default: ${DEFAULT_AUDIO_PORT})`))
@@ -54,11 +63,7 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--size <WxH>', `capture size in pixels (default: ${DEFAULT_SIZE})`))
     .addOption(opt('--fps <n>', `capture frames per second (default: ${DEFAULT_FPS})`))
     .addOption(opt('--video-codec <codec>', `${VIDEO_CODECS.join(' | ')} (default: mjpeg)`))
-    .addOption(opt('--audio-codec <codec>', `${AUDIO_CODECS.join(' | ')} (default: opus)`))
-    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
-    .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
-    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks and symbols at 256 and 16 colours (default: none)`))
-    .addOption(opt('--symbols <set>', `${SYMBOLS_CHOICES.join(' | ')}: glyphs of --render symbols; auto = octants where the terminal draws them (default: auto)`))
+    .addOption(opt('--audio-codec <codec>', `${AUDIO_CODECS.join(' | ')} (default: opus)`)))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal)'))
     .addOption(opt('--audio-out <sink>', 'speaker | speaker:PCM | none | FILE.wav (default: speaker)'))
     .addOption(opt('--record <file.mkv>', "record the peer's video and audio to a Matroska file (exit 7 when it fails mid-call)"))
@@ -217,14 +222,10 @@ See videochat(1).`);
     program.command('connect').description('call a peer through a relay (both use the same --session code)'),
   ).action(action('connect'));
 
-  program
+  addPictureOptions(program
     .command('play')
     .description('play a video file in the terminal with the same renderers')
-    .argument('<file>', 'video file to play')
-    .addOption(opt('--render <mode>', `${RENDER_CHOICES.join(' | ')} (default: auto)`))
-    .addOption(opt('--colors <depth>', `${COLORS_CHOICES.join(' | ')} (default: auto)`))
-    .addOption(opt('--dither <kind>', `${DITHER_KINDS.join(' | ')}: dither blocks and symbols at 256 and 16 colours (default: none)`))
-    .addOption(opt('--symbols <set>', `${SYMBOLS_CHOICES.join(' | ')}: glyphs of --render symbols; auto = octants where the terminal draws them (default: auto)`))
+    .argument('<file>', 'video file to play'))
     .addOption(opt('--cells <COLSxROWS>', 'terminal area to draw in (default: the whole terminal, or 80x24 off a TTY)'))
     .addOption(opt('--no-audio', 'do not play the sound track'))
     .addOption(opt('--speed <speed>', '1 (real time) | max (unpaced; implies --no-audio) (default: 1)'))
