@@ -6,7 +6,7 @@ import { runClient, type ClientRun } from '../helpers/call.js';
 import { startTestRelay } from '../helpers/test-relay.js';
 import { startThrottleProxy } from '../helpers/throttle-proxy.js';
 import {
-  ROOM_FPS as FPS, allGone, assertReceived, endedOf, idOf, joins, killStarted, member, startRelay, waitJoins, type Members, type Relay,
+  ROOM_FPS as FPS, allGone, assertReceived, endedOf, idOf, joins, killStarted, member, sleep, startRelay, waitJoins, type Members, type Relay,
 } from '../helpers/room-call.js';
 
 let relay: Relay;
@@ -80,6 +80,39 @@ test('H.264 video and PCM audio in a room of three', async () => {
     assert.ok(Math.max(...fpsIn) >= 1.5 * FPS, `decoded fps ${fpsIn.join(',')}`);
   }
   await allGone(runs);
+});
+
+test('a frozen member (SIGSTOP) is shown stalled after --peer-timeout, and live again after SIGCONT', async () => {
+  const session = code();
+  const opts = ['--duration', '16', '--peer-timeout', '3'];
+  const a = member(relay, session, opts);
+  await a.waitFor('waiting');
+  const b = member(relay, session, opts);
+  await b.waitFor('waiting');
+  const c = member(relay, session, opts);
+  await Promise.all([a, b, c].map((r) => waitJoins(r, 2)));
+  await sleep(1500);
+  const bId = idOf(b);
+  const stoppedAt = Date.now();
+  process.kill(-b.child.pid!, 'SIGSTOP');
+  await sleep(6000);
+  process.kill(-b.child.pid!, 'SIGCONT');
+  const exits = await Promise.all([a, b, c].map((r) => r.exited));
+  exits.forEach((e, i) => assert.equal(e.code, 0, [a, b, c][i]!.stderr()));
+  for (const r of [a, c]) {
+    const states = r.events.filter((e) => e.event === 'member-state' && e.memberId === bId);
+    const stalled = states.find((e) => e.stalled === true);
+    assert.ok(stalled, `${idOf(r)} never saw ${bId} stalled: ${JSON.stringify(states)}`);
+    const after = stalled.ts - stoppedAt;
+    assert.ok(after >= 2500 && after <= 4500, `stalled after ${after} ms`);
+    assert.ok(states.some((e) => e.stalled === false && e.ts > stalled.ts), 'live again after SIGCONT');
+    // Still in the room while frozen (the relay decides who is in): no one left before the hang-ups at the end.
+    assert.equal(r.events.filter((e) => e.event === 'member-left' && e.ts < stoppedAt + 7000).length, 0, 'nobody left while b was frozen');
+  }
+  // a and c went on with each other all along.
+  assertReceived(a, c);
+  assertReceived(c, a);
+  await allGone([a, b, c]);
 });
 
 test('a full room: one clear line, exit 10 (room-full)', async () => {

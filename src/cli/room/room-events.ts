@@ -31,6 +31,8 @@ export interface MemberStats {
   latencyMs: number | null;
   /** It is still in the room (false: it left; kept for `ended`). */
   present?: boolean;
+  /** Nothing from it for --peer-timeout (see `member-state`). */
+  stalled?: boolean;
 }
 
 /** `stats` of a room: the call's totals plus one entry per member seen. */
@@ -56,8 +58,12 @@ export interface RoomSessionEvents {
   'self-frame': [{ width: number; height: number; data: Uint8Array }];
   /** A member's audio level (0..1, peak of the last ~100 ms) and whether it is speaking; for the active-speaker highlight. */
   'member-level': [{ memberId: number; level: number; speaking: boolean }];
-  /** A member's mute / camera state as it signalled it. */
-  'member-state': [{ memberId: number; muted: boolean; cameraOff: boolean }];
+  /**
+   * A member's mute / camera state as it signalled it (emitted when it changes). `stalled`:
+   * nothing at all from it for --peer-timeout (frozen, or its path stopped; the relay still
+   * counts it in), false again once it is heard.
+   */
+  'member-state': [{ memberId: number; muted: boolean; cameraOff: boolean; stalled: boolean }];
   stats: [RoomStats];
   warning: [{ code: string; message: string }];
   /** The relay knows no rooms: the session goes on as a one-to-one call (CallSession events from here). */

@@ -24,6 +24,7 @@ import type { MediaWarning } from '../../media/errors.js';
 import { loadJpegDecoder } from '../../media/jpeg-wasm.js';
 import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
 import { VERSION } from '../version.js';
+import { DEFAULT_PEER_TIMEOUT_SEC } from '../options.js';
 import { CallSession, type CallOptions } from '../session/call.js';
 import { EXIT_CODES, callEndOf } from '../exit-codes.js';
 import { audioPacketMs } from '../session/receive-pipeline.js';
@@ -46,6 +47,10 @@ export const TEST_ROOM_RENDEZVOUS_ENV = 'VIDEOCHAT_TEST_ROOM_RENDEZVOUS_CODE';
 export const ROOM_STATS_INTERVAL_MS = 1000;
 /** How often each member's audio level is emitted (`member-level`). */
 export const MEMBER_LEVEL_INTERVAL_MS = 100;
+/** How often we say STATE to every member (a keepalive for members that send no media). */
+export const ROOM_KEEPALIVE_MS = 1000;
+/** How often members' silence is checked against --peer-timeout. */
+export const STALL_CHECK_MS = 250;
 /** Keyframe requests of all members together are honoured at most this often. */
 export const KEYFRAME_REQUEST_MIN_MS = 500;
 /** Time BYE gets to leave before the sockets are torn down. */
@@ -77,6 +82,10 @@ interface Participant {
   audio: AudioDecoder | undefined;
   levelPeak: number;
   speaking: boolean;
+  /** Its last STATE, and whether it fell silent (member-state is emitted on a change of any). */
+  state: { muted: boolean; cameraOff: boolean; stalled: boolean } | null;
+  /** When anything (media, a message) last arrived from it on either connection. */
+  lastHeardMs: number;
 }
 
 const LEAVE_WORDS: Record<number, MemberLeftReason> = { [LeaveReason.LEFT]: 'left', [LeaveReason.LOST]: 'lost', [LeaveReason.TOO_SLOW]: 'too-slow' };
@@ -198,7 +207,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       members.push({
         id: p.videoId, ...(p.intro?.name ? { name: p.intro.name } : {}),
         videoFramesReceived: p.videoFramesReceived, audioMsReceived: Math.round(p.audioMsReceived),
-        latencyMs: p.latencyMs === null ? null : round1(p.latencyMs), present: p.present,
+        latencyMs: p.latencyMs === null ? null : round1(p.latencyMs), present: p.present, stalled: p.state?.stalled === true,
       });
     }
     const rejected = (this.video?.member.stats.mediaRejected ?? 0) + (this.audio?.member.stats.mediaRejected ?? 0);
@@ -236,6 +245,9 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       this.stats.tick();
       this.emit('stats', this.currentStats());
     });
+    // Members that send no media still say STATE every second: silence means stalled.
+    this.every(ROOM_KEEPALIVE_MS, () => this.sendState());
+    this.every(STALL_CHECK_MS, () => this.checkStalled());
     this.after(this.opts.waitSec * 1000, () => {
       if (!this.anyoneJoined) void this.end('no-peer', `no one joined the room within ${this.opts.waitSec} s (--wait)`);
     });
@@ -334,6 +346,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
         p = {
           token: intro.participant, videoId: null, audioId: null, intro: null, joined: false, present: true, leftReason: null,
           videoFramesReceived: 0, audioMsReceived: 0, latencyMs: null, video: undefined, audio: undefined, levelPeak: 0, speaking: false,
+          state: null, lastHeardMs: Date.now(),
         };
         this.byToken.set(intro.participant, p);
       }
@@ -353,7 +366,8 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     }
     const p = ids.get(memberId);
     if (!p || !p.joined) return;
-    if (msg.type === 'state' && link === this.video) this.emit('member-state', { memberId: p.videoId!, muted: msg.muted, cameraOff: msg.cameraOff });
+    this.heard(p);
+    if (msg.type === 'state' && link === this.video) this.setMemberState(p, { muted: msg.muted, cameraOff: msg.cameraOff, stalled: false });
     if (msg.type === 'keyframe-request') this.keyframeWanted();
     // BYE: the relay's MEMBER_LEFT (reason left) follows at once; nothing to do before it.
   }
@@ -413,6 +427,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     if (!p || !p.joined || !p.present) return;
     const m = decodeRoomMedia(payload);
     if (!m) return;
+    this.heard(p);
     const latency = Date.now() - m.timestampUs / 1000;
     if (latency > -60_000 && latency < 60_000) p.latencyMs = p.latencyMs === null ? latency : p.latencyMs * 0.9 + latency * 0.1;
     if (m.kind === 'video' && link === this.video) {
@@ -457,6 +472,35 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     p.video = undefined;
     p.audio = undefined;
     if (p.joined) this.emit('member-left', { memberId: p.videoId!, reason });
+  }
+
+  // ---- members' liveness ----
+
+  private setMemberState(p: Participant, next: { muted: boolean; cameraOff: boolean; stalled: boolean }): void {
+    const was = p.state;
+    p.state = next;
+    if (was && was.muted === next.muted && was.cameraOff === next.cameraOff && was.stalled === next.stalled) return;
+    this.emit('member-state', { memberId: p.videoId!, ...next });
+  }
+
+  private heard(p: Participant): void {
+    p.lastHeardMs = Date.now();
+    if (p.state?.stalled) this.setMemberState(p, { ...p.state, stalled: false });
+  }
+
+  /** A joined member silent for --peer-timeout is stalled (the relay alone decides who is in the room). */
+  private checkStalled(recheck = false): void {
+    const timeoutMs = (this.opts.peerTimeoutSec ?? DEFAULT_PEER_TIMEOUT_SEC) * 1000;
+    if (timeoutMs === 0) return;
+    const now = Date.now();
+    const silent = [...this.byVideoId.values()].filter((p) => p.joined && p.present && !p.state?.stalled && now - p.lastHeardMs >= timeoutMs);
+    if (silent.length === 0) return;
+    // After a stall of our own, what they sent may be waiting unread: decide after the reads.
+    if (!recheck) return void setImmediate(() => this.checkStalled(true));
+    for (const p of silent) {
+      this.setMemberState(p, { muted: p.state?.muted ?? false, cameraOff: p.state?.cameraOff ?? false, stalled: true });
+      this.emit('warning', { code: 'W_MEMBER_STALLED', message: `nothing from member ${p.videoId} for ${Math.round((now - p.lastHeardMs) / 100) / 10} s (--peer-timeout); it is still in the room` });
+    }
   }
 
   // ---- sending ----
