@@ -7,7 +7,7 @@ import { planAudioPath } from '../../media/audio-path.js';
 import type { EventEmitter } from 'node:events';
 import { createRenderer } from '../../codec/render/index.js';
 import type { DitherKind } from '../../codec/render/dither.js';
-import type { ColorDepth, RenderMode } from '../../codec/render/types.js';
+import type { ColorDepth, RenderMode, Renderer } from '../../codec/render/types.js';
 import { detectCapabilities, kittyTransferFor, kittyTransferMedium, type Capabilities } from '../term/index.js';
 import type { CommandContext } from '../program.js';
 import type { CallControls } from '../ui/controls.js';
@@ -46,6 +46,26 @@ export function chooseForTerminal(render: RenderChoice, colors: ColorsChoice, ca
 }
 
 /**
+ * The renderers for this terminal: tmux passthrough, kitty's placeholders and transfer, the
+ * light background, dithering, the symbol set, sixel's changed rows when the cell size is
+ * exact. Each call makes a new renderer (the group call grid makes one per tile).
+ */
+export function terminalRendererFactory(
+  choice: TerminalChoice,
+  caps: Pick<Capabilities, 'octants'>,
+  settings: { dither?: DitherKind; symbols?: SymbolsChoice },
+  transferMedium: ReturnType<typeof kittyTransferMedium>,
+): (mode: RenderMode) => Renderer {
+  return (mode) => createRenderer(mode, {
+    kittyTransfer: mode === 'kitty' ? kittyTransferFor(transferMedium) : undefined,
+    tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
+    kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
+    dither: settings.dither, sixelChangedRows: choice.cellSizeExact,
+    symbols: settings.symbols === 'octants' || (settings.symbols !== 'sextants' && caps.octants) ? 'octants' : 'sextants',
+  });
+}
+
+/**
  * The "use headphones" tip: an echo needs our mic and a loudspeaker (not with --audio-in none,
  * --audio-out none or a WAV file), and the tip goes when the echo canceller takes the echo out.
  */
@@ -80,13 +100,7 @@ export async function prepareInteractive(
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
     ...(choice.cellPx ? { cellPx: choice.cellPx } : {}),
-    createRenderer: (mode) => createRenderer(mode, {
-      kittyTransfer: mode === 'kitty' ? kittyTransferFor(transferMedium) : undefined,
-      tmuxPassthrough: choice.tmuxPassthrough, lightBackground: choice.lightBackground,
-      kittyPlaceholders: choice.kittyPlaceholders, kittyPlaceholderColors: choice.kittyPlaceholderColors,
-      dither: settings.dither, sixelChangedRows: choice.cellSizeExact,
-      symbols: settings.symbols === 'octants' || (settings.symbols !== 'sextants' && caps.octants) ? 'octants' : 'sextants',
-    }),
+    createRenderer: terminalRendererFactory(choice, caps, settings, transferMedium),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     echoHint: showEchoHint(settings.call, settings.peerProtocol),

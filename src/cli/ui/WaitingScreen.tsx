@@ -9,8 +9,10 @@ const LEAD = 'They run: ';
  * other person, and the whole command they run to reach this relay (on its own row when
  * "They run:" and the command do not fit on one; wrapped when even the command does not).
  */
-export function WaitingScreen({ session, command, connecting, width, height }: {
+export function WaitingScreen({ session, command, connecting, width, height, waitingText }: {
   session: string; command: string; connecting: boolean; width: number; height: number;
+  /** What we wait for (default: the other person of a one-to-one call). */
+  waitingText?: string;
 }) {
   const spinner = useSpinner();
   const oneLine = LEAD.length + command.length <= width - 2;
@@ -20,7 +22,7 @@ export function WaitingScreen({ session, command, connecting, width, height }: {
   return (
     <Box flexDirection="column" width={width} height={height} alignItems="center" justifyContent="center">
       <Text>
-        <Text color="cyan">{spinner}</Text> {connecting ? 'Connecting to the relay…' : 'Waiting for the other person to join with session code'}
+        <Text color="cyan">{spinner}</Text> {connecting ? 'Connecting to the relay…' : waitingText ?? 'Waiting for the other person to join with session code'}
       </Text>
       <Text> </Text>
       {big ? (

@@ -17,7 +17,7 @@ export interface Piece {
 }
 
 /** One status item in its long and short wording. */
-interface Item {
+export interface Item {
   full: string;
   short: string;
   color?: PieceColor;
@@ -37,13 +37,13 @@ export function encryptionItem(state: CallViewState): Item {
   return { full: 'NOT encrypted', short: 'NOT encrypted', color: 'red' };
 }
 
-export function micItem(state: CallViewState): Item {
+export function micItem(state: Pick<CallViewState, 'noMic' | 'muted'>): Item {
   if (state.noMic) return { full: 'no mic', short: 'no mic', color: 'yellow' };
   if (state.muted) return { full: 'mic muted', short: 'muted', color: 'red' };
   return { full: 'mic on', short: 'mic on' };
 }
 
-export function cameraItem(state: CallViewState): Item {
+export function cameraItem(state: Pick<CallViewState, 'noCamera' | 'cameraOff'>): Item {
   if (state.noCamera) return { full: 'no camera', short: 'no cam', color: 'yellow' };
   if (state.cameraOff) return { full: 'camera off', short: 'cam off', color: 'red' };
   return { full: 'camera on', short: 'cam on' };
