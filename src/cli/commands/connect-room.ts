@@ -1,14 +1,13 @@
 /**
  * `videochat connect --room`: the options that make sense in a room, and running a
- * RoomSession headless (NDJSON and/or progress lines). Interactive mode is the grid TUI
- * (src/cli/ui/grid, issue 17): until it is wired here, an interactive room runs as
- * headless does and says so once on stderr (runInteractiveRoom is the hook).
+ * RoomSession: headless (NDJSON and/or progress lines on stderr) or in the grid TUI
+ * (src/cli/ui/grid, through connect-room-tui.ts).
  */
 import { UsageError } from '../../codec/errors.js';
 import type { CommandContext, RawOptions } from '../program.js';
 import { reconnectGiveUpSec } from '../session/reconnect.js';
 import { RoomSession } from '../room/room-session.js';
-import { attachRoomHumanLog, attachRoomNdjson } from '../room/room-log.js';
+import { attachRoomHumanLog, attachRoomNdjson, roomEndedLine } from '../room/room-log.js';
 import type { ConnectSettings } from './connect.js';
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -44,24 +43,23 @@ export async function runRoom(
     ...(settings.room?.name ? { name: settings.room.name } : {}),
   });
   if (settings.json) attachRoomNdjson(session, ctx.stdout);
-  const interactive = !settings.headless;
-  if (settings.headless || interactive) attachRoomHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });
-  if (interactive) runInteractiveRoom(session, ctx);
+  if (settings.headless) attachRoomHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });
   if (settings.codeWarning) {
     const message = settings.codeWarning;
     session.once('connecting', () => session.emit('warning', { code: 'W_WEAK_CODE', message }));
   }
+  // The grid (src/cli/ui/grid) is attached before run(): the session emits `connecting` at once.
+  let uiDone: Promise<void> | undefined;
+  if (!settings.headless) {
+    const { prepareInteractiveRoom } = await import('./connect-room-tui.js');
+    const startUi = await prepareInteractiveRoom(settings, ctx);
+    uiDone = startUi(session);
+  }
   const ended = session.run();
   hooks.started(session);
+  if (uiDone) await uiDone;
   const result = await ended;
+  // The screen is restored: say how the room ended, as headless mode does (on stderr).
+  if (uiDone) ctx.stderr.write(roomEndedLine(result));
   return result.exitCode;
-}
-
-/**
- * HOOK for the grid TUI (issue 17, src/cli/ui/grid): it subscribes to the RoomSessionEvents
- * (member-frame, self-frame, member-level, member-joined/left, stats) and calls the
- * RoomControls (setVideoSize per cell, setSelfView, setMuted, hangup). Not wired yet.
- */
-function runInteractiveRoom(_session: RoomSession, ctx: CommandContext): void {
-  ctx.stderr.write('videochat: the room grid view is not built yet; the room runs without a picture (as --headless)\n');
 }
