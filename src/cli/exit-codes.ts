@@ -17,6 +17,8 @@ export const EXIT_CODES: Readonly<Record<EndReason, number>> = {
   media: 7,
   'key-confirmation': 8,
   'reconnect-failed': 9,
+  // `--room` only: the room already holds the relay's --max-room-size members.
+  'room-full': 10,
 };
 
 /** An internal error (a bug), or (doctor) something needed is missing: no `ended.reason` of its own. */

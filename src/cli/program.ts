@@ -80,6 +80,8 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--peer-protocol <name>',
       `${PEER_PROTOCOLS.join(' | ')}: original calls the original VideoChat client (code in clear, NOT encrypted, no reconnect) (default: videochat)`))
     .addOption(opt('--no-reconnect', 'do not reconnect when the relay connection drops'))
+    .addOption(opt('--room', 'a group call: everyone with the same --session code joins one room (up to the relay\'s --max-room-size)'))
+    .addOption(opt('--name <text>', 'with --room: the name the other members see (default: none)'))
     .addOption(opt('--no-echo-cancel', "do not cancel the speaker's echo in what the mic sends (on by default when the canceller is built)"));
 }
 

@@ -26,6 +26,7 @@ import { blameSource } from '../option-source.js';
 import { preflightPaths } from '../preflight.js';
 import { watchHangup } from '../hangup-watch.js';
 import { endedLine } from '../session/human-log.js';
+import { roomSettings, runRoom } from './connect-room.js';
 
 /** Everything `connect` needs, validated. */
 export interface ConnectSettings {
@@ -46,6 +47,8 @@ export interface ConnectSettings {
   codeWarning?: string;
   /** Whom we call: a videochat peer, or the original VideoChat client. */
   peerProtocol: PeerProtocol;
+  /** `--room`: a group call (connect-room.ts), and `--name`. */
+  room?: { name?: string };
 }
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -72,7 +75,10 @@ export function resolveConnectSettings(raw: RawOptions, env: NodeJS.ProcessEnv, 
       throw new UsageError('--peer-protocol original needs --session: the original client has no generated codes (its default is ABC123)');
     }
   }
+  const room = raw.room === true ? roomSettings(raw) : undefined;
+  if (!room && str(raw.name) !== undefined) throw new UsageError('--name is for --room (the name the other members see)');
   return {
+    ...(room ? { room } : {}),
     call: {
       host: str(raw.host) ?? DEFAULT_HOST,
       videoPort: parsePort(str(raw.videoPort) ?? String(DEFAULT_VIDEO_PORT), '--video-port'),
@@ -137,7 +143,7 @@ function writePng(ffmpeg: string, frame: { width: number; height: number; data: 
 export async function run(_args: string[], raw: RawOptions, ctx: CommandContext): Promise<number> {
   const json = raw.json === true;
   // Armed first: a signal, a closed stdout or a vanished parent hangs up whatever the stage.
-  let session: CallSession | OriginalCallSession | undefined;
+  let session: { hangup(why?: string): void } | undefined;
   let hungUp: string | undefined;
   const watch = watchHangup({
     stdout: ctx.stdout, stderr: ctx.stderr, stdin: ctx.stdin,
@@ -161,7 +167,7 @@ export async function run(_args: string[], raw: RawOptions, ctx: CommandContext)
 
 async function runConnect(
   raw: RawOptions, ctx: CommandContext, json: boolean,
-  hooks: { started: (s: CallSession | OriginalCallSession) => void; hungUp: () => string | undefined },
+  hooks: { started: (s: { hangup(why?: string): void }) => void; hungUp: () => string | undefined },
 ): Promise<number> {
   const fatal = (reason: EndReason, message: string): number => {
     const exitCode = EXIT_CODES[reason];
@@ -182,6 +188,8 @@ async function runConnect(
     if (reason !== undefined) return fatal(reason, (err as Error).message);
     throw err;
   }
+
+  if (settings.room) return runRoom(settings, ffmpeg, ctx, hooks);
 
   const session = settings.peerProtocol === 'original'
     ? new OriginalCallSession({ ...settings.call, ffmpeg })

@@ -42,6 +42,8 @@ export interface CallOptions {
   echoCancel?: boolean;
   /** Nothing from a joined peer for this long: it is lost (`--peer-timeout`; 0 = off; default DEFAULT_PEER_TIMEOUT_SEC). */
   peerTimeoutSec?: number;
+  /** Put before the rendezvous id in the relay handshake (a room's `vcroom1-` when a relay without rooms pairs two members). */
+  rendezvousPrefix?: string;
 }
 
 /** The SETUP we send: what we capture, or null for a medium we have no input for. */

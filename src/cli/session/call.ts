@@ -146,7 +146,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
     this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
-    await this.pair.useCode(this.opts.session);
+    await this.pair.useCode(this.opts.session, this.opts.rendezvousPrefix);
     // The first connection failing is exit 3 (relay-unreachable); later ones are retried.
     if (!(await this.pair.connect(RELAY_CONNECT_TIMEOUT_MS, () => this.ending !== undefined))) return;
     this.step({ type: 'attached' });

@@ -61,9 +61,10 @@ export class ChannelPair extends EventEmitter<ChannelPairEvents> {
    * (and memory-hard) on purpose. The relay only ever sees the rendezvous id, even with
    * --insecure; the code key from the same derivation binds the key agreement.
    */
-  async useCode(session: string): Promise<void> {
+  async useCode(session: string, rendezvousPrefix = ''): Promise<void> {
     const secrets = await deriveCodeSecrets(session);
-    this.rendezvousId = secrets.rendezvousId;
+    // A room member falling back to one-to-one keeps its `vcroom1-` prefix (src/cli/room).
+    this.rendezvousId = rendezvousPrefix + secrets.rendezvousId;
     this.codeKey = this.opts.insecure ? null : secrets.codeKey;
   }
 

@@ -33,7 +33,9 @@ export type EndReason =
   | 'protocol'
   | 'media'
   | 'key-confirmation'
-  | 'reconnect-failed';
+  | 'reconnect-failed'
+  /** `--room` only: the room was full (src/cli/room). */
+  | 'room-full';
 
 /** Exit status for each `ended.reason`: the table is in src/cli/exit-codes.ts. */
 export { EXIT_CODES } from '../exit-codes.js';
