@@ -46,11 +46,7 @@ export function runCallTui(session: CallSession, opts: CallTuiOptions): Promise<
     session.on('ended', run.ended);
     return {
       element: (
-        <CallScreen
-          {...run.screen}
-          session={session}
-          controls={session}
-          painter={painter}
+        <CallScreen {...run.screen} session={session} controls={session} painter={painter}
           echoHint={opts.echoHint}
           {...(opts.relay ? { relay: opts.relay } : {})}
           {...(opts.peerCommand ? { peerCommand: opts.peerCommand } : {})}

@@ -35,11 +35,7 @@ export function runRoomTui(session: RoomEventSource & RoomControls, opts: RoomTu
     const px = opts.cellPx;
     return {
       element: (
-        <RoomScreen
-          {...run.screen}
-          session={session}
-          controls={session}
-          painter={painter}
+        <RoomScreen {...run.screen} session={session} controls={session} painter={painter}
           cellAspect={px && px.width > 0 && px.height > 0 ? px.width / px.height : DEFAULT_CELL_ASPECT}
           joinCommand={opts.joinCommand ?? `videochat connect --room --session ${shellWord(session.session)}`}
         />
