@@ -9,7 +9,8 @@
 import type { Socket } from 'node:net';
 import { PROGRESS_INTERVAL_MS, type FromHandler, type MemberEndReason, type MemberMessage, type PairEndedMessage, type PairEndReason, type ToHandler } from './ipc.js';
 import { relayPair, type Relay } from './relay.js';
-import { Room, type MemberEndReason as RoomEndReason, type RoomStats } from './room/room.js';
+import { Room, ROOM_KERNEL_BACKLOG_BYTES, type MemberEndReason as RoomEndReason, type RoomStats } from './room/room.js';
+import { connectionKey, unacknowledgedBytes } from './tcp-state.js';
 
 import { PAIR_ASSEMBLY_TIMEOUT_MS } from './handler-main-constants.js';
 
@@ -40,6 +41,21 @@ interface HandlerRoom {
   reported: RoomStats;
 }
 const rooms = new Map<number, HandlerRoom>();
+/**
+ * How often the kernel's unacknowledged bytes of room members are read (/proc/net/tcp) and
+ * the rooms ticked: a member whose kernel buffer is full is not written to, and loses its
+ * expired media in the room's queue instead. Reading the table costs in proportion to every
+ * TCP connection of the host (~23 ms for 5000 here), so it is read once a second; while a
+ * member is held back, sooner (from 25 ms, doubling back to once a second, so that a member
+ * that never reads cannot keep the handler reading the table; each member backs off on its
+ * own, so one held for long does not slow the resumption of one held just now).
+ */
+const ROOM_BACKLOG_POLL_MS = 1000;
+const ROOM_BACKLOG_FAST_POLL_MS = 25;
+/** Polls in a row that found this member held back. */
+const heldPolls = new WeakMap<object, number>();
+const backlogs = new WeakMap<object, number>();
+const connKeys = new WeakMap<object, string>();
 const ZERO_STATS: RoomStats = { envelopesIn: 0, bytesIn: 0, envelopesOut: 0, misrouted: 0, droppedForReceivers: 0 };
 
 function send(msg: FromHandler, then?: () => void): void {
@@ -182,7 +198,7 @@ function roomDelta(id: number, r: HandlerRoom): [number, number, number, number,
 const roomSockets = new WeakMap<Room, { reasons: WeakMap<object, RoomEndReason | 'full'>; keys: WeakMap<object, number>; ids: WeakMap<object, number> }>();
 
 function openRoom(roomId: number, msg: MemberMessage): HandlerRoom {
-  const room = new Room({ maxMembers: msg.maxMembers, helloTimeoutMs: msg.helloTimeoutMs });
+  const room = new Room({ maxMembers: msg.maxMembers, helloTimeoutMs: msg.helloTimeoutMs, backlogOf: (socket) => backlogs.get(socket) ?? 0 });
   const entry: HandlerRoom = { room, reported: ZERO_STATS };
   const reasons = new WeakMap<object, RoomEndReason | 'full'>();
   const keys = new WeakMap<object, number>();
@@ -215,6 +231,8 @@ function onMember(msg: MemberMessage, socket: Socket | undefined): void {
     return;
   }
   socket.on('error', () => {});
+  const key = connectionKey(socket);
+  if (key) connKeys.set(socket, key);
   const entry = rooms.get(roomId) ?? openRoom(roomId, msg);
   const maps = roomSockets.get(entry.room)!;
   maps.keys.set(socket, memberKey);
@@ -283,6 +301,35 @@ process.on('disconnect', () => {
   for (const r of rooms.values()) r.room.close();
   process.exit(0);
 });
+
+/** Measures room members' kernel backlogs and ticks the rooms; sooner while one is held back. */
+function pollBacklogs(): void {
+  let delay = ROOM_BACKLOG_POLL_MS;
+  if (rooms.size > 0) {
+    const byKey = new Map<string, Socket>();
+    for (const r of rooms.values()) {
+      for (const sock of r.room.sockets()) {
+        const key = connKeys.get(sock);
+        if (key) byKey.set(key, sock);
+      }
+    }
+    const measured = byKey.size > 0 ? unacknowledgedBytes(new Set(byKey.keys())) : null;
+    for (const [key, sock] of byKey) {
+      const bytes = measured?.get(key) ?? 0;
+      backlogs.set(sock, bytes);
+      if (bytes > ROOM_KERNEL_BACKLOG_BYTES) {
+        const polls = (heldPolls.get(sock) ?? 0) + 1;
+        heldPolls.set(sock, polls);
+        delay = Math.min(delay, ROOM_BACKLOG_FAST_POLL_MS * 2 ** Math.min(polls - 1, 10));
+      } else {
+        heldPolls.delete(sock);
+      }
+    }
+    for (const r of [...rooms.values()]) r.room.tick();
+  }
+  setTimeout(pollBacklogs, delay).unref();
+}
+setTimeout(pollBacklogs, ROOM_BACKLOG_POLL_MS).unref();
 
 const progress = setInterval(() => {
   const pairs: [number, number, number][] = [];

@@ -68,6 +68,38 @@ function established(): Set<string> | null {
   return any ? out : null;
 }
 
+/**
+ * Bytes the kernel holds for each of these connections (keyed by connectionKey) that the
+ * peer has not acknowledged yet: /proc/net/tcp's tx_queue (write_seq - snd_una), which Node
+ * cannot see (its writableLength ends where the kernel's send buffer starts, and that grows
+ * to net.ipv4.tcp_wmem's maximum, 4 MiB by default). Null when the table cannot be read.
+ */
+export function unacknowledgedBytes(keys: ReadonlySet<string>): Map<string, number> | null {
+  const out = new Map<string, number>();
+  let any = false;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch {
+      continue;
+    }
+    any = true;
+    const lines = text.split('\n');
+    for (let i = 1; i < lines.length; i++) {
+      // "  0: 0100007F:3039 0200007F:A1B2 01 00001000:00000000 ..."
+      const f = lines[i]!.trim().split(/\s+/);
+      if (f.length < 5 || f[3] !== TCP_ESTABLISHED) continue;
+      const lp = f[1]!.split(':')[1]!;
+      const [ra, rp] = f[2]!.split(':') as [string, string];
+      const key = keyOf(parseInt(lp, 16), procAddress(ra), parseInt(rp, 16));
+      if (!keys.has(key)) continue;
+      out.set(key, parseInt(f[4]!.split(':')[0]!, 16) || 0);
+    }
+  }
+  return any ? out : null;
+}
+
 /** The key of a connected socket (take it while connected: it is read again later). */
 export function connectionKey(s: Socket): string | null {
   if (s.localPort === undefined || s.remoteAddress === undefined || s.remotePort === undefined) return null;

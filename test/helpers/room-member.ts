@@ -33,6 +33,11 @@ export interface RoomClientOptions {
   localAddress?: string;
   /** Use this code key instead of the code's (a member with a wrong code). */
   codeKey?: Uint8Array;
+  /**
+   * Read at most about this many bytes a second (a member behind a slow link): past its
+   * budget for the current 500 ms window the socket is paused, and TCP pushes back.
+   */
+  readBytesPerS?: number;
 }
 
 /** One member on one port. */
@@ -89,6 +94,19 @@ export class RoomClient {
         }
       }
     });
+    if (opts.readBytesPerS !== undefined) {
+      const perWindow = opts.readBytesPerS / 2;
+      let used = 0;
+      socket.on('data', (chunk: Buffer) => {
+        used += chunk.length;
+        if (used >= perWindow) socket.pause();
+      });
+      const timer = setInterval(() => {
+        used = Math.max(0, used - perWindow);
+        if (used < perWindow && !socket.destroyed) socket.resume();
+      }, 500);
+      socket.once('close', () => clearInterval(timer));
+    }
     socket.once('close', () => (c.closed = true));
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);

@@ -128,6 +128,18 @@ export class ReceiverQueue {
     return null;
   }
 
+  /**
+   * Drops every sender's expired media now, without taking anything (for a receiver that
+   * is not being written to: its kernel buffer is full).
+   */
+  dropExpired(): void {
+    for (let i = this.active.length - 1; i >= 0; i--) {
+      const q = this.active[i];
+      this.expire(q);
+      if (q.head === q.items.length) this.retire(i);
+    }
+  }
+
   /** Drops counted per sender since the last call (for DROPPED control envelopes). */
   takeDrops(): Map<number, number> {
     const out = new Map<number, number>();

@@ -26,6 +26,13 @@ export const ROOM_DROPS_REPORT_INTERVAL_MS = 1000;
 export const ROOM_CONTROL_BYTES_PER_S = 256 * 1024;
 /** ... and at once (a SETUP to each of 31 others fits). */
 export const ROOM_CONTROL_BURST_BYTES = 2 * 1024 * 1024;
+/**
+ * Bytes the kernel may hold unacknowledged for a member (see `backlogOf`) before the room
+ * stops handing it more: what is queued then stays in the room's queue, where old media is
+ * dropped, instead of in a kernel buffer of up to 4 MiB where nothing is. Above what a
+ * healthy link keeps in flight (20 Mbit/s x 100 ms).
+ */
+export const ROOM_KERNEL_BACKLOG_BYTES = 256 * 1024;
 /** A full room's ROOM_FULL gets this long to leave before the socket is destroyed. */
 export const ROOM_FULL_LINGER_MS = 1000;
 /** Flag bits the relay forwards; the rest are cleared, as the envelope format says. */
@@ -66,6 +73,11 @@ export interface RoomOptions {
   queue?: Omit<ReceiverQueueOptions, 'now'>;
   controlBytesPerS?: number;
   controlBurstBytes?: number;
+  /**
+   * Bytes the kernel holds unacknowledged for a socket, as last measured (0 when unknown).
+   * Past ROOM_KERNEL_BACKLOG_BYTES the member is not written to until tick() sees it lower.
+   */
+  backlogOf?: (socket: Socket) => number;
 }
 
 /** Counters of a room, for metrics. */
@@ -95,7 +107,7 @@ interface Member {
 
 /** A room: members, their queues and the fan-out between them. */
 export class Room extends EventEmitter<RoomEvents> {
-  private readonly options: Required<Omit<RoomOptions, 'queue'>> & { queue: RoomOptions['queue'] };
+  private readonly options: Required<Omit<RoomOptions, 'queue' | 'backlogOf'>> & { queue: RoomOptions['queue']; backlogOf: RoomOptions['backlogOf'] };
   private readonly members = new Map<number, Member>();
   private lastId = 0;
   private readonly counters: RoomStats = { envelopesIn: 0, bytesIn: 0, envelopesOut: 0, misrouted: 0, droppedForReceivers: 0 };
@@ -112,6 +124,7 @@ export class Room extends EventEmitter<RoomEvents> {
       queue: options.queue,
       controlBytesPerS: options.controlBytesPerS ?? ROOM_CONTROL_BYTES_PER_S,
       controlBurstBytes: options.controlBurstBytes ?? ROOM_CONTROL_BURST_BYTES,
+      backlogOf: options.backlogOf,
     };
   }
 
@@ -181,6 +194,24 @@ export class Room extends EventEmitter<RoomEvents> {
     socket.on('close', () => this.cut(m, 'lost'));
     socket.on('drain', () => this.pump(m));
     if (rest.length > 0) this.onData(m, rest);
+  }
+
+  /** The sockets of the members (for the owner's kernel backlog measurement). */
+  sockets(): Socket[] {
+    return [...this.members.values()].map((m) => m.socket);
+  }
+
+  /**
+   * Periodic work, after a new backlog measurement: members the kernel has room for again get
+   * what is due; those it still has none for lose their expired media, and every member is
+   * told what it lost.
+   */
+  tick(): void {
+    for (const m of [...this.members.values()]) {
+      if (!m.hello) continue;
+      this.pump(m);
+      if (!m.gone && this.kernelFull(m)) m.queue.dropExpired();
+    }
   }
 
   /** Ends every member now (shutdown). */
@@ -295,12 +326,17 @@ export class Room extends EventEmitter<RoomEvents> {
         m.queue.push(RELAY_MEMBER_ID, 0, encodeEnvelope(RELAY_MEMBER_ID, 0, encodeDropped(sender, count)));
       }
     }
+    if (this.kernelFull(m)) return;
     while (m.socket.writableLength < ROOM_WRITE_LOW_WATER_BYTES) {
       const bytes = m.queue.next();
       if (!bytes) break;
       this.counters.envelopesOut++;
       m.socket.write(bytes);
     }
+  }
+
+  private kernelFull(m: Member): boolean {
+    return this.options.backlogOf !== undefined && this.options.backlogOf(m.socket) > ROOM_KERNEL_BACKLOG_BYTES;
   }
 
   private cut(m: Member, reason: MemberEndReason): void {

@@ -24,12 +24,17 @@ const OPUS_SIGNATURE = Buffer.from('OpusHead', 'ascii');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** What a failed test must stop so that the file's process can exit (timers, sockets). */
+const onFailure: Array<() => unknown> = [];
+
 async function withDaemon(args: string[], body: (d: StartedDaemon) => Promise<void>): Promise<void> {
   const d = await startDaemon(['--metrics-port', '0', ...args]);
+  onFailure.length = 0;
   try {
     await body(d);
     assert.equal(d.child.exitCode, null, 'the daemon is still up');
   } catch (err) {
+    for (const f of onFailure.splice(0)) await Promise.resolve(f()).catch(() => {});
     await d.stop('SIGKILL');
     throw err;
   }
@@ -186,6 +191,7 @@ test('--max-room-size 3: WELCOME carries 3, the fourth member gets ROOM_FULL and
 test('--fork-per-pair: a room gets a child of its own beside a one-to-one pair; killing it ends only its members', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withDaemon(['--fork-per-pair'], async (d) => {
     const call = await startGoodCall(d.videoPort, `pair-${randomCode()}`);
+    onFailure.push(() => call.finish());
     const code = `room-${randomCode()}`;
     const members = await joinRoom(d.videoPort, code, 3);
     await stream(members, 10, false, 20);
@@ -239,10 +245,12 @@ function keepStreaming(members: RoomClient[], intervalMs: number): { stop: () =>
 test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, media flood, never reading, RST mid-envelope, slowloris HELLO, bad room codes) are cut; a good room and a good pair on the same handler stay intact', { timeout: TEST_TIMEOUT_MS }, async () => {
   await withDaemon(['--handlers', '1', '--handshake-timeout', '1', '--max-connection-rate-per-ip', '0'], async (d) => {
     const call = await startGoodCall(d.videoPort, `pair-${randomCode()}`);
+    onFailure.push(() => call.finish());
     const code = `room-${randomCode()}`;
     const good = await joinRoom(d.videoPort, code, 3);
     const handlerPids = childPids(d.pid);
     const streaming = keepStreaming(good, 33);
+    onFailure.push(() => streaming.stop(), () => good.forEach((m) => m.close()));
     const hsCode = Buffer.from(await roomHandshakeCode(code));
     const handshake = (c: Buffer): Buffer => {
       const len = Buffer.alloc(4);
@@ -261,6 +269,7 @@ test('hostile members from 127.0.0.2 (garbage, oversize length, control flood, m
     // One that joins and never reads a byte, for the whole attack.
     const neverReads = await connectFrom(d.videoPort, '127.0.0.2', joinBytes);
     neverReads.pause();
+    onFailure.push(() => reset(neverReads));
 
     const stopAt = Date.now() + 8000;
     const attacks: Array<(round: number) => Promise<void>> = [
@@ -394,4 +403,38 @@ test('through a relay that knows no rooms (the original server\'s pairing), two 
   } finally {
     await relay.close();
   }
+});
+
+test('a member reading at ~100 kB/s loses its own frames (told DROPPED), never the others\': their frame rate holds', { timeout: TEST_TIMEOUT_MS }, async () => {
+  await withDaemon(['--handlers', '1'], async (d) => {
+    const code = `room-${randomCode()}`;
+    const good = await joinRoom(d.videoPort, code, 3);
+    const slow = await RoomClient.connect(d.videoPort, code, { readBytesPerS: 100_000 });
+    await slow.until('slow welcomed', () => slow.id > 0);
+    for (const m of [...good, slow]) await m.until(`${m.id} confirms 3`, () => m.confirmed().length >= 3);
+    await sleep(200);
+    const all = [...good, slow];
+    // 20 kB frames at 15 fps from each of the four: 900 kB/s towards the slow member.
+    const FRAMES = 120;
+    for (let f = 0; f < FRAMES; f++) {
+      for (const m of all) m.member.sendMedia(Buffer.concat([Buffer.from([f]), randomBytes(20_000)]), false);
+      await sleep(66);
+    }
+    await sleep(500);
+    for (const m of good) {
+      for (const o of all) {
+        if (o === m) continue;
+        const got = m.media(o.id).length;
+        assert.ok(got >= FRAMES * 0.8, `good member ${m.id} got ${got}/${FRAMES} frames of ${o.id}`);
+      }
+    }
+    const slowGot = good.map((o) => slow.media(o.id).length);
+    assert.ok(slowGot.every((n) => n < FRAMES * 0.5), `the slow member lost frames: ${slowGot.join(', ')}`);
+    // DROPPED waits in the slow member's own queue like everything else for it.
+    await slow.until('the slow member is told what it lost (DROPPED)', () => slow.has((e) => e.type === 'dropped'), 15_000);
+    assert.equal(slow.closed, false, 'media loss alone never cuts a member');
+    await sleep(1100);
+    assert.ok((await metric(d, 'videochatd_room_envelopes_dropped_total', 'channel="video",reason="too-slow"')) > 0);
+    for (const m of all) m.close();
+  });
 });

@@ -102,3 +102,19 @@ test('an envelope larger than the quantum still goes out (credit accumulates)', 
   q.push(2, VIDEO, tagged(2, 0, 50));
   assert.deepEqual(drain(q).map((b) => b[0]), [2, 1]);
 });
+
+test('dropExpired drops expired media of every sender without taking anything, keeps control', () => {
+  const c = clock();
+  const q = new ReceiverQueue({ now: c.now });
+  q.push(1, VIDEO, tagged(1, 0));
+  q.push(2, AUDIO, tagged(2, 0));
+  q.push(3, CONTROL, tagged(3, 0));
+  c.advance(400);
+  q.push(1, VIDEO, tagged(1, 1));
+  q.dropExpired();
+  assert.deepEqual([...q.takeDrops()], [[1, 1]], 'the old video only: audio has 600 ms');
+  c.advance(300);
+  q.dropExpired();
+  assert.deepEqual([...q.takeDrops()], [[2, 1]], 'then the audio; the younger video is 300 ms old, not older');
+  assert.deepEqual(drain(q).map((b) => [b[0], b[1]]), [[1, 1], [3, 0]]);
+});

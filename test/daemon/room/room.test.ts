@@ -233,3 +233,32 @@ test('a member that stops reading loses its own media, not the others\' call', a
     await stop();
   }
 });
+
+test('a member whose kernel backlog (backlogOf) is past the bound is not written to; its expired media is dropped and reported; written again once it drains', async () => {
+  const backlog = new Map<number, number>();
+  let portOf: (s: net.Socket) => number = () => 0;
+  const { room, port, stop } = await startRoom({ backlogOf: (s) => backlog.get(portOf(s)) ?? 0 });
+  portOf = (s) => s.remotePort ?? 0;
+  try {
+    const a = new Member(port);
+    const b = new Member(port, '127.0.0.2');
+    await a.until('a sees b', () => a.joinedIds().length === 1);
+    await b.until('b welcomed', () => b.id > 0);
+    backlog.set(b.socket.localPort!, 1024 * 1024);
+    a.send(BROADCAST_MEMBER_ID, EnvelopeFlag.DROPPABLE, Buffer.from('held'));
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(b.envelopes.length, 0, 'nothing written while its kernel is full');
+    room.tick();
+    await new Promise((r) => setTimeout(r, 700));
+    room.tick();
+    backlog.set(b.socket.localPort!, 0);
+    room.tick();
+    a.send(BROADCAST_MEMBER_ID, EnvelopeFlag.DROPPABLE, Buffer.from('fresh'));
+    await b.until('b gets the fresh frame', () => b.envelopes.length === 1);
+    assert.equal(b.envelopes[0]!.payload.toString(), 'fresh', 'the held frame expired in the queue, never sent late');
+    await b.until('b is told', () => b.control.some((c) => c.type === 'dropped'));
+    assert.deepEqual(b.control.find((c) => c.type === 'dropped'), { type: 'dropped', memberId: a.id, envelopes: 1 });
+  } finally {
+    await stop();
+  }
+});
