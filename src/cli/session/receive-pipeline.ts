@@ -53,6 +53,8 @@ export interface ReceivePipelineOptions {
   onPlayed?: (frame: Buffer) => void;
   /** A Matroska file that gets a copy of every frame and packet that arrives. */
   record?: string;
+  /** Where decoded sound goes instead of a sink of its own (a room's mixer). */
+  onPcm?: (pcm: Buffer) => void;
 }
 
 export interface ReceivePipelineEvents {
@@ -167,7 +169,7 @@ export class ReceivePipeline extends EventEmitter<ReceivePipelineEvents> {
     if (v && v.width !== undefined && v.height !== undefined) this.startVideo({ codec: v.codec, width: v.width, height: v.height });
     if (media.audio) {
       const ad = new AudioDecoder({ ffmpeg: this.opts.ffmpeg, codec: media.audio.codec, inProcessOpus: this.opts.inProcessOpus });
-      ad.on('pcm', (pcm) => this.sink?.push(pcm));
+      ad.on('pcm', (pcm) => (this.opts.onPcm ? this.opts.onPcm(pcm) : this.sink?.push(pcm)));
       ad.on('warning', (w) => this.emit('warning', w));
       ad.on('error', (e) => this.emit('error', e));
       this.audio = ad;

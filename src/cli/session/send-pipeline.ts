@@ -6,16 +6,14 @@
  * video-rate.ts, which also picks what the encoder makes), and H.264 then waits for a keyframe.
  */
 import { MessageType, type ReceiverReport } from '../../codec/protocol/index.js';
-import { AudioCapture, VideoCapture, type AudioPacket, type VideoFrame } from '../../media/capture.js';
+import type { AudioPacket, VideoFrame } from '../../media/capture.js';
 import type { MediaWarning } from '../../media/errors.js';
 import type { AudioPlan } from '../../media/audio-path.js';
-import { EchoCanceller } from '../../media/echo.js';
-import { loadJpegDecoder } from '../../media/jpeg-wasm.js';
-import { cameraWithSelfView, type SelfView } from '../../media/self-view.js';
+import type { EchoCanceller } from '../../media/echo.js';
 import type { CallOptions } from './call-options.js';
 import type { Channel } from './channel.js';
 import type { StatsCounter } from './stats.js';
-import { inProcessDecodeAllowed } from './test-hooks.js';
+import { LocalCapture } from './local-capture.js';
 import { VideoRateControl, type RateLevel } from './video-rate.js';
 
 /** The lowest frame rate rate control thins MJPEG to. */
@@ -38,11 +36,7 @@ export interface SendHooks {
 }
 
 export class SendPipeline {
-  private videoCapture: VideoCapture | undefined;
-  private audioCapture: AudioCapture | undefined;
-  private selfView: SelfView | undefined;
-  /** Fed by the receive side's sink with what it plays. */
-  echo: EchoCanceller | undefined;
+  private readonly capture: LocalCapture;
   /** What the capture encodes and when a frame may go, from the peer's reports. */
   private readonly rate = new VideoRateControl();
   /** MJPEG: frames pass when at least this much time passed since the last one sent. */
@@ -54,48 +48,34 @@ export class SendPipeline {
   constructor(private readonly opts: SendPipelineOptions, private readonly stats: StatsCounter, private readonly hooks: SendHooks) {
     this.sendFps = opts.fps;
     this.needKeyframe = opts.videoCodec === 'h264';
+    this.capture = new LocalCapture(opts, {
+      video: (f) => this.sendVideo(f), audio: (p) => this.sendAudio(p),
+      selfFrame: (f) => hooks.selfFrame(f), warn: (w) => hooks.warn(w), fail: (e) => hooks.fail(e),
+    });
   }
 
   /** Starts the capture (while we wait: the first frames flow the moment the peer joins). */
   start(): void {
-    const { ffmpeg, width, height, fps, videoCodec } = this.opts;
-    // Load the in-process JPEG decoder now, not when the peer's first frames arrive.
-    if (inProcessDecodeAllowed()) void loadJpegDecoder();
-    if (this.opts.videoIn.kind !== 'none') {
-      const { capture, selfView } = cameraWithSelfView(
-        { ffmpeg, source: this.opts.videoIn, width, height, fps, codec: videoCodec },
-        { ffmpeg, codec: videoCodec, width, height, inProcess: inProcessDecodeAllowed() },
-        { send: (f) => this.sendVideo(f), selfFrame: (f) => this.hooks.selfFrame(f), warn: (w) => this.hooks.warn(w), fail: (e) => this.hooks.fail(e) },
-      );
-      this.videoCapture = capture;
-      this.selfView = selfView;
-      capture.start();
-    }
-    if (this.opts.audioIn.kind !== 'none') {
-      if (this.opts.audioPlan.echoCanceller) this.echo ??= new EchoCanceller();
-      const ac = new AudioCapture({
-        ffmpeg, source: this.opts.audioIn, codec: this.opts.audioCodec, inProcessOpus: this.opts.audioPlan.inProcessOpus, echo: this.echo ?? null,
-      });
-      ac.on('packet', (p) => this.sendAudio(p));
-      ac.on('warning', (w) => this.hooks.warn(w));
-      ac.on('error', (e) => this.hooks.fail(e));
-      this.audioCapture = ac;
-      ac.start();
-    }
+    this.capture.start();
+  }
+
+  /** Fed by the receive side's sink with what it plays. */
+  get echo(): EchoCanceller | undefined {
+    return this.capture.echo;
   }
 
   setCameraOff(off: boolean): void {
-    this.selfView?.setCameraOff(off);
+    this.capture.setCameraOff(off);
   }
 
   setSelfView(on: boolean): void {
-    this.selfView?.setWanted(on);
+    this.capture.setSelfView(on);
   }
 
   /** The peer asked for a keyframe (or must get one: its decoder starts over). */
   keyframeWanted(): void {
     this.needKeyframe = true;
-    this.videoCapture?.requestKeyframe();
+    this.capture.requestKeyframe();
   }
 
   /** A fresh connection: reports count its bytes from nothing. */
@@ -117,7 +97,7 @@ export class SendPipeline {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.videoCapture?.close(), this.audioCapture?.close(), this.selfView?.close()]);
+    await this.capture.close();
   }
 
   private sendVideo(frame: VideoFrame): void {
@@ -161,6 +141,6 @@ export class SendPipeline {
     const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
     const scaleTo = h264 ? undefined : { width: even(this.opts.width * level.sizeShare), height: even(this.opts.height * level.sizeShare) };
     this.sendFps = h264 ? this.opts.fps : fps;
-    void this.videoCapture?.setEncoding({ quality: level.quality, scaleTo, ...(h264 ? { fps } : {}) }).catch(() => undefined);
+    void this.capture.video?.setEncoding({ quality: level.quality, scaleTo, ...(h264 ? { fps } : {}) }).catch(() => undefined);
   }
 }
