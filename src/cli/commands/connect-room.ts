@@ -9,6 +9,7 @@ import { reconnectGiveUpSec } from '../session/reconnect.js';
 import { RoomSession } from '../room/room-session.js';
 import { attachRoomHumanLog, attachRoomNdjson, roomEndedLine } from '../room/room-log.js';
 import type { ConnectSettings } from './connect.js';
+import { presentAndRun } from './present-session.js';
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -42,24 +43,9 @@ export async function runRoom(
     ...settings.call, ffmpeg, reconnect: false, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env),
     ...(settings.room?.name ? { name: settings.room.name } : {}),
   });
-  if (settings.json) attachRoomNdjson(session, ctx.stdout);
-  if (settings.headless) attachRoomHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });
-  if (settings.codeWarning) {
-    const message = settings.codeWarning;
-    session.once('connecting', () => session.emit('warning', { code: 'W_WEAK_CODE', message }));
-  }
-  // The grid (src/cli/ui/grid) is attached before run(): the session emits `connecting` at once.
-  let uiDone: Promise<void> | undefined;
-  if (!settings.headless) {
-    const { prepareInteractiveRoom } = await import('./connect-room-tui.js');
-    const startUi = await prepareInteractiveRoom(settings, ctx);
-    uiDone = startUi(session);
-  }
-  const ended = session.run();
-  hooks.started(session);
-  if (uiDone) await uiDone;
-  const result = await ended;
-  // The screen is restored: say how the room ended, as headless mode does (on stderr).
-  if (uiDone) ctx.stderr.write(roomEndedLine(result));
+  const result = await presentAndRun(session, settings, ctx, hooks, {
+    ndjson: attachRoomNdjson, humanLog: attachRoomHumanLog, endedLine: roomEndedLine,
+    tui: async () => (await import('./connect-room-tui.js')).prepareInteractiveRoom(settings, ctx),
+  });
   return result.exitCode;
 }

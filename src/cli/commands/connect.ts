@@ -27,6 +27,7 @@ import { preflightPaths } from '../preflight.js';
 import { watchHangup } from '../hangup-watch.js';
 import { endedLine } from '../session/human-log.js';
 import { roomSettings, runRoom } from './connect-room.js';
+import { presentAndRun } from './present-session.js';
 
 /** Everything `connect` needs, validated. */
 export interface ConnectSettings {
@@ -195,13 +196,6 @@ async function runConnect(
     ? new OriginalCallSession({ ...settings.call, ffmpeg })
     : new CallSession({ ...settings.call, ffmpeg, reconnect: settings.reconnect, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env) });
 
-  if (settings.json) attachNdjson(session, ctx.stdout);
-  if (settings.headless) attachHumanLog(session, ctx.stderr, { showCode: settings.generatedCode || !settings.json });
-  if (settings.codeWarning) {
-    const message = settings.codeWarning;
-    session.once('connecting', () => session.emit('warning', { code: 'W_WEAK_CODE', message }));
-  }
-
   let snapshotDone: Promise<void> | undefined;
   let snapshotError: Error | undefined;
   if (settings.snapshot) {
@@ -211,19 +205,10 @@ async function runConnect(
     });
   }
 
-  // Every subscriber (TUI included) is attached before run(): it emits `connecting` at once.
-  let uiDone: Promise<void> | undefined;
-  if (!settings.headless) {
-    const { prepareInteractive } = await import('./connect-tui.js');
-    const startUi = await prepareInteractive(settings, ctx);
-    uiDone = startUi(session);
-  }
-  const ended = session.run();
-  hooks.started(session);
-  if (uiDone) await uiDone;
-  const result = await ended;
-  // The screen is restored: say how the call ended, as headless mode does (on stderr).
-  if (uiDone) ctx.stderr.write(endedLine(result));
+  const result = await presentAndRun(session, settings, ctx, hooks, {
+    ndjson: attachNdjson, humanLog: attachHumanLog, endedLine,
+    tui: async () => (await import('./connect-tui.js')).prepareInteractive(settings, ctx),
+  });
   if (snapshotDone) await snapshotDone;
   if (settings.snapshot) {
     if (snapshotError) {

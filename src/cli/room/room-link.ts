@@ -9,7 +9,39 @@ import type net from 'node:net';
 import type { Channel as ChannelName } from '../../codec/protocol/hello.js';
 import { EnvelopeParser, RoomMember, startsWithPeerHello, type MemberEvent } from '../../codec/room/index.js';
 import { createLocalHelloSecrets } from '../../codec/secure/key-exchange.js';
-import { SOCKET_HIGH_WATER_BYTES } from '../session/relay-link.js';
+import { ROOM_CODE_PREFIX } from '../../codec/room/index.js';
+import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
+import { openRelayChannel, RELAY_CONNECT_TIMEOUT_MS, SOCKET_HIGH_WATER_BYTES } from '../session/relay-link.js';
+
+/**
+ * TEST-ONLY: join the room of this code (its rendezvous id) while keeping the key of our own
+ * --session code: how a test puts a member with a wrong code into a room (a wrong code
+ * otherwise lands in an empty room of its own and waits, exit 4).
+ */
+export const TEST_ROOM_RENDEZVOUS_ENV = 'VIDEOCHAT_TEST_ROOM_RENDEZVOUS_CODE';
+
+/**
+ * Both connections to the relay's room of a session code (`vcroom1-` + its rendezvous id),
+ * through the handshake: the sockets and the code's key. One that fails closes the other.
+ */
+export async function openRoomSockets(
+  where: { host: string; videoPort: number; audioPort: number }, session: string, env: NodeJS.ProcessEnv,
+): Promise<{ video: net.Socket; audio: net.Socket; codeKey: Uint8Array }> {
+  const secrets = await deriveCodeSecrets(session);
+  const testRendezvous = env[TEST_ROOM_RENDEZVOUS_ENV];
+  const rendezvousId = testRendezvous ? (await deriveCodeSecrets(testRendezvous)).rendezvousId : secrets.rendezvousId;
+  const code = ROOM_CODE_PREFIX + rendezvousId;
+  const [v, a] = await Promise.allSettled([
+    openRelayChannel(where.host, where.videoPort, code, RELAY_CONNECT_TIMEOUT_MS),
+    openRelayChannel(where.host, where.audioPort, code, RELAY_CONNECT_TIMEOUT_MS),
+  ]);
+  if (v.status !== 'fulfilled' || a.status !== 'fulfilled') {
+    if (v.status === 'fulfilled') v.value.destroy();
+    if (a.status === 'fulfilled') a.value.destroy();
+    throw v.status === 'rejected' ? v.reason : (a as PromiseRejectedResult).reason;
+  }
+  return { video: v.value, audio: a.value, codeKey: secrets.codeKey };
+}
 
 export interface RoomLinkEvents {
   event: [MemberEvent];
@@ -57,6 +89,17 @@ export class RoomLink extends EventEmitter<RoomLinkEvents> {
   /** Sends what is queued, then closes our side. */
   end(): void {
     if (!this.closed) this.socket.end();
+  }
+
+  /**
+   * A refusal on this connection says our code is wrong when every member that was in the
+   * room before us failed to prove the code to us (and none did); members that came after
+   * us are theirs to blame.
+   */
+  ourCodeLooksWrong(refusal: string): boolean {
+    const ours = this.member.memberId ?? 0;
+    const earlier = [...this.present].filter((id) => id < ours);
+    return refusal === 'E_KEY_CONFIRMATION' && this.confirmed.size === 0 && earlier.length > 0 && earlier.every((id) => this.refused.has(id));
   }
 
   destroy(): void {

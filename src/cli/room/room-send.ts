@@ -8,7 +8,6 @@
 import type { AudioPacket, VideoFrame } from '../../media/capture.js';
 import type { AudioPlan } from '../../media/audio-path.js';
 import { AUDIO_FRAME_MS } from '../../media/args.js';
-import type { EchoCanceller } from '../../media/echo.js';
 import type { MediaWarning } from '../../media/errors.js';
 import type { CallOptions } from '../session/call-options.js';
 import { LocalCapture } from '../session/local-capture.js';
@@ -37,7 +36,8 @@ export interface RoomSendHooks {
 }
 
 export class RoomSend {
-  private readonly capture: LocalCapture;
+  /** Our camera (with its self-view) and microphone. */
+  readonly capture: LocalCapture;
   private lastKeyframeAskMs = 0;
 
   constructor(
@@ -48,23 +48,6 @@ export class RoomSend {
       video: (f) => this.sendVideo(f), audio: (p) => this.sendAudio(p),
       selfFrame: (f) => hooks.selfFrame(f), warn: (w) => hooks.warn(w), fail: (e) => hooks.fail(e),
     });
-  }
-
-  start(): void {
-    this.capture.start();
-  }
-
-  /** Fed by the mix's sink with what it plays. */
-  get echo(): EchoCanceller | undefined {
-    return this.capture.echo;
-  }
-
-  setCameraOff(off: boolean): void {
-    this.capture.setCameraOff(off);
-  }
-
-  setSelfView(on: boolean): void {
-    this.capture.setSelfView(on);
   }
 
   /** A member asked for a keyframe. */
@@ -88,10 +71,6 @@ export class RoomSend {
   stateMessage(): Buffer {
     const { muted, cameraOff } = this.hooks.gate();
     return encodeRoomMessage({ type: 'state', muted, cameraOff: cameraOff || this.opts.videoIn.kind === 'none' });
-  }
-
-  close(): Promise<void> {
-    return this.capture.close();
   }
 
   private sendVideo(frame: VideoFrame): void {

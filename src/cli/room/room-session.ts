@@ -1,47 +1,33 @@
 /**
- * A group call (`videochat connect --room`, docs/rooms.md): both channels joined to the
- * relay's room under `vcroom1-` + the code's rendezvous id, one RoomMember per channel
- * (room-link.ts), the members' two connections tied into one participant by the random
- * token of their INTRO, our camera and microphone captured once and each frame sealed once
- * under our sender key and broadcast, every other member's video decoded by its own
- * decoder and its audio decoded, jitter-buffered and mixed into one stream (mixer.ts) for
- * the one speaker. A relay that knows no rooms is seen at once (its first bytes are the
- * other member's HELLO): the session then hands over to a one-to-one CallSession on the
- * same code, and `fallback-one-to-one` says so. Emits the events of room-events.ts.
+ * A group call (`videochat connect --room`, docs/rooms.md): the front that wires its parts.
+ * Both connections join the relay's room (room-link.ts); the members' connections are tied
+ * into participants by their INTRO (room-roster.ts, participants.ts) and watched
+ * (member-watch.ts); we capture once and broadcast sealed (room-send.ts); each member's
+ * media is decoded apart (room-receive.ts) and its sound mixed for the one speaker
+ * (room-mix.ts); the figures come from room-stats.ts. A relay that knows no rooms hands
+ * over to a one-to-one call (room-fallback.ts). Emits the events of room-events.ts.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { ROOM_CODE_PREFIX, LeaveReason, type MemberEvent } from '../../codec/room/index.js';
-import { deriveCodeSecrets } from '../../codec/secure/rendezvous.js';
+import type { MemberEvent } from '../../codec/room/index.js';
 import { planAudioPath, type AudioPlan } from '../../media/audio-path.js';
 import type { MediaWarning } from '../../media/errors.js';
 import { DEFAULT_PEER_TIMEOUT_SEC } from '../options.js';
 import type { CallSession, CallOptions } from '../session/call.js';
 import { TimerSet } from '../session/call-timers.js';
 import { EXIT_CODES, callEndOf } from '../exit-codes.js';
-import { audioPacketMs } from '../session/receive-pipeline.js';
-import { openRelayChannel, RELAY_CONNECT_TIMEOUT_MS } from '../session/relay-link.js';
 import { WarningThrottle } from '../session/warning-throttle.js';
-import { MemberMedia } from './member-media.js';
 import { MemberWatch } from './member-watch.js';
-import { Participants, noteLatency, notePong, type Participant } from './participants.js';
+import { Participants, type Participant } from './participants.js';
 import { fallBackToCall } from './room-fallback.js';
-import { RoomLink } from './room-link.js';
+import { RoomLink, openRoomSockets } from './room-link.js';
+import { RoomReceive } from './room-receive.js';
+import { RoomRoster } from './room-roster.js';
 import { RoomMix } from './room-mix.js';
 import { RoomSend } from './room-send.js';
 import { RoomStatsBuilder } from './room-stats.js';
-import type { MemberLeftReason, RoomControls, RoomEndReason, RoomSessionEvents, RoomStats } from './room-events.js';
-import { decodeRoomMedia, decodeRoomMessage, encodeRoomMessage, type RoomIntro } from './room-wire.js';
-
-export { MEMBER_LEVEL_INTERVAL_MS } from './room-mix.js';
-export { KEYFRAME_REQUEST_MIN_MS } from './room-send.js';
-
-/**
- * TEST-ONLY: join the room of this code (its rendezvous id) while keeping the key of our own
- * --session code: how a test puts a member with a wrong code into a room (a wrong code
- * otherwise lands in an empty room of its own and waits, exit 4).
- */
-export const TEST_ROOM_RENDEZVOUS_ENV = 'VIDEOCHAT_TEST_ROOM_RENDEZVOUS_CODE';
+import type { RoomControls, RoomEndReason, RoomSessionEvents, RoomStats } from './room-events.js';
+import { encodeRoomMessage } from './room-wire.js';
 
 /** How often `stats` is emitted. */
 export const ROOM_STATS_INTERVAL_MS = 1000;
@@ -58,8 +44,6 @@ export interface RoomOptions extends CallOptions {
 
 type Ended = RoomSessionEvents['ended'][0];
 
-const LEAVE_WORDS: Record<number, MemberLeftReason> = { [LeaveReason.LEFT]: 'left', [LeaveReason.LOST]: 'lost', [LeaveReason.TOO_SLOW]: 'too-slow' };
-
 export class RoomSession extends EventEmitter<RoomSessionEvents> implements RoomControls {
   readonly session: string;
   muted = false;
@@ -75,9 +59,9 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   private readonly send: RoomSend;
   private readonly mix: RoomMix;
   private readonly watch: MemberWatch;
+  private readonly roster: RoomRoster;
   private readonly throttle = new WarningThrottle();
-  private decodeSize: { width: number; height: number } | null;
-  private anyoneJoined = false;
+  private readonly receive: RoomReceive;
   private durationArmed = false;
   private readonly clockOffsetUs: number;
   private ending: Promise<Ended> | undefined;
@@ -87,7 +71,6 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     super();
     this.session = opts.session;
     this.audioPlan = planAudioPath(opts);
-    this.decodeSize = opts.decodeSize;
     this.clockOffsetUs = Math.round((opts.clockOffsetMs ?? 0) * 1000);
     this.figures = new RoomStatsBuilder({
       participants: () => this.members.all(), links: () => [this.video, this.audio], sink: () => this.mix.sinkStats(), epoch: () => this.epoch,
@@ -98,13 +81,26 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       selfFrame: (f) => this.emit('self-frame', f), warn: (w) => this.warn(w), fail: (e) => this.fail(e),
     });
     const inCallIds = (): number[] => this.members.inCall().map((p) => p.videoId!);
-    this.mix = new RoomMix({ audioOut: opts.audioOut, env: opts.env, echo: () => this.send.echo }, this.timers, {
+    this.mix = new RoomMix({ audioOut: opts.audioOut, env: opts.env, echo: () => this.send.capture.echo }, this.timers, {
       members: inCallIds, level: (memberId, level, speaking) => this.emit('member-level', { memberId, level, speaking }), warn: (w) => this.warn(w),
+    });
+    this.receive = new RoomReceive({ ffmpeg: opts.ffmpeg, inProcessOpus: this.audioPlan.inProcessOpus, decodeSize: opts.decodeSize }, this.figures.counter, this.mix, {
+      frame: (memberId, f) => this.emit('member-frame', { memberId, width: f.width, height: f.height, data: f.data }),
+      askKeyframe: (memberId) => this.video?.member.sendTo(memberId, encodeRoomMessage({ type: 'keyframe-request' })),
+      heard: (p) => this.watch.heard(p), warn: (w) => this.warn(w), nowUs: () => this.nowUs(),
     });
     this.watch = new MemberWatch((opts.peerTimeoutSec ?? DEFAULT_PEER_TIMEOUT_SEC) * 1000, this.timers, {
       inCall: () => this.members.inCall(),
       state: (memberId, state) => this.emit('member-state', { memberId, ...state }),
       warning: (code, message) => this.emit('warning', { code, message }),
+    });
+    this.roster = new RoomRoster(this.members, this.send.token, this.watch, {
+      joined: (p) => this.join(p), audioJoined: (p) => this.receive.startAudio(p), media: (conn, p, payload) => this.receive.media(conn, p, payload),
+      audioGone: (p) => this.receive.audioGone(p), keyframeWanted: () => this.send.keyframeWanted(), nowUs: () => this.nowUs(),
+      left: (p, reason) => {
+        this.receive.memberGone(p);
+        if (p.joined) this.emit('member-left', { memberId: p.videoId!, reason });
+      },
     });
   }
 
@@ -131,38 +127,25 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   setCameraOff(off: boolean): void {
     if (this.fallback) return this.fallback.setCameraOff(off);
     this.cameraOff = off;
-    this.send.setCameraOff(off);
+    this.send.capture.setCameraOff(off);
     this.video?.member.sendToAll(this.send.stateMessage());
   }
 
   setSelfView(on: boolean): void {
     if (this.fallback) return this.fallback.setSelfView(on);
-    this.send.setSelfView(on);
+    this.send.capture.setSelfView(on);
   }
 
   setVideoSize(width: number, height: number): void {
     if (this.fallback) return this.fallback.setVideoSize(width, height);
-    const size = { width: Math.max(2, Math.round(width / 2) * 2), height: Math.max(2, Math.round(height / 2) * 2) };
-    this.decodeSize = size;
-    for (const p of this.members.all()) {
-      if (p.media?.hasVideo) p.media.setSize(size.width, size.height);
-      else if (p.present && p.joined) this.startVideo(p);
-    }
+    this.receive.setSize(width, height, this.members.all());
   }
 
   /** We have no camera at all (`--video-in none`): not the same as turned off. */
-  get noCamera(): boolean {
-    return this.opts.videoIn.kind === 'none';
-  }
-
-  get noMic(): boolean {
-    return this.opts.audioIn.kind === 'none';
-  }
-
+  get noCamera(): boolean { return this.opts.videoIn.kind === 'none'; }
+  get noMic(): boolean { return this.opts.audioIn.kind === 'none'; }
   /** A room is always sealed end to end (pairwise keys, sender keys). */
-  get encrypted(): boolean {
-    return true;
-  }
+  get encrypted(): boolean { return true; }
 
   /** Asks every member for a keyframe (after the tile size changed: H.264 decoders start over). */
   requestKeyframe(): void {
@@ -171,36 +154,20 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   }
 
   /** Our sender epoch on the video connection (changes on every join and leave). */
-  get epoch(): number | null {
-    return this.video?.member.epoch ?? null;
-  }
+  get epoch(): number | null { return this.video?.member.epoch ?? null; }
 
-  currentStats(): RoomStats {
-    return this.figures.snapshot();
-  }
+  currentStats(): RoomStats { return this.figures.snapshot(); }
 
   // ---- start ----
 
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
     this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
-    const secrets = await deriveCodeSecrets(this.opts.session);
-    const testRendezvous = (this.opts.env ?? process.env)[TEST_ROOM_RENDEZVOUS_ENV];
-    const rendezvousId = testRendezvous ? (await deriveCodeSecrets(testRendezvous)).rendezvousId : secrets.rendezvousId;
-    const code = ROOM_CODE_PREFIX + rendezvousId;
-    const [v, a] = await Promise.allSettled([
-      openRelayChannel(host, videoPort, code, RELAY_CONNECT_TIMEOUT_MS),
-      openRelayChannel(host, audioPort, code, RELAY_CONNECT_TIMEOUT_MS),
-    ]);
-    if (v.status !== 'fulfilled' || a.status !== 'fulfilled') {
-      if (v.status === 'fulfilled') v.value.destroy();
-      if (a.status === 'fulfilled') a.value.destroy();
-      throw v.status === 'rejected' ? v.reason : (a as PromiseRejectedResult).reason;
-    }
-    if (this.ending) return [v.value, a.value].forEach((s) => s.destroy());
-    this.video = this.wireLink(new RoomLink('video', v.value, secrets.codeKey));
-    this.audio = this.wireLink(new RoomLink('audio', a.value, secrets.codeKey));
-    this.send.start();
+    const sockets = await openRoomSockets({ host, videoPort, audioPort }, this.opts.session, this.opts.env ?? process.env);
+    if (this.ending) return [sockets.video, sockets.audio].forEach((s) => s.destroy());
+    this.video = this.wireLink(new RoomLink('video', sockets.video, sockets.codeKey));
+    this.audio = this.wireLink(new RoomLink('audio', sockets.audio, sockets.codeKey));
+    this.send.capture.start();
     this.timers.every(ROOM_STATS_INTERVAL_MS, () => {
       this.figures.counter.tick();
       this.emit('stats', this.currentStats());
@@ -210,7 +177,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     this.timers.every(ROOM_KEEPALIVE_MS, () => this.video?.member.sendToAll(encodeRoomMessage({ type: 'ping', timeUs: this.nowUs() })));
     this.watch.start();
     this.timers.after(this.opts.waitSec * 1000, () => {
-      if (!this.anyoneJoined) void this.end('no-peer', `no one joined the room within ${this.opts.waitSec} s (--wait)`);
+      if (![...this.members.all()].some((p) => p.joined)) void this.end('no-peer', `no one joined the room within ${this.opts.waitSec} s (--wait)`);
     });
   }
 
@@ -242,11 +209,11 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       case 'member-refused':
         return this.onRefused(link, e.memberId, e.code, e.message);
       case 'message':
-        return this.onMessage(link, e.memberId, e.payload);
+        return this.roster.message(link, e.memberId, e.payload);
       case 'media':
-        return this.onMedia(link, e.memberId, e.payload);
+        return this.roster.media(link, e.memberId, e.payload);
       case 'member-left':
-        return this.onLeft(link, e.memberId, LEAVE_WORDS[e.reason] ?? 'lost');
+        return this.roster.memberLeft(link, e.memberId, e.reason);
       case 'room-full':
         void this.end('room-full', `the room is full (${e.maxMembers} members, the relay's --max-room-size)`);
         return;
@@ -257,123 +224,25 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   }
 
   private onRefused(link: RoomLink, memberId: number, code: string, message: string): void {
-    const p = this.members.on(link.name, memberId);
-    if (p?.joined && p.present) this.leave(p, 'refused');
+    this.roster.refused(link, memberId);
     if (this.throttle.pass('W_MEMBER_REFUSED')) {
       this.emit('warning', { code: 'W_MEMBER_REFUSED', message: `member ${memberId} was refused on the ${link.name} connection (${code}): ${message}` });
     }
-    // Every member that was in the room before us failed to prove the code to us (and none
-    // did): it is our code that is wrong. Members that came after us are theirs to blame.
-    const ours = link.member.memberId ?? 0;
-    const earlier = [...link.present].filter((id) => id < ours);
-    if (code === 'E_KEY_CONFIRMATION' && link.confirmed.size === 0 && earlier.length > 0 && earlier.every((id) => link.refused.has(id))) {
+    if (link.ourCodeLooksWrong(code)) {
       void this.end('key-confirmation', `the members of the room could not prove the session code (${message}); is the code right?`);
     }
   }
 
-  private onMessage(link: RoomLink, memberId: number, payload: Buffer): void {
-    const msg = decodeRoomMessage(payload);
-    if (!msg) return;
-    if (msg.type === 'intro') return this.onIntro(link, memberId, msg.intro);
-    const p = this.members.on(link.name, memberId);
-    if (!p || !p.joined) return;
-    this.watch.heard(p);
-    if (msg.type === 'state' && link === this.video) this.watch.signalled(p, msg.muted, msg.cameraOff);
-    if (msg.type === 'keyframe-request') this.send.keyframeWanted();
-    if (msg.type === 'ping' && link === this.video) link.member.sendTo(memberId, encodeRoomMessage({ type: 'pong', echoUs: msg.timeUs, timeUs: this.nowUs() }));
-    if (msg.type === 'pong' && link === this.video) notePong(p, msg.echoUs, msg.timeUs, this.nowUs());
-    // BYE: the relay's MEMBER_LEFT (reason left) follows at once; nothing to do before it.
-  }
-
-  /** An INTRO ties the connection to its participant; on video it joins the call. */
-  private onIntro(link: RoomLink, memberId: number, intro: RoomIntro): void {
-    if (intro.participant === this.send.token) return; // ourselves? never: the relay does not echo
-    const p = this.members.introduced(link.name, memberId, intro, Date.now());
-    if (!p) return; // a second connection of one kind under one token: ignored
-    if (link === this.video && !p.joined) this.join(p);
-    else if (link === this.audio && p.joined) this.startAudio(p);
-  }
-
   private join(p: Participant): void {
-    p.joined = true;
-    this.anyoneJoined = true;
     const { client, clientVersion, name, video, audio } = p.intro!;
     this.emit('member-joined', { memberId: p.videoId!, member: { client, clientVersion, ...(name !== undefined ? { name } : {}), video, audio } });
-    this.startVideo(p);
-    if (p.audioId !== null) this.startAudio(p);
+    this.receive.startVideo(p);
+    if (p.audioId !== null) this.receive.startAudio(p);
     this.mix.start();
     if (!this.durationArmed && this.opts.durationSec !== undefined) {
       this.durationArmed = true;
       this.timers.after(this.opts.durationSec * 1000, () => this.hangup());
     }
-  }
-
-  private mediaOf(p: Participant): MemberMedia {
-    p.media ??= new MemberMedia({ ffmpeg: this.opts.ffmpeg, inProcessOpus: this.audioPlan.inProcessOpus }, {
-      id: () => p.videoId,
-      frame: (f) => {
-        this.figures.counter.videoDecoded();
-        if (p.present) this.emit('member-frame', { memberId: p.videoId!, width: f.width, height: f.height, data: f.data });
-      },
-      needKeyframe: () => {
-        if (p.videoId !== null) this.video?.member.sendTo(p.videoId, encodeRoomMessage({ type: 'keyframe-request' }));
-      },
-      pcm: (pcm) => {
-        if (p.present && p.videoId !== null) this.mix.push(p.videoId, pcm);
-      },
-      warn: (w) => this.warn(w),
-    });
-    return p.media;
-  }
-
-  private startVideo(p: Participant): void {
-    const v = p.intro?.video;
-    if (!v || p.media?.hasVideo || !p.present) return;
-    this.mediaOf(p).startVideo({ codec: v.codec, ...(this.decodeSize ?? { width: v.width, height: v.height }) });
-  }
-
-  private startAudio(p: Participant): void {
-    const a = p.intro?.audio;
-    if (!a || p.media?.hasAudio || !p.present) return;
-    this.mediaOf(p).startAudio(a.codec);
-  }
-
-  private onMedia(link: RoomLink, memberId: number, payload: Buffer): void {
-    const p = this.members.on(link.name, memberId);
-    if (!p || !p.joined || !p.present) return;
-    const m = decodeRoomMedia(payload);
-    if (!m) return;
-    this.watch.heard(p);
-    noteLatency(p, m.timestampUs, this.nowUs());
-    if (m.kind === 'video' && link === this.video) {
-      p.videoFramesReceived++;
-      this.figures.counter.videoReceived();
-      p.media?.pushVideo(m.data, m.keyframe, m.timestampUs);
-    } else if (m.kind === 'audio' && link === this.audio) {
-      const ms = audioPacketMs(p.intro?.audio?.codec ?? 'opus', m.data);
-      p.audioMsReceived += ms;
-      this.figures.counter.audioReceived(ms);
-      p.media?.pushAudio(m.data, ms);
-    }
-  }
-
-  private onLeft(link: RoomLink, memberId: number, reason: MemberLeftReason): void {
-    if (link === this.audio) {
-      const p = this.members.audioLeft(memberId);
-      if (!p) return;
-      this.mix.remove(p.videoId ?? -1);
-      void p.media?.closeAudio().catch(() => undefined);
-      return;
-    }
-    const p = this.members.forget('video', memberId);
-    if (p) this.leave(p, reason);
-  }
-
-  private leave(p: Participant, reason: MemberLeftReason): void {
-    if (!this.members.retire(p, reason)) return;
-    if (p.videoId !== null) this.mix.remove(p.videoId);
-    void p.media?.close().catch(() => undefined);
-    if (p.joined) this.emit('member-left', { memberId: p.videoId!, reason });
   }
 
   /** Our clock in µs (test only: VIDEOCHAT_TEST_CLOCK_OFFSET_MS runs it ahead). */
@@ -404,7 +273,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   }
 
   private async closeMedia(): Promise<void> {
-    const parts: Array<{ close(): Promise<unknown> } | undefined> = [this.send, this.mix];
+    const parts: Array<{ close(): Promise<unknown> } | undefined> = [this.send.capture, this.mix];
     for (const p of this.members.all()) parts.push(p.media);
     await Promise.allSettled(parts.map((x) => x?.close()));
   }
