@@ -12,6 +12,7 @@ import { detectCapabilities, kittyTransferFor, kittyTransferMedium, type Capabil
 import type { CommandContext } from '../program.js';
 import type { CallControls } from '../ui/controls.js';
 import { runCallTui } from '../ui/run-call-tui.js';
+import type { TuiOptions } from '../ui/tui-runner.js';
 import type { SessionEvents } from '../session/events.js';
 import type { ColorsChoice, RenderChoice, SymbolsChoice } from '../options.js';
 
@@ -77,25 +78,22 @@ export function showEchoHint(
   return peerProtocol === 'original' || !planAudioPath({ ...call, audioCodec: call.audioCodec ?? 'opus' }).echoCanceller;
 }
 
+/** What `--render`, `--colors`, `--dither`, `--symbols` and `--cells` asked for. */
+export interface TerminalSettings {
+  render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; symbols?: SymbolsChoice; cells?: { cols: number; rows: number };
+}
+
 /**
- * Asks the terminal what it can do (before the call starts, so no event is missed while we
- * wait for replies) and returns the function that starts the call screen for a session.
+ * Asks the terminal what it can do (environment first, then its replies, with a short
+ * timeout) and returns the options both terminal UIs start with: mode, colours, area, cell
+ * size, renderers, streams.
  */
-export async function prepareInteractive(
-  settings: {
-    render: RenderChoice; colors: ColorsChoice; dither?: DitherKind; symbols?: SymbolsChoice; cells?: { cols: number; rows: number }; peerProtocol?: string;
-    call: {
-      audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
-      audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
-    };
-  },
-  ctx: CommandContext,
-): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
+export async function prepareTerminal(settings: TerminalSettings, ctx: CommandContext): Promise<TuiOptions> {
   const caps = await detectCapabilities({ stdin: ctx.stdin, stdout: ctx.stdout, env: ctx.env });
   const choice = chooseForTerminal(settings.render, settings.colors, caps);
-  // Checked before the call: a bad VIDEOCHAT_KITTY_TRANSFER is one line and exit 2.
+  // Checked before the call or room: a bad VIDEOCHAT_KITTY_TRANSFER is one line and exit 2.
   const transferMedium = kittyTransferMedium(ctx.env);
-  return (session) => runCallTui(session, {
+  return {
     renderMode: choice.renderMode,
     colors: choice.colors,
     ...(settings.cells ? { cells: settings.cells } : {}),
@@ -103,6 +101,26 @@ export async function prepareInteractive(
     createRenderer: terminalRendererFactory(choice, caps, settings, transferMedium),
     stdin: ctx.stdin,
     stdout: ctx.stdout,
+  };
+}
+
+/**
+ * Asks the terminal what it can do (before the call starts, so no event is missed while we
+ * wait for replies) and returns the function that starts the call screen for a session.
+ */
+export async function prepareInteractive(
+  settings: TerminalSettings & {
+    peerProtocol?: string;
+    call: {
+      audioIn: { kind: string }; audioOut: { kind: string }; insecure: boolean; host: string; videoPort: number; audioPort: number;
+      audioCodec?: 'opus' | 'pcm'; echoCancel?: boolean;
+    };
+  },
+  ctx: CommandContext,
+): Promise<(session: EventEmitter<SessionEvents> & CallControls) => Promise<void>> {
+  const terminal = await prepareTerminal(settings, ctx);
+  return (session) => runCallTui(session, {
+    ...terminal,
     echoHint: showEchoHint(settings.call, settings.peerProtocol),
     insecure: settings.call.insecure || settings.peerProtocol === 'original',
     relay: { host: settings.call.host, videoPort: settings.call.videoPort, audioPort: settings.call.audioPort },

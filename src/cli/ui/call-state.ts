@@ -5,6 +5,7 @@
 import type { CallStats, EndReason, PeerInfo, PeerState } from '../session/events.js';
 import { NO_CAMERA_WARNINGS, NO_MIC_WARNINGS } from '../session/local-media.js';
 import type { RenderMode } from '../../codec/render/types.js';
+import { isScreenKeyAction, screenKeyReducer, type ScreenKeyAction } from './screen-keys.js';
 
 export type CallPhase = 'connecting' | 'waiting' | 'in-call' | 'peer-left' | 'reconnecting' | 'ended';
 
@@ -62,13 +63,7 @@ export type CallAction =
   | { type: 'reconnecting'; attempt: number; giveUpAtMs?: number }
   | { type: 'reconnected'; peer?: PeerInfo }
   | { type: 'ended'; reason: EndReason; exitCode: number; message?: string }
-  | { type: 'muted'; muted: boolean }
-  | { type: 'camera-off'; off: boolean }
-  | { type: 'render-mode'; mode: RenderMode }
-  | { type: 'toggle-self-view' }
-  | { type: 'toggle-help' }
-  | { type: 'close-help' }
-  | { type: 'dismiss-notice' }
+  | ScreenKeyAction
   | { type: 'dismiss-echo-hint' };
 
 export interface InitialCallView {
@@ -138,6 +133,7 @@ function kbps(bytesNow: number, bytesBefore: number, elapsedMs: number): number 
 }
 
 export function callReducer(state: CallViewState, action: CallAction): CallViewState {
+  if (isScreenKeyAction(action)) return screenKeyReducer(state, action);
   switch (action.type) {
     case 'connecting':
       return { ...state, phase: 'connecting', relay: action.relay ?? state.relay };
@@ -189,20 +185,6 @@ export function callReducer(state: CallViewState, action: CallAction): CallViewS
         : { ...state, phase: state.peer ? 'in-call' : 'waiting' };
     case 'ended':
       return { ...state, phase: 'ended', ended: { reason: action.reason, exitCode: action.exitCode, message: action.message } };
-    case 'muted':
-      return { ...state, muted: action.muted };
-    case 'camera-off':
-      return { ...state, cameraOff: action.off };
-    case 'render-mode':
-      return { ...state, renderMode: action.mode };
-    case 'toggle-self-view':
-      return { ...state, selfView: !state.selfView };
-    case 'toggle-help':
-      return { ...state, help: !state.help };
-    case 'close-help':
-      return { ...state, help: false };
-    case 'dismiss-notice':
-      return { ...state, notice: null };
     case 'dismiss-echo-hint':
       return { ...state, echoHint: false };
   }

@@ -24,20 +24,24 @@ export interface PainterLayout {
   source: { width: number; height: number };
 }
 
-export interface PainterOptions {
+/** What a painter draws with (the one-to-one VideoPainter and the group call's GridPainter). */
+export interface PainterBaseOptions {
   surface: TerminalSurface;
-  controls: Pick<CallControls, 'setVideoSize' | 'requestKeyframe' | 'setSelfView'>;
   createRenderer: RendererFactory;
   colors: ColorDepth;
   /** Cell size in pixels when the terminal told us; it sets the cell aspect and helps sixel/kitty. */
   cellPx?: { width: number; height: number };
   /**
-   * Largest share of wall time peer frames may take to render and write (0..1; default: no
+   * Largest share of wall time frames may take to render and write (0..1; default: no
    * limit). Rendering and the write to a terminal are synchronous (Node writes to a TTY in
    * blocking mode), so without a limit a slow mode or terminal starves the sockets, the
    * capture and the UI. A frame that comes sooner waits; a newer one replaces it.
    */
   maxPaintShare?: number;
+}
+
+export interface PainterOptions extends PainterBaseOptions {
+  controls: Pick<CallControls, 'setVideoSize' | 'requestKeyframe' | 'setSelfView'>;
 }
 
 /** What the painter did, for the status of a bench or a test. */

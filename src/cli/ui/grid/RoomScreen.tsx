@@ -1,15 +1,11 @@
-import { useCallback, useEffect, useReducer, type Dispatch } from 'react';
+import { useEffect, useReducer, type Dispatch } from 'react';
 import { Box, Text } from 'ink';
-import type { RenderMode } from '../../../codec/render/types.js';
-import type { KeyAction } from '../keys.js';
+import { initialScreenView, type ScreenCommonProps } from '../screen-keys.js';
 import { computeLayout } from '../layout.js';
 import { useTerminalSize } from '../use-terminal-size.js';
-import { useKeyBindings } from '../use-key-bindings.js';
-import { useAutoDismiss } from '../use-auto-dismiss.js';
-import { WaitingScreen } from '../WaitingScreen.js';
-import { HelpOverlay } from '../HelpOverlay.js';
+import { useScreenKeys } from '../use-screen-keys.js';
+import { ScreenFrame } from '../ScreenFrame.js';
 import { CenteredMessage } from '../CenteredMessage.js';
-import { NOTICE_VISIBLE_MS } from '../CallScreen.js';
 import type { Piece } from '../status-line.js';
 import type { GridPainter } from './grid-painter.js';
 import { layoutGrid } from './grid-layout.js';
@@ -17,15 +13,11 @@ import { initialRoomView, roomReducer, type RoomAction, type RoomViewState } fro
 import { roomStatusRowOne, roomStatusRowTwo } from './room-status-line.js';
 import { subscribeRoom, type RoomControls, type RoomEventSource } from './room-view-events.js';
 
-export interface RoomScreenProps {
+export interface RoomScreenProps extends ScreenCommonProps {
   session: RoomEventSource;
   controls: RoomControls;
   /** Draws the tiles; absent in tests of the text parts. */
   painter?: GridPainter;
-  modes: readonly RenderMode[];
-  initialMode: RenderMode;
-  onHangup: () => void;
-  insecure?: boolean;
   /** Cell width / height, for the same layout the painter computes. */
   cellAspect?: number;
   /** What the waiting screen says the others run. */
@@ -65,24 +57,13 @@ function Pieces({ pieces, dim }: { pieces: Piece[]; dim?: boolean }) {
 export function RoomScreen(props: RoomScreenProps) {
   const { session, controls, painter, modes } = props;
   const { columns, rows } = useTerminalSize();
-  const [state, dispatch] = useRoomState(session, {
-    session: controls.session,
-    muted: controls.muted,
-    cameraOff: controls.cameraOff,
-    encrypted: controls.encrypted,
-    noCamera: controls.noCamera,
-    noMic: controls.noMic,
-    insecure: props.insecure,
-    renderMode: props.initialMode,
-  });
+  const [state, dispatch] = useRoomState(session, initialScreenView(controls, props));
   const main = computeLayout(columns, rows).main;
   const tileCount = state.members.length + (state.selfView ? 1 : 0);
   const grid = layoutGrid(main, tileCount, { cellAspect: props.cellAspect });
   const live = state.phase === 'in-room' && !state.help && !grid.tooSmall;
 
-  const onAction = useCallback((action: KeyAction) => handleAction(action, state, dispatch, controls, modes, props.onHangup), [state, controls, modes, props.onHangup]);
-  useKeyBindings(onAction);
-  useAutoDismiss(state.notice, NOTICE_VISIBLE_MS, useCallback(() => dispatch({ type: 'dismiss-notice' }), []));
+  useScreenKeys(state, dispatch, controls, modes, props.onHangup);
   useEffect(() => {
     painter?.setLayout({
       area: live ? main : null,
@@ -93,71 +74,17 @@ export function RoomScreen(props: RoomScreenProps) {
   });
 
   return (
-    <Box flexDirection="column" width={columns} height={rows}>
-      <Box width={columns} height={main.rows}>
-        {live ? null : <MainArea state={state} width={columns} height={main.rows} command={props.joinCommand} tooSmall={grid.tooSmall} />}
-      </Box>
-      <Text wrap="truncate-end" color="yellow">{state.notice ? ` ! ${state.notice.message}`.slice(0, columns) : ' '}</Text>
-      <Box flexDirection="column" width={columns} height={2}>
-        <Pieces pieces={roomStatusRowOne(state, columns, grid.tiles.length)} />
-        <Pieces pieces={roomStatusRowTwo(state, columns)} dim />
-      </Box>
-    </Box>
+    <ScreenFrame
+      columns={columns} rows={rows} mainRows={main.rows} state={state}
+      command={props.joinCommand} waitingText="Waiting for others to join the room with session code"
+      main={grid.tooSmall ? <CenteredMessage text="Terminal too small for the grid" width={columns} height={main.rows} /> : null}
+      notice={<Text wrap="truncate-end" color="yellow">{state.notice ? ` ! ${state.notice.message}`.slice(0, columns) : ' '}</Text>}
+      status={
+        <Box flexDirection="column" width={columns} height={2}>
+          <Pieces pieces={roomStatusRowOne(state, columns, grid.tiles.length)} />
+          <Pieces pieces={roomStatusRowTwo(state, columns)} dim />
+        </Box>
+      }
+    />
   );
-}
-
-function MainArea({ state, width, height, command, tooSmall }: { state: RoomViewState; width: number; height: number; command: string; tooSmall: boolean }) {
-  if (state.help) return <HelpOverlay width={width} height={height} />;
-  switch (state.phase) {
-    case 'connecting':
-    case 'waiting':
-      return <WaitingScreen session={state.session} command={command} connecting={state.phase === 'connecting'} width={width} height={height} waitingText="Waiting for others to join the room with session code" />;
-    case 'ended':
-      return <CenteredMessage text="Call ended." width={width} height={height} />;
-    case 'in-room':
-      return tooSmall ? <CenteredMessage text="Terminal too small for the grid" width={width} height={height} /> : null;
-  }
-}
-
-function handleAction(
-  action: KeyAction,
-  state: RoomViewState,
-  dispatch: Dispatch<RoomAction>,
-  controls: RoomControls,
-  modes: readonly RenderMode[],
-  onHangup: () => void,
-): void {
-  switch (action) {
-    case 'hangup':
-      onHangup();
-      return;
-    // From the session's own state, as in the one-to-one screen: a second press before
-    // React re-rendered must toggle back.
-    case 'toggle-mute': {
-      const muted = !controls.muted;
-      controls.setMuted(muted);
-      dispatch({ type: 'muted', muted });
-      return;
-    }
-    case 'toggle-camera': {
-      const off = !controls.cameraOff;
-      controls.setCameraOff(off);
-      dispatch({ type: 'camera-off', off });
-      return;
-    }
-    case 'cycle-render': {
-      if (modes.length === 0) return;
-      dispatch({ type: 'render-mode', mode: modes[(modes.indexOf(state.renderMode) + 1) % modes.length] });
-      return;
-    }
-    case 'toggle-self-view':
-      dispatch({ type: 'toggle-self-view' });
-      return;
-    case 'toggle-help':
-      dispatch({ type: 'toggle-help' });
-      return;
-    case 'close-help':
-      dispatch({ type: 'close-help' });
-      return;
-  }
 }

@@ -8,12 +8,12 @@
  * event loop: a tile whose frame waits is simply given its newest frame when the turn comes;
  * and one paint stops after GRID_PAINT_SLICE_MS, leaving the other tiles to the next.
  */
-import type { ColorDepth, RenderMode, RenderTarget, Renderer, RgbFrame } from '../../../codec/render/types.js';
+import type { RenderMode, RenderTarget, Renderer, RgbFrame } from '../../../codec/render/types.js';
 import { DEFAULT_CELL_ASPECT, type CellBox } from '../fit-video.js';
 import { PaintBudget } from '../paint-budget.js';
 import { scaleNearest } from '../scale-frame.js';
-import { moveTo, type TerminalSurface } from '../terminal-surface.js';
-import type { RendererFactory } from '../video-painter.js';
+import { moveTo } from '../terminal-surface.js';
+import type { PainterBaseOptions } from '../video-painter.js';
 import { ActiveSpeaker } from './active-speaker.js';
 import { layoutGrid, visibleTiles, type TileBox } from './grid-layout.js';
 import type { MemberId, RoomControls, RoomMemberInfo, RoomMemberStats } from './room-view-events.js';
@@ -45,14 +45,8 @@ export interface GridPainterLayout {
   self: { muted: boolean; cameraOff: boolean; noCamera?: boolean; noMic?: boolean };
 }
 
-export interface GridPainterOptions {
-  surface: TerminalSurface;
+export interface GridPainterOptions extends PainterBaseOptions {
   controls: Pick<RoomControls, 'setVideoSize' | 'requestKeyframe' | 'setSelfView'>;
-  createRenderer: RendererFactory;
-  colors: ColorDepth;
-  cellPx?: { width: number; height: number };
-  /** Largest share of wall time painting may take (0..1; default: no limit). */
-  maxPaintShare?: number;
   /** Clock for the active speaker (ms). */
   now?: () => number;
   /** Time slice of one paint (default GRID_PAINT_SLICE_MS). */

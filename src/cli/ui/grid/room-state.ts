@@ -5,6 +5,7 @@
  * times a second).
  */
 import type { RenderMode } from '../../../codec/render/types.js';
+import { isScreenKeyAction, screenKeyReducer, type ScreenKeyAction } from '../screen-keys.js';
 import type { MemberId, RoomViewEvents } from './room-view-events.js';
 
 export type RoomPhase = 'connecting' | 'waiting' | 'in-room' | 'ended';
@@ -40,13 +41,7 @@ export type RoomAction =
   | { type: 'stats'; stats: RoomStats }
   | { type: 'warning'; code: string; message: string }
   | { type: 'ended'; reason: string; exitCode: number; message?: string }
-  | { type: 'muted'; muted: boolean }
-  | { type: 'camera-off'; off: boolean }
-  | { type: 'render-mode'; mode: RenderMode }
-  | { type: 'toggle-self-view' }
-  | { type: 'toggle-help' }
-  | { type: 'close-help' }
-  | { type: 'dismiss-notice' };
+  | ScreenKeyAction;
 
 export interface InitialRoomView {
   session: string;
@@ -88,6 +83,7 @@ function leftNotice(name: string, reason: string): string {
 }
 
 export function roomReducer(state: RoomViewState, action: RoomAction): RoomViewState {
+  if (isScreenKeyAction(action)) return screenKeyReducer(state, action);
   switch (action.type) {
     case 'connecting':
       return state.phase === 'ended' ? state : { ...state, phase: 'connecting' };
@@ -118,19 +114,5 @@ export function roomReducer(state: RoomViewState, action: RoomAction): RoomViewS
       return { ...state, notice: { code: action.code, message: action.message } };
     case 'ended':
       return { ...state, phase: 'ended', help: false, ended: { reason: action.reason, exitCode: action.exitCode, ...(action.message ? { message: action.message } : {}) } };
-    case 'muted':
-      return { ...state, muted: action.muted };
-    case 'camera-off':
-      return { ...state, cameraOff: action.off };
-    case 'render-mode':
-      return { ...state, renderMode: action.mode };
-    case 'toggle-self-view':
-      return { ...state, selfView: !state.selfView };
-    case 'toggle-help':
-      return { ...state, help: !state.help };
-    case 'close-help':
-      return { ...state, help: false };
-    case 'dismiss-notice':
-      return { ...state, notice: null };
   }
 }
