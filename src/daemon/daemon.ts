@@ -70,7 +70,7 @@ export class RelayDaemon {
     this.telemetry = new Telemetry(log, { cluster: opts.cluster !== undefined });
     this.admission = new Admission(opts, this.telemetry);
     this.placement = opts.forkPerPair ? new ForkPerPairPlacement() : new PoolPlacement(opts.handlers);
-    this.placement.roomSettings = { maxMembers: opts.maxRoomSize, helloTimeoutMs: opts.handshakeTimeoutMs };
+    this.placement.rooms.settings = { maxMembers: opts.maxRoomSize, helloTimeoutMs: opts.handshakeTimeoutMs };
     const c = opts.cluster;
     const cluster = c && { redisUrl: c.redisUrl, secret: c.secret, listenHost: c.host ?? opts.host, listenPort: c.port, advertiseHost: c.advertiseHost };
     const roomOpts = { maxWaiting: opts.maxWaiting, waitTimeoutMs: opts.waitTimeoutMs, maxBufferBytes: opts.maxBufferBytes, ...(cluster ? { cluster } : {}) };
@@ -113,7 +113,7 @@ export class RelayDaemon {
         this.metricsEndpoint = new MetricsEndpoint(this.telemetry, {
           waiting: (channel) => this.room.count(channel),
           activePairs: (channel) => p.activeByChannel(channel),
-          rooms: (channel) => p.roomsByChannel(channel),
+          rooms: (channel) => p.rooms.byChannel(channel),
           handlers: () => p.handlerCount,
           ...(cluster ? { directoryUp: () => cluster.directoryUp } : {}),
         });
@@ -170,13 +170,13 @@ export class RelayDaemon {
     // Listeners close before the line is printed: whoever sees 'shutting down' can rely on new
     // connections being refused.
     for (const s of this.servers.values()) s.close();
-    this.log.info({ signal: signal ?? null, activePairs: this.placement.activePairs, rooms: this.placement.activeRooms, roomMembers: this.placement.activeMembers, waiting: this.room.count() }, 'shutting down');
+    this.log.info({ signal: signal ?? null, activePairs: this.placement.activePairs, rooms: this.placement.rooms.activeRooms, roomMembers: this.placement.rooms.activeMembers, waiting: this.room.count() }, 'shutting down');
     clearInterval(this.limitsTimer);
     this.telemetry.flush(Infinity);
     this.admission.closeAll();
     this.room.closeAll();
     if (!(await this.drained(this.opts.drainTimeoutMs))) {
-      this.log.warn({ activePairs: this.placement.activePairs, roomMembers: this.placement.activeMembers }, 'drain timeout reached: closing active pairs');
+      this.log.warn({ activePairs: this.placement.activePairs, roomMembers: this.placement.rooms.activeMembers }, 'drain timeout reached: closing active pairs');
       this.placement.cut();
       await this.drained(CUT_REPORT_GRACE_MS);
     }
@@ -190,7 +190,7 @@ export class RelayDaemon {
 
   private async drained(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.placement.activePairs > 0 || this.placement.activeMembers > 0) {
+    while (this.placement.activePairs > 0 || this.placement.rooms.activeMembers > 0) {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - Date.now()))));
     }
@@ -221,14 +221,14 @@ export class RelayDaemon {
     const session = this.hasher.hash(hs.code);
     const roomKey = `${channel}:${hs.code.toString('latin1')}`;
     if (this.placement.loadWith(0, 1) > this.opts.maxPairs) return this.admission.reject(channel, socket, 'E_TOO_MANY_PAIRS');
-    const refusal = this.placement.memberRefusal(roomKey, session);
+    const refusal = this.placement.rooms.refusal(roomKey, session);
     if (refusal) {
       this.telemetry.fdExhausted('handler');
       return this.admission.reject(channel, socket, refusal);
     }
     const pending = this.admission.holdHello(ticket);
     if (pending) return this.admission.reject(channel, socket, pending);
-    this.placement.placeMember({ memberKey: this.nextMemberKey++, channel, session, roomKey, socket, rest: hs.rest, ticket, remote: remoteOf(socket), since: Date.now() });
+    this.placement.rooms.place({ memberKey: this.nextMemberKey++, channel, session, roomKey, socket, rest: hs.rest, ticket, remote: remoteOf(socket), since: Date.now() });
   }
 
   /** Hands a pair (both sockets, the bytes already read from each) to a handler. */

@@ -115,6 +115,30 @@ test('a frozen member (SIGSTOP) is shown stalled after --peer-timeout, and live 
   await allGone([a, b, c]);
 });
 
+test('a member whose clock runs 5 s ahead: everyone still reports a true latency and round trip', async () => {
+  const session = code();
+  const a = member(relay, session, ['--duration', '7']);
+  await a.waitFor('waiting');
+  const b = member(relay, session, ['--duration', '7'], { VIDEOCHAT_TEST_CLOCK_OFFSET_MS: '5000' });
+  await b.waitFor('waiting');
+  const c = member(relay, session, ['--duration', '7']);
+  const exits = await Promise.all([a, b, c].map((r) => r.exited));
+  exits.forEach((e, i) => assert.equal(e.code, 0, [a, b, c][i]!.stderr()));
+  for (const r of [a, b, c]) {
+    // The last second with both others present (at the end they hang up one after the other).
+    const full = r.events.filter((e) => e.event === 'stats' && (e.members as Members).filter((m) => m.present).length === 2);
+    const last = full.pop();
+    assert.ok(last, `${idOf(r)} never had both others: ${r.stderr()}`);
+    const members = last.members as Array<Members[number] & { rttMs: number | null }>;
+    for (const m of members) {
+      assert.ok(m.latencyMs !== null && m.latencyMs < 300, `${idOf(r)} measures ${m.latencyMs} ms from ${m.id}`);
+      assert.ok(m.rttMs !== null && m.rttMs >= 0 && m.rttMs < 300, `${idOf(r)} round trip to ${m.id}: ${m.rttMs}`);
+    }
+    assert.ok(typeof last.rttMs === 'number', `rtt ${last.rttMs}`);
+  }
+  await allGone([a, b, c]);
+});
+
 test('a full room: one clear line, exit 10 (room-full)', async () => {
   const small = await startRelay(2);
   try {

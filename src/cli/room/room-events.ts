@@ -27,8 +27,10 @@ export interface MemberStats {
   name?: string;
   videoFramesReceived: number;
   audioMsReceived: number;
-  /** One-way delay of its media to us (capture to arrival), ms; null while not known. */
+  /** One-way delay of its media to us (its capture to our arrival, clock offset corrected by PING/PONG), ms; null while not known. */
   latencyMs: number | null;
+  /** Round trip to it (PING/PONG over the relay), ms; null before the first PONG. */
+  rttMs?: number | null;
   /** It is still in the room (false: it left; kept for `ended`). */
   present?: boolean;
   /** Nothing from it for --peer-timeout (see `member-state`). */

@@ -47,7 +47,7 @@ export const TEST_ROOM_RENDEZVOUS_ENV = 'VIDEOCHAT_TEST_ROOM_RENDEZVOUS_CODE';
 export const ROOM_STATS_INTERVAL_MS = 1000;
 /** How often each member's audio level is emitted (`member-level`). */
 export const MEMBER_LEVEL_INTERVAL_MS = 100;
-/** How often we say STATE to every member (a keepalive for members that send no media). */
+/** How often every member is PINGed (round trip, clock offset; the keepalive of members that send no media). */
 export const ROOM_KEEPALIVE_MS = 1000;
 /** How often members' silence is checked against --peer-timeout. */
 export const STALL_CHECK_MS = 250;
@@ -86,6 +86,10 @@ interface Participant {
   state: { muted: boolean; cameraOff: boolean; stalled: boolean } | null;
   /** When anything (media, a message) last arrived from it on either connection. */
   lastHeardMs: number;
+  /** From PING/PONG: round trip, and how far its clock runs ahead of ours (µs); null before the first PONG. */
+  rttMs: number | null;
+  offsetUs: number | null;
+  bestRttMs: number;
 }
 
 const LEAVE_WORDS: Record<number, MemberLeftReason> = { [LeaveReason.LEFT]: 'left', [LeaveReason.LOST]: 'lost', [LeaveReason.TOO_SLOW]: 'too-slow' };
@@ -117,6 +121,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   private mediaRejectedWarned = 0;
   private droppedByRelay = 0;
   private lastKeyframeAskMs = 0;
+  private readonly clockOffsetUs: number;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly lastWarnAt = new Map<string, number>();
   private ending: Promise<Ended> | undefined;
@@ -127,6 +132,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     this.session = opts.session;
     this.audioPlan = planAudioPath(opts);
     this.decodeSize = opts.decodeSize;
+    this.clockOffsetUs = Math.round((opts.clockOffsetMs ?? 0) * 1000);
   }
 
   /** Runs the room to its end; never rejects. */
@@ -201,19 +207,22 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     const sum = (k: 'bytesSent' | 'bytesReceived'): number => links.reduce((n, l) => n + (l?.[k] ?? 0), 0);
     const members: MemberStats[] = [];
     let latency: number | null = null;
+    let rtt: number | null = null;
     for (const p of this.byToken.values()) {
       if (!p.joined || p.videoId === null) continue;
       if (p.present && p.latencyMs !== null) latency = latency === null ? p.latencyMs : Math.max(latency, p.latencyMs);
+      if (p.present && p.rttMs !== null) rtt = rtt === null ? p.rttMs : Math.max(rtt, p.rttMs);
       members.push({
         id: p.videoId, ...(p.intro?.name ? { name: p.intro.name } : {}),
         videoFramesReceived: p.videoFramesReceived, audioMsReceived: Math.round(p.audioMsReceived),
-        latencyMs: p.latencyMs === null ? null : round1(p.latencyMs), present: p.present, stalled: p.state?.stalled === true,
+        latencyMs: p.latencyMs === null ? null : round1(p.latencyMs), rttMs: p.rttMs === null ? null : round1(p.rttMs),
+        present: p.present, stalled: p.state?.stalled === true,
       });
     }
     const rejected = (this.video?.member.stats.mediaRejected ?? 0) + (this.audio?.member.stats.mediaRejected ?? 0);
     return {
       ...this.stats.snapshot(), audioBufferMs: 0, audioUnderruns: 0, ...(this.sink ? this.sink.stats() : {}),
-      bytesSent: sum('bytesSent'), bytesReceived: sum('bytesReceived'), rttMs: null,
+      bytesSent: sum('bytesSent'), bytesReceived: sum('bytesReceived'), rttMs: rtt === null ? null : round1(rtt),
       latencyMs: latency === null ? null : round1(latency), encrypted: true, recordsRejected: rejected,
       senderEpoch: this.epoch, mediaRejected: rejected, droppedByRelay: this.droppedByRelay, members,
     } as RoomStats;
@@ -245,8 +254,9 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       this.stats.tick();
       this.emit('stats', this.currentStats());
     });
-    // Members that send no media still say STATE every second: silence means stalled.
-    this.every(ROOM_KEEPALIVE_MS, () => this.sendState());
+    // Every member is PINGed every second (round trip, clock offset), which is also the
+    // keepalive of members that send no media: silence means stalled.
+    this.every(ROOM_KEEPALIVE_MS, () => this.video?.member.sendToAll(encodeRoomMessage({ type: 'ping', timeUs: this.nowUs() })));
     this.every(STALL_CHECK_MS, () => this.checkStalled());
     this.after(this.opts.waitSec * 1000, () => {
       if (!this.anyoneJoined) void this.end('no-peer', `no one joined the room within ${this.opts.waitSec} s (--wait)`);
@@ -346,7 +356,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
         p = {
           token: intro.participant, videoId: null, audioId: null, intro: null, joined: false, present: true, leftReason: null,
           videoFramesReceived: 0, audioMsReceived: 0, latencyMs: null, video: undefined, audio: undefined, levelPeak: 0, speaking: false,
-          state: null, lastHeardMs: Date.now(),
+          state: null, lastHeardMs: Date.now(), rttMs: null, offsetUs: null, bestRttMs: Infinity,
         };
         this.byToken.set(intro.participant, p);
       }
@@ -369,6 +379,8 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     this.heard(p);
     if (msg.type === 'state' && link === this.video) this.setMemberState(p, { muted: msg.muted, cameraOff: msg.cameraOff, stalled: false });
     if (msg.type === 'keyframe-request') this.keyframeWanted();
+    if (msg.type === 'ping' && link === this.video) link.member.sendTo(memberId, encodeRoomMessage({ type: 'pong', echoUs: msg.timeUs, timeUs: this.nowUs() }));
+    if (msg.type === 'pong' && link === this.video) this.onPong(p, msg.echoUs, msg.timeUs);
     // BYE: the relay's MEMBER_LEFT (reason left) follows at once; nothing to do before it.
   }
 
@@ -428,8 +440,12 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     const m = decodeRoomMedia(payload);
     if (!m) return;
     this.heard(p);
-    const latency = Date.now() - m.timestampUs / 1000;
-    if (latency > -60_000 && latency < 60_000) p.latencyMs = p.latencyMs === null ? latency : p.latencyMs * 0.9 + latency * 0.1;
+    // Capture to arrival, on our clock: its capture time moved by how far its clock runs ahead.
+    // Measured from its first PONG on (before, its clock is not known); never below 0.
+    if (p.offsetUs !== null) {
+      const latency = Math.max(0, (this.nowUs() - (m.timestampUs - p.offsetUs)) / 1000);
+      if (latency < 60_000) p.latencyMs = p.latencyMs === null ? latency : p.latencyMs * 0.9 + latency * 0.1;
+    }
     if (m.kind === 'video' && link === this.video) {
       p.videoFramesReceived++;
       this.stats.videoReceived();
@@ -474,7 +490,23 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     if (p.joined) this.emit('member-left', { memberId: p.videoId!, reason });
   }
 
-  // ---- members' liveness ----
+  // ---- members' liveness and clocks ----
+
+  /** Our clock in µs (test only: VIDEOCHAT_TEST_CLOCK_OFFSET_MS runs it ahead). */
+  private nowUs(): number {
+    return Date.now() * 1000 + this.clockOffsetUs;
+  }
+
+  /** A PONG: the round trip, and its clock against ours from the sample with the shortest round trip lately. */
+  private onPong(p: Participant, echoUs: number, theirUs: number): void {
+    const nowUs = this.nowUs();
+    const rttUs = nowUs - echoUs;
+    if (rttUs < 0 || rttUs > 60_000_000) return;
+    p.rttMs = rttUs / 1000;
+    // The shortest round trip bounds the offset's error best; an old minimum slowly gives way.
+    p.bestRttMs = Math.min(p.bestRttMs * 1.05 + 0.1, p.rttMs);
+    if (p.rttMs <= p.bestRttMs * 1.5 || p.offsetUs === null) p.offsetUs = theirUs - (echoUs + rttUs / 2);
+  }
 
   private setMemberState(p: Participant, next: { muted: boolean; cameraOff: boolean; stalled: boolean }): void {
     const was = p.state;
@@ -538,13 +570,13 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
       this.stats.videoDropped(true);
       return;
     }
-    if (link.member.sendMedia(encodeRoomMedia('video', frame.keyframe, frame.captureTimeUs, frame.data), false)) this.stats.videoSent();
+    if (link.member.sendMedia(encodeRoomMedia('video', frame.keyframe, frame.captureTimeUs + this.clockOffsetUs, frame.data), false)) this.stats.videoSent();
   }
 
   private sendAudio(packet: AudioPacket): void {
     const link = this.audio;
     if (!link || this.ending || this.muted || link.confirmed.size === 0 || link.backedUp) return;
-    if (link.member.sendMedia(encodeRoomMedia('audio', false, packet.captureTimeUs, packet.data), true)) this.stats.audioSent(packet.durationMs);
+    if (link.member.sendMedia(encodeRoomMedia('audio', false, packet.captureTimeUs + this.clockOffsetUs, packet.data), true)) this.stats.audioSent(packet.durationMs);
   }
 
   // ---- the mix ----

@@ -42,6 +42,10 @@ export const RoomMessageType = {
   BYE: 0x03,
   /** Send a keyframe soon (H.264: our decoder of your video starts over). No body. */
   KEYFRAME_REQUEST: 0x04,
+  /** Our clock, µs u64 BE: answer with PONG (round trip, clock offset; also the keepalive). */
+  PING: 0x05,
+  /** The PING's clock echoed (u64 BE), then ours when we answered (u64 BE). */
+  PONG: 0x06,
 } as const;
 
 /** Largest INTRO/STATE JSON accepted. */
@@ -62,7 +66,9 @@ export type RoomMessage =
   | { type: 'intro'; intro: RoomIntro }
   | { type: 'state'; muted: boolean; cameraOff: boolean }
   | { type: 'bye'; reason: string }
-  | { type: 'keyframe-request' };
+  | { type: 'keyframe-request' }
+  | { type: 'ping'; timeUs: number }
+  | { type: 'pong'; echoUs: number; timeUs: number };
 
 const json = (type: number, value: unknown): Buffer => Buffer.concat([Buffer.of(type), Buffer.from(JSON.stringify(value), 'utf8')]);
 
@@ -72,6 +78,19 @@ export function encodeRoomMessage(msg: RoomMessage): Buffer {
     case 'state': return json(RoomMessageType.STATE, { muted: msg.muted, cameraOff: msg.cameraOff });
     case 'bye': return Buffer.concat([Buffer.of(RoomMessageType.BYE), Buffer.from(msg.reason.slice(0, 200), 'utf8')]);
     case 'keyframe-request': return Buffer.of(RoomMessageType.KEYFRAME_REQUEST);
+    case 'ping': {
+      const out = Buffer.alloc(9);
+      out[0] = RoomMessageType.PING;
+      out.writeBigUInt64BE(BigInt(Math.max(0, Math.round(msg.timeUs))), 1);
+      return out;
+    }
+    case 'pong': {
+      const out = Buffer.alloc(17);
+      out[0] = RoomMessageType.PONG;
+      out.writeBigUInt64BE(BigInt(Math.max(0, Math.round(msg.echoUs))), 1);
+      out.writeBigUInt64BE(BigInt(Math.max(0, Math.round(msg.timeUs))), 9);
+      return out;
+    }
   }
 }
 
@@ -104,6 +123,10 @@ export function decodeRoomMessage(body: Buffer): RoomMessage | null {
   const type = body[0];
   if (type === RoomMessageType.BYE) return { type: 'bye', reason: body.subarray(1, 201).toString('utf8') };
   if (type === RoomMessageType.KEYFRAME_REQUEST) return { type: 'keyframe-request' };
+  if (type === RoomMessageType.PING) return body.length >= 9 ? { type: 'ping', timeUs: Number(body.readBigUInt64BE(1)) } : null;
+  if (type === RoomMessageType.PONG) {
+    return body.length >= 17 ? { type: 'pong', echoUs: Number(body.readBigUInt64BE(1)), timeUs: Number(body.readBigUInt64BE(9)) } : null;
+  }
   if (type !== RoomMessageType.INTRO && type !== RoomMessageType.STATE) return null;
   if (body.length - 1 > MAX_ROOM_MESSAGE_BYTES) return null;
   let doc: unknown;
