@@ -1,18 +1,17 @@
 /**
  * The acceptor: listens on the video and audio ports and runs a connection through the rooms
  * of the daemon: admission (limits, handshake; admission.ts), the waiting room (pairing;
- * waiting-room.ts), placement (the handler that relays the pair; placement.ts), with telemetry
- * (telemetry.ts, metrics-http.ts) watching all of them. Also runs the graceful shutdown.
+ * waiting-room.ts) or, for a `vcroom1-` code, its room (room-routing.ts), placement (the
+ * handler that relays the pair; placement.ts), with telemetry (telemetry.ts, metrics-http.ts)
+ * watching all of them. Also runs the graceful shutdown.
  */
 import net, { type Server, type Socket } from 'node:net';
 import type { Channel } from './ipc.js';
-import { Admission, CHANNELS, remoteOf, TCP_KEEPALIVE_IDLE_MS, type Ticket } from './admission.js';
+import { Admission, CHANNELS, TCP_KEEPALIVE_IDLE_MS, type Ticket } from './admission.js';
 import { LIMITS_PRUNE_INTERVAL_MS } from './limits.js';
 import { alwaysLogger, SessionHasher, type Logger } from './logger.js';
 import type { DaemonOptions } from './options.js';
-import { RedisUnavailableError } from './cluster/directory.js';
 import { acceptorCapacity, checkFdLimit, checkForkMemory } from './capacity.js';
-import { DirectoryStartError } from './exit-codes.js';
 import { bind, portOf, type ListeningInfo } from './listen.js';
 import { MetricsEndpoint } from './metrics-http.js';
 import type { Placement } from './placement.js';
@@ -20,18 +19,7 @@ import { PoolPlacement } from './placement-pool.js';
 import { ForkPerPairPlacement } from './placement-fork.js';
 import { Telemetry } from './telemetry.js';
 import { WaitingRoom } from './waiting-room.js';
-import type { HandshakeResult } from '../codec/handshake.js';
-import { ROOM_CODE_PREFIX } from '../codec/room/constants.js';
-
-const ROOM_PREFIX_BYTES = Buffer.from(ROOM_CODE_PREFIX, 'ascii');
-/** A room code: the prefix, then a rendezvous id (64 lower-case hex characters). */
-const ROOM_CODE_RE = /^[0-9a-f]{64}$/;
-
-/** 'room': a well-formed room code; 'bad': the reserved prefix with anything else; null: not a room code. */
-export function roomCodeKind(code: Buffer): 'room' | 'bad' | null {
-  if (code.length < ROOM_PREFIX_BYTES.length || !code.subarray(0, ROOM_PREFIX_BYTES.length).equals(ROOM_PREFIX_BYTES)) return null;
-  return ROOM_CODE_RE.test(code.subarray(ROOM_PREFIX_BYTES.length).toString('latin1')) ? 'room' : 'bad';
-}
+import { RoomRouter } from './room-routing.js';
 
 export { BindError, DirectoryStartError } from './exit-codes.js';
 export { LISTEN_BACKLOG_CONNECTIONS, type ListeningInfo } from './listen.js';
@@ -52,11 +40,11 @@ export class RelayDaemon {
   private readonly admission: Admission;
   private readonly room: WaitingRoom;
   private readonly placement: Placement;
+  private readonly roomRouter: RoomRouter;
   private readonly servers = new Map<Channel, Server>();
   private metricsEndpoint: MetricsEndpoint | undefined;
   private limitsTimer: NodeJS.Timeout | undefined;
   private nextPairId = 1;
-  private nextMemberKey = 1;
   private readonly hasher = new SessionHasher();
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
@@ -70,7 +58,6 @@ export class RelayDaemon {
     this.telemetry = new Telemetry(log, { cluster: opts.cluster !== undefined });
     this.admission = new Admission(opts, this.telemetry);
     this.placement = opts.forkPerPair ? new ForkPerPairPlacement() : new PoolPlacement(opts.handlers);
-    this.placement.roomSettings = { maxMembers: opts.maxRoomSize, helloTimeoutMs: opts.handshakeTimeoutMs };
     const c = opts.cluster;
     const cluster = c && { redisUrl: c.redisUrl, secret: c.secret, listenHost: c.host ?? opts.host, listenPort: c.port, advertiseHost: c.advertiseHost };
     const roomOpts = { maxWaiting: opts.maxWaiting, waitTimeoutMs: opts.waitTimeoutMs, maxBufferBytes: opts.maxBufferBytes, ...(cluster ? { cluster } : {}) };
@@ -84,8 +71,8 @@ export class RelayDaemon {
     // The pair's end (or its refusal) gives its clients' places back to their addresses.
     this.placement.on('pair-ended', (pair) => pair.tickets.forEach((t) => t.release()));
     this.placement.on('pair-refused', (pair) => pair.tickets.forEach((t) => t.release()));
-    // A member's HELLO arrived: its handshake is complete.
-    this.placement.on('member-joined', (_room, m) => m.member.ticket.handshakeDone());
+    const parts = { admission: this.admission, placement: this.placement, telemetry: this.telemetry, hasher: this.hasher };
+    this.roomRouter = new RoomRouter(opts, { ...parts, stopping: () => this.stopping !== undefined });
   }
 
   /** Counters and gauges (as scraped from --metrics-port). */
@@ -113,16 +100,13 @@ export class RelayDaemon {
         this.metricsEndpoint = new MetricsEndpoint(this.telemetry, {
           waiting: (channel) => this.room.count(channel),
           activePairs: (channel) => p.activeByChannel(channel),
-          rooms: (channel) => p.roomsByChannel(channel),
+          rooms: (channel) => p.rooms.byChannel(channel),
           handlers: () => p.handlerCount,
           ...(cluster ? { directoryUp: () => cluster.directoryUp } : {}),
         });
         await this.metricsEndpoint.listen(bind, this.opts.metricsPort, this.opts.metricsHost);
       }
-      await cluster?.start((server, port, what) => bind(server, port, what, this.opts.cluster?.host ?? this.opts.host)).catch((err: unknown) => {
-        if (err instanceof RedisUnavailableError) throw new DirectoryStartError(`cannot reach redis at ${redactUrl(this.opts.cluster!.redisUrl)}: ${err.message}`, { cause: err });
-        throw err;
-      });
+      await cluster?.start((server, port, what) => bind(server, port, what, this.opts.cluster?.host ?? this.opts.host));
     } catch (err) {
       for (const s of this.servers.values()) s.close();
       this.metricsEndpoint?.close();
@@ -170,13 +154,13 @@ export class RelayDaemon {
     // Listeners close before the line is printed: whoever sees 'shutting down' can rely on new
     // connections being refused.
     for (const s of this.servers.values()) s.close();
-    this.log.info({ signal: signal ?? null, activePairs: this.placement.activePairs, rooms: this.placement.activeRooms, roomMembers: this.placement.activeMembers, waiting: this.room.count() }, 'shutting down');
+    this.log.info({ signal: signal ?? null, activePairs: this.placement.activePairs, rooms: this.placement.rooms.activeRooms, roomMembers: this.placement.rooms.activeMembers, waiting: this.room.count() }, 'shutting down');
     clearInterval(this.limitsTimer);
     this.telemetry.flush(Infinity);
     this.admission.closeAll();
     this.room.closeAll();
     if (!(await this.drained(this.opts.drainTimeoutMs))) {
-      this.log.warn({ activePairs: this.placement.activePairs, roomMembers: this.placement.activeMembers }, 'drain timeout reached: closing active pairs');
+      this.log.warn({ activePairs: this.placement.activePairs, roomMembers: this.placement.rooms.activeMembers }, 'drain timeout reached: closing active pairs');
       this.placement.cut();
       await this.drained(CUT_REPORT_GRACE_MS);
     }
@@ -190,7 +174,7 @@ export class RelayDaemon {
 
   private async drained(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.placement.activePairs > 0 || this.placement.activeMembers > 0) {
+    while (this.placement.activePairs > 0 || this.placement.rooms.activeMembers > 0) {
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - Date.now()))));
     }
@@ -202,33 +186,8 @@ export class RelayDaemon {
     socket.on('error', () => {});
     if (this.stopping) return void socket.destroy();
     this.admission.accept(channel, socket, this.room.count(), (ch, s, hs, ticket) => {
-      const kind = roomCodeKind(hs.code);
-      if (kind === null) return void this.room.enter(ch, s, hs, ticket);
-      if (kind === 'bad') return this.admission.reject(ch, s, 'E_HANDSHAKE_ROOM_CODE');
-      this.joinRoom(ch, s, hs, ticket);
+      if (!this.roomRouter.route(ch, s, hs, ticket)) void this.room.enter(ch, s, hs, ticket);
     });
-  }
-
-  /**
-   * A `vcroom1-` handshake: the member goes to its room (one per code and port) in a handler
-   * process, never waiting here. It counts as half a pair against --max-pairs and holds its
-   * place in its address's limits until its connection ends.
-   */
-  private joinRoom(channel: Channel, socket: Socket, hs: HandshakeResult, ticket: Ticket): void {
-    // Hold what it sends in the socket (then the kernel) until the handler takes it.
-    socket.pause();
-    if (this.stopping) return void socket.destroy();
-    const session = this.hasher.hash(hs.code);
-    const roomKey = `${channel}:${hs.code.toString('latin1')}`;
-    if (this.placement.loadWith(0, 1) > this.opts.maxPairs) return this.admission.reject(channel, socket, 'E_TOO_MANY_PAIRS');
-    const refusal = this.placement.memberRefusal(roomKey, session);
-    if (refusal) {
-      this.telemetry.fdExhausted('handler');
-      return this.admission.reject(channel, socket, refusal);
-    }
-    const pending = this.admission.holdHello(ticket);
-    if (pending) return this.admission.reject(channel, socket, pending);
-    this.placement.placeMember({ memberKey: this.nextMemberKey++, channel, session, roomKey, socket, rest: hs.rest, ticket, remote: remoteOf(socket), since: Date.now() });
   }
 
   /** Hands a pair (both sockets, the bytes already read from each) to a handler. */
@@ -237,9 +196,4 @@ export class RelayDaemon {
     for (const t of tickets) t.pair();
     this.placement.assign({ pairId: this.nextPairId++, channel, session, sockets, rests, pairedAt: Date.now(), tickets });
   }
-}
-
-/** A Redis URL without its password, for messages. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_m, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`);
 }

@@ -39,7 +39,7 @@ export class PoolPlacement extends Placement {
 
   /** A new room: beside the code's other room when that handler has room, else the least loaded. */
   protected roomHandler(session: string): HandlerProcess | undefined | null {
-    const together = this.roomHandlerOf(session);
+    const together = this.rooms.handlerOf(session);
     if (together?.hasRoomForMember) return together;
     if (!this.slots.some((h) => h.usable)) return undefined;
     const load = (h: HandlerProcess): number => h.pairs.size + h.members / 2;

@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
 import type { Channel } from '../ipc.js';
-import { RedisDirectory } from './directory.js';
+import { DirectoryStartError } from '../exit-codes.js';
+import { RedisDirectory, RedisUnavailableError } from './directory.js';
 import { acceptLink, dialLink, type Claim } from './link.js';
 
 /** How many taken-but-gone entries one newcomer looks past before it just waits. */
@@ -74,7 +75,10 @@ export class ClusterNode<W extends ClusterWaiter> {
     return a && typeof a === 'object' ? a.port : 0;
   }
 
-  /** Binds the cluster port, then connects to Redis and registers. Throws on either failure. */
+  /**
+   * Binds the cluster port, then connects to Redis and registers. Throws on either failure:
+   * Redis out of reach is a DirectoryStartError (exit 4), its URL without the password.
+   */
   async start(bind: (server: Server, port: number, what: string) => Promise<void>): Promise<void> {
     this.server = net.createServer({ noDelay: true, pauseOnConnect: false }, (s) => this.onLink(s));
     await bind(this.server, this.opts.listenPort, 'cluster port');
@@ -89,6 +93,7 @@ export class ClusterNode<W extends ClusterWaiter> {
       await this.directory.start();
     } catch (err) {
       this.server.close();
+      if (err instanceof RedisUnavailableError) throw new DirectoryStartError(`cannot reach redis at ${redactUrl(this.opts.redisUrl)}: ${err.message}`, { cause: err });
       throw err;
     }
     this.directory.on('lost', (ticket) => {
@@ -226,4 +231,9 @@ export class ClusterNode<W extends ClusterWaiter> {
     this.server?.close();
     await this.directory?.close();
   }
+}
+
+/** A Redis URL without its password, for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, (_m, auth: string) => `//${auth.includes(':') ? `${auth.split(':')[0]}:***` : '***'}@`);
 }
