@@ -43,38 +43,12 @@ function keyOf(localPort: number, remote: string, remotePort: number): string {
   return `${localPort}|${remote}|${remotePort}`;
 }
 
-/** Established connections as `localPort|remote|remotePort`; null when /proc cannot be read. */
-function established(): Set<string> | null {
-  const out = new Set<string>();
-  let any = false;
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'latin1');
-    } catch {
-      continue;
-    }
-    any = true;
-    const lines = text.split('\n');
-    for (let i = 1; i < lines.length; i++) {
-      // "  0: 0100007F:3039 0200007F:A1B2 01 ..."
-      const f = lines[i]!.trim().split(/\s+/);
-      if (f.length < 4 || f[3] !== TCP_ESTABLISHED) continue;
-      const lp = f[1]!.split(':')[1]!;
-      const [ra, rp] = f[2]!.split(':') as [string, string];
-      out.add(keyOf(parseInt(lp, 16), procAddress(ra), parseInt(rp, 16)));
-    }
-  }
-  return any ? out : null;
-}
-
 /**
- * Bytes the kernel holds for each of these connections (keyed by connectionKey) that the
- * peer has not acknowledged yet: /proc/net/tcp's tx_queue (write_seq - snd_una), which Node
- * cannot see (its writableLength ends where the kernel's send buffer starts, and that grows
- * to net.ipv4.tcp_wmem's maximum, 4 MiB by default). Null when the table cannot be read.
+ * Every established connection in /proc/net/tcp and tcp6: its key and its tx_queue
+ * (write_seq - snd_una: bytes the kernel holds that the peer has not acknowledged). Null
+ * when neither table can be read.
  */
-export function unacknowledgedBytes(keys: ReadonlySet<string>): Map<string, number> | null {
+function establishedTable(): Map<string, number> | null {
   const out = new Map<string, number>();
   let any = false;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -92,12 +66,33 @@ export function unacknowledgedBytes(keys: ReadonlySet<string>): Map<string, numb
       if (f.length < 5 || f[3] !== TCP_ESTABLISHED) continue;
       const lp = f[1]!.split(':')[1]!;
       const [ra, rp] = f[2]!.split(':') as [string, string];
-      const key = keyOf(parseInt(lp, 16), procAddress(ra), parseInt(rp, 16));
-      if (!keys.has(key)) continue;
-      out.set(key, parseInt(f[4]!.split(':')[0]!, 16) || 0);
+      out.set(keyOf(parseInt(lp, 16), procAddress(ra), parseInt(rp, 16)), parseInt(f[4]!.split(':')[0]!, 16) || 0);
     }
   }
   return any ? out : null;
+}
+
+/** Established connections as `localPort|remote|remotePort`; null when /proc cannot be read. */
+function established(): Set<string> | null {
+  const table = establishedTable();
+  return table ? new Set(table.keys()) : null;
+}
+
+/**
+ * Bytes the kernel holds for each of these connections (keyed by connectionKey) that the
+ * peer has not acknowledged yet: /proc/net/tcp's tx_queue, which Node cannot see (its
+ * writableLength ends where the kernel's send buffer starts, and that grows to
+ * net.ipv4.tcp_wmem's maximum, 4 MiB by default). Null when the table cannot be read.
+ */
+export function unacknowledgedBytes(keys: ReadonlySet<string>): Map<string, number> | null {
+  const table = establishedTable();
+  if (!table) return null;
+  const out = new Map<string, number>();
+  for (const key of keys) {
+    const queued = table.get(key);
+    if (queued !== undefined) out.set(key, queued);
+  }
+  return out;
 }
 
 /** The key of a connected socket (take it while connected: it is read again later). */
