@@ -72,7 +72,7 @@ function addConnectOptions(cmd: Command): Command {
     .addOption(opt('--json', 'NDJSON events on stdout (implies --headless)'))
     .addOption(opt('--duration <sec>', 'hang up SEC seconds after the peer joined'))
     .addOption(opt('--wait <sec>', `give up when no peer joins within SEC seconds (default: ${DEFAULT_WAIT_SEC})`))
-    .addOption(opt('--grace <sec>', `how long a vanished peer may take to come back (default: ${DEFAULT_GRACE_SEC})`))
+    .addOption(opt('--grace <sec>', `how long a vanished peer may take to come back; in a room, how long the relay may stay away (default: ${DEFAULT_GRACE_SEC})`))
     .addOption(opt('--peer-timeout <sec>',
       `nothing from the peer for SEC seconds (frozen, or the relay stopped forwarding): it is lost, --grace runs; 0 = off (default: ${DEFAULT_PEER_TIMEOUT_SEC})`))
     .addOption(opt('--ffmpeg <path>', 'ffmpeg binary to use'))

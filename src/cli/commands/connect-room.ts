@@ -40,7 +40,7 @@ export async function runRoom(
   hooks: { started: (s: { hangup(why?: string): void }) => void },
 ): Promise<number> {
   const session = new RoomSession({
-    ...settings.call, ffmpeg, reconnect: false, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env),
+    ...settings.call, ffmpeg, reconnect: settings.reconnect, reconnectGiveUpSec: reconnectGiveUpSec(ctx.env),
     ...(settings.room?.name ? { name: settings.room.name } : {}),
   });
   const result = await presentAndRun(session, settings, ctx, hooks, {

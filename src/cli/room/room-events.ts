@@ -66,6 +66,14 @@ export interface RoomSessionEvents {
    * counts it in), false again once it is heard.
    */
   'member-state': [{ memberId: number; muted: boolean; cameraOff: boolean; stalled: boolean }];
+  /**
+   * A room connection dropped without our hang-up: rejoin attempt `attempt` (1, 2, ... per
+   * interruption) is being made; `giveUpAtMs`: when (ms since the epoch) the session ends with
+   * reconnect-failed if the relay stays away. As a call's.
+   */
+  reconnecting: SessionEvents['reconnecting'];
+  /** Back in the room (new member id: `waiting` follows); `downMs` since the drop. */
+  reconnected: [{ downMs: number }];
   stats: [RoomStats];
   warning: [{ code: string; message: string }];
   /** The relay knows no rooms: the session goes on as a one-to-one call (CallSession events from here). */

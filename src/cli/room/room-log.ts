@@ -8,7 +8,7 @@ import type { RoomSessionEvents } from './room-events.js';
 
 /** The room events that go out as NDJSON. */
 export const ROOM_NDJSON_EVENTS = [
-  'connecting', 'waiting', 'member-joined', 'member-left', 'member-state', 'stats', 'warning', 'fallback-one-to-one', 'ended',
+  'connecting', 'waiting', 'member-joined', 'member-left', 'member-state', 'stats', 'warning', 'reconnecting', 'reconnected', 'fallback-one-to-one', 'ended',
 ] as const;
 
 export function attachRoomNdjson(session: EventEmitter<RoomSessionEvents>, out: NodeJS.WritableStream): void {
@@ -29,6 +29,9 @@ export function attachRoomHumanLog(session: EventEmitter<RoomSessionEvents>, out
   });
   session.on('member-left', ({ memberId, reason }) => say(`member ${memberId} left (${reason})`));
   session.on('warning', ({ code, message }) => say(`warning ${code}: ${message}`));
+  session.on('reconnecting', ({ attempt, giveUpAtMs }) => say(`connection to the relay lost; joining the room again (attempt ${attempt}`
+    + `${giveUpAtMs !== undefined ? `, giving up in ${Math.max(0, Math.round((giveUpAtMs - Date.now()) / 1000))} s` : ''})`));
+  session.on('reconnected', ({ downMs }) => say(`back in the room after ${(downMs / 1000).toFixed(1)} s`));
   session.on('ended', (e) => out.write(roomEndedLine(e)));
 }
 

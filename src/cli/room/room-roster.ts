@@ -80,6 +80,11 @@ export class RoomRoster {
     if (p?.joined && p.present) this.leave(p, 'refused');
   }
 
+  /** Our connections are gone (a drop): every member with them, reason lost. */
+  allLost(): void {
+    for (const p of [...this.members.all()]) if (p.present) this.leave(p, 'lost');
+  }
+
   private leave(p: Participant, reason: MemberLeftReason): void {
     if (this.members.retire(p, reason)) this.hooks.left(p, reason);
   }

@@ -16,11 +16,13 @@ import { DEFAULT_PEER_TIMEOUT_SEC } from '../options.js';
 import type { CallSession, CallOptions } from '../session/call.js';
 import { TimerSet } from '../session/call-timers.js';
 import { EXIT_CODES, callEndOf } from '../exit-codes.js';
+import { RECONNECT_GIVE_UP_SEC } from '../session/reconnect.js';
 import { WarningThrottle } from '../session/warning-throttle.js';
 import { MemberWatch } from './member-watch.js';
 import { Participants, type Participant } from './participants.js';
 import { fallBackToCall } from './room-fallback.js';
 import { RoomLink, openRoomSockets } from './room-link.js';
+import { RoomRejoin } from './room-rejoin.js';
 import { RoomReceive } from './room-receive.js';
 import { RoomRoster } from './room-roster.js';
 import { RoomMix } from './room-mix.js';
@@ -53,6 +55,9 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   fallback: CallSession | undefined;
   private video: RoomLink | undefined;
   private audio: RoomLink | undefined;
+  /** Links of earlier joins (a reconnection): their byte counts stay in the totals. */
+  private readonly pastLinks: RoomLink[] = [];
+  private readonly rejoin: RoomRejoin;
   private readonly members = new Participants();
   private readonly timers = new TimerSet();
   private readonly figures: RoomStatsBuilder;
@@ -73,7 +78,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     this.audioPlan = planAudioPath(opts);
     this.clockOffsetUs = Math.round((opts.clockOffsetMs ?? 0) * 1000);
     this.figures = new RoomStatsBuilder({
-      participants: () => this.members.all(), links: () => [this.video, this.audio], sink: () => this.mix.sinkStats(), epoch: () => this.epoch,
+      participants: () => this.members.all(), links: () => [...this.pastLinks, this.video, this.audio], sink: () => this.mix.sinkStats(), epoch: () => this.epoch,
     });
     this.send = new RoomSend({ ...opts, audioPlan: this.audioPlan, offsetUs: this.clockOffsetUs }, randomBytes(16).toString('hex'), this.figures.counter, {
       links: () => ({ video: this.video, audio: this.audio }),
@@ -101,6 +106,12 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
         this.receive.memberGone(p);
         if (p.joined) this.emit('member-left', { memberId: p.videoId!, reason });
       },
+    });
+    this.rejoin = new RoomRejoin({ host: opts.host, giveUpSec: Math.min(opts.graceSec, opts.reconnectGiveUpSec ?? RECONNECT_GIVE_UP_SEC) }, {
+      open: () => this.openLinks(), ending: () => this.ending !== undefined || this.fallback !== undefined,
+      reconnecting: (attempt, giveUpAtMs) => this.emit('reconnecting', { attempt, giveUpAtMs }),
+      reconnected: (downMs) => this.emit('reconnected', { downMs }),
+      giveUp: (message) => void this.end('reconnect-failed', message),
     });
   }
 
@@ -163,10 +174,9 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
   private async start(): Promise<void> {
     const { host, videoPort, audioPort } = this.opts;
     this.emit('connecting', { host, videoPort, audioPort, echoCanceller: this.audioPlan.echoCanceller, echoWhyNot: this.audioPlan.echoWhyNot });
-    const sockets = await openRoomSockets({ host, videoPort, audioPort }, this.opts.session, this.opts.env ?? process.env);
-    if (this.ending) return [sockets.video, sockets.audio].forEach((s) => s.destroy());
-    this.video = this.wireLink(new RoomLink('video', sockets.video, sockets.codeKey));
-    this.audio = this.wireLink(new RoomLink('audio', sockets.audio, sockets.codeKey));
+    await this.openLinks();
+    if (this.ending) return;
+    this.rejoin.attached();
     this.send.capture.start();
     this.timers.every(ROOM_STATS_INTERVAL_MS, () => {
       this.figures.counter.tick();
@@ -181,15 +191,44 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     });
   }
 
+  /** Joins the room on both connections (a fresh HELLO each: new member ids, new keys). */
+  private async openLinks(): Promise<void> {
+    const { host, videoPort, audioPort } = this.opts;
+    const sockets = await openRoomSockets({ host, videoPort, audioPort }, this.opts.session, this.opts.env ?? process.env);
+    if (this.ending || this.fallback) return [sockets.video, sockets.audio].forEach((s) => s.destroy());
+    this.video = this.wireLink(new RoomLink('video', sockets.video, sockets.codeKey));
+    this.audio = this.wireLink(new RoomLink('audio', sockets.audio, sockets.codeKey));
+  }
+
   private wireLink(link: RoomLink): RoomLink {
-    link.on('event', (e) => this.onMemberEvent(link, e));
-    link.on('one-to-one', () => this.fallBack());
-    link.on('error', (err) => void this.end('protocol', `the relay broke the room's framing on the ${link.name} connection: ${err.message}`));
+    const current = (): boolean => link === this.video || link === this.audio;
+    link.on('event', (e) => { if (current()) this.onMemberEvent(link, e); });
+    link.on('one-to-one', () => { if (current()) this.fallBack(); });
+    link.on('error', (err) => { if (current()) void this.end('protocol', `the relay broke the room's framing on the ${link.name} connection: ${err.message}`); });
     link.on('close', () => {
-      if (this.ending || this.fallback) return;
-      void this.end('peer-lost', `the relay closed the ${link.name} connection`);
+      if (this.ending || this.fallback || !current()) return;
+      const why = `the relay closed the ${link.name} connection`;
+      if (this.opts.reconnect === false) return void this.end('peer-lost', why);
+      this.dropLinks(why);
     });
     return link;
+  }
+
+  /**
+   * A connection dropped without our hang-up: both links go, and with them every member
+   * (member-left, reason lost: their ids were of those links); capture keeps running, nothing
+   * is sent meanwhile; the room is joined again (room-rejoin.ts).
+   */
+  private dropLinks(why: string): void {
+    for (const l of [this.video, this.audio]) {
+      if (!l) continue;
+      l.destroy();
+      this.pastLinks.push(l);
+    }
+    this.video = this.audio = undefined;
+    this.roster.allLost();
+    if (this.throttle.pass('W_ROOM_CONNECTION_LOST')) this.emit('warning', { code: 'W_ROOM_CONNECTION_LOST', message: `${why}: joining the room again` });
+    this.rejoin.lost();
   }
 
   // ---- the relay's and the members' events ----
@@ -283,6 +322,7 @@ export class RoomSession extends EventEmitter<RoomSessionEvents> implements Room
     if (this.ending) return this.ending;
     this.ending = (async () => {
       this.timers.clear();
+      this.rejoin.stop();
       if (reason !== 'room-full' && reason !== 'key-confirmation') this.video?.member.sendToAll(encodeRoomMessage({ type: 'bye', reason }));
       const stats = this.currentStats();
       await this.closeMedia();
