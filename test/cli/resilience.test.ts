@@ -5,8 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
+import { daemonOn, freePorts, startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
 import { runClient, clientArgs, ASOUNDRC, type EventLine, type ClientRun } from '../helpers/call.js';
 import { RECONNECT_GIVE_UP_SEC, reconnectDelayMs, reconnectGiveUpSec } from '../../src/cli/session/reconnect.js';
 
@@ -25,19 +24,6 @@ after(async () => {
 });
 
 /** Two ports nothing listens on right now (bound, then closed). */
-async function freePorts(): Promise<{ videoPort: number; audioPort: number }> {
-  const one = (): Promise<{ port: number; srv: net.Server }> => new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => resolve({ port: (srv.address() as net.AddressInfo).port, srv }));
-  });
-  const [v, a] = [await one(), await one()];
-  await Promise.all([v, a].map(({ srv }) => new Promise((r) => srv.close(r))));
-  return { videoPort: v.port, audioPort: a.port };
-}
-
-function daemonOn(ports: { videoPort: number; audioPort: number }): Promise<StartedDaemon> {
-  return startDaemon(['--video-port', String(ports.videoPort), '--audio-port', String(ports.audioPort), '--log-level', 'warn']);
-}
-
 /** Resolves with the first event (past or future) matching `pred`; polls the parsed lines. */
 function waitEvent(run: ClientRun, what: string, pred: (e: EventLine) => boolean, ms = EVENT_TIMEOUT_MS): Promise<EventLine> {
   return new Promise((resolve, reject) => {

@@ -5,8 +5,7 @@
 // in bounded time; (c) --no-reconnect: exit 5 as before. No ffmpeg is left behind.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { startDaemon, type StartedDaemon } from '../helpers/relay-client.js';
+import { daemonOn, freePorts, startDaemon } from '../helpers/relay-client.js';
 import { allGone, endedOf, killStarted, member, sleep, waitJoins, type Members } from '../helpers/room-call.js';
 import type { ClientRun, EventLine } from '../helpers/call.js';
 
@@ -16,19 +15,6 @@ const END_WITHIN_MS = 10_000;
 after(() => killStarted());
 
 /** Two ports nothing listens on right now (bound, then closed). */
-async function freePorts(): Promise<{ videoPort: number; audioPort: number }> {
-  const one = (): Promise<{ port: number; srv: net.Server }> => new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => resolve({ port: (srv.address() as net.AddressInfo).port, srv }));
-  });
-  const [v, a] = [await one(), await one()];
-  await Promise.all([v, a].map(({ srv }) => new Promise((r) => srv.close(r))));
-  return { videoPort: v.port, audioPort: a.port };
-}
-
-function daemonOn(ports: { videoPort: number; audioPort: number }): Promise<StartedDaemon> {
-  return startDaemon(['--video-port', String(ports.videoPort), '--audio-port', String(ports.audioPort), '--log-level', 'warn']);
-}
-
 const names = (r: ClientRun): string => r.events.map((e) => e.event).join(',');
 const indexOf = (r: ClientRun, pred: (e: EventLine) => boolean): number => r.events.findIndex(pred);
 

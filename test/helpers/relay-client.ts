@@ -222,3 +222,18 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
     }),
   ]);
 }
+
+/** Two ports free right now on loopback (for a relay that must come back on the same ports). */
+export async function freePorts(): Promise<{ videoPort: number; audioPort: number }> {
+  const one = (): Promise<{ port: number; srv: net.Server }> => new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => resolve({ port: (srv.address() as net.AddressInfo).port, srv }));
+  });
+  const [v, a] = [await one(), await one()];
+  await Promise.all([v, a].map(({ srv }) => new Promise((r) => srv.close(r))));
+  return { videoPort: v.port, audioPort: a.port };
+}
+
+/** A started videochatd on these ports, logging warnings only. */
+export function daemonOn(ports: { videoPort: number; audioPort: number }): Promise<StartedDaemon> {
+  return startDaemon(['--video-port', String(ports.videoPort), '--audio-port', String(ports.audioPort), '--log-level', 'warn']);
+}
